@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+//
+// swift-nsm: Network Service Mesh for Kubernetes, in Swift.
+// Module map and dependency rules: docs/architecture.md.
+
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "swift-nsm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nsm", targets: ["nsm"]),
+        .library(name: "NSMAPI", targets: ["NSMAPI"]),
+        .library(name: "NSMAnnotation", targets: ["NSMAnnotation"]),
+        .library(name: "IPAddressing", targets: ["IPAddressing"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+    ],
+    targets: [
+        // IP addresses and prefixes as value types. Knows nothing of NSM or netlink.
+        .target(name: "IPAddressing", swiftSettings: strictSettings),
+
+        // The NSM wire API: generated messages and services plus hand-written helpers.
+        .target(
+            name: "NSMAPI",
+            dependencies: [
+                "IPAddressing",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // The `networkservicemesh.io` pod annotation: grammar, parser, errors. No dependencies.
+        .target(name: "NSMAnnotation", swiftSettings: strictSettings),
+
+        // The one executable.
+        .executableTarget(
+            name: "nsm",
+            dependencies: [
+                "NSMAnnotation",
+                "NSMAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"], swiftSettings: strictSettings),
+        .testTarget(name: "NSMAPITests", dependencies: ["NSMAPI"], swiftSettings: strictSettings),
+        .testTarget(name: "NSMAnnotationTests", dependencies: ["NSMAnnotation"], swiftSettings: strictSettings),
+    ]
+)

@@ -1,0 +1,1 @@
+// Empty: this package exists only to build protoc plugins from its dependencies.
