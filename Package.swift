@@ -57,7 +57,15 @@ let package = Package(
         ),
 
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"], swiftSettings: strictSettings),
-        .testTarget(name: "NSMAPITests", dependencies: ["NSMAPI"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NSMAPITests",
+            dependencies: [
+                "NSMAPI", "IPAddressing",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "NSMAnnotationTests", dependencies: ["NSMAnnotation"], swiftSettings: strictSettings),
     ]
 )

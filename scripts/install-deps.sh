@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests and benchmarks need on a fresh Debian/Ubuntu machine (as root):
+# system packages, and a Python venv (.venv-test) with grpcio-tools and pytest.
+# Safe to run repeatedly; installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v ping >/dev/null || need+=(iputils-ping)
+[ -x /usr/lib/cni/ptp ] || need+=(containernetworking-plugins)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "install-deps: apt-get install ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest' 2>/dev/null; then
+    echo "install-deps: creating .venv-test (grpcio-tools, pytest)"
+    python3 -m venv .venv-test
+    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest
+fi

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command: installs missing dependencies, builds, runs every Swift test and the
+# Python interoperability tests, and ends with one summary line.
+# Run as root on Linux: the netlink tests create network namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+
+scripts/install-deps.sh
+
+swift build --build-tests
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+swift test --skip-build 2>&1 | tee "$log"
+swift_status=${PIPESTATUS[0]}
+.venv-test/bin/python -m pytest -q Tests/Interop 2>&1 | tee -a "$log"
+py_status=${PIPESTATUS[0]}
+set -e
+
+swift_passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$log" | grep -oE '[0-9]+' | head -1 || true)
+swift_failed=$(grep -oE 'Test run with [0-9]+ tests? .*failed' "$log" | grep -oE '[0-9]+' | head -1 || true)
+py_passed=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+py_failed=$(grep -oE '[0-9]+ failed' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+passed=$(( ${swift_passed:-0} + ${py_passed:-0} ))
+failed=$(( ${swift_failed:-0} + ${py_failed:-0} ))
+if [ "$swift_status" -ne 0 ] || [ "$py_status" -ne 0 ]; then
+    [ "$failed" -eq 0 ] && failed=1
+fi
+echo "tests: $passed passed, $failed failed"
+[ "$swift_status" -eq 0 ] && [ "$py_status" -eq 0 ]
