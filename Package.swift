@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "NSMAPI", targets: ["NSMAPI"]),
         .library(name: "NSMAnnotation", targets: ["NSMAnnotation"]),
         .library(name: "IPAddressing", targets: ["IPAddressing"]),
+        .library(name: "Netlink", targets: ["Netlink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -29,6 +30,12 @@ let package = Package(
     targets: [
         // IP addresses and prefixes as value types. Knows nothing of NSM or netlink.
         .target(name: "IPAddressing", swiftSettings: strictSettings),
+
+        // rtnetlink: C shim (kernel headers, setns/unshare), wire layer (no sockets), and the
+        // handle with typed operations. None of it knows about NSM.
+        .target(name: "CNetlink"),
+        .target(name: "NetlinkWire", swiftSettings: strictSettings),
+        .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
 
         // The NSM wire API: generated messages and services plus hand-written helpers.
         .target(
@@ -56,6 +63,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .testTarget(name: "NetlinkWireTests", dependencies: ["NetlinkWire", "CNetlink"], resources: [.copy("Fixtures")], swiftSettings: strictSettings),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"], swiftSettings: strictSettings),
         .testTarget(
             name: "NSMAPITests",
