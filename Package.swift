@@ -37,6 +37,9 @@ let package = Package(
         .target(name: "NetlinkWire", swiftSettings: strictSettings),
         .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
 
+        // Benchmarks that compare our parts with peers measured in the same run (`nsm bench …`).
+        .target(name: "NSMBenchmarks", dependencies: ["Netlink", "IPAddressing"], swiftSettings: strictSettings),
+
         // The NSM wire API: generated messages and services plus hand-written helpers.
         .target(
             name: "NSMAPI",
@@ -58,6 +61,7 @@ let package = Package(
             dependencies: [
                 "NSMAnnotation",
                 "NSMAPI",
+                "NSMBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -78,19 +78,24 @@ public struct VXLANOptions: Sendable, Hashable {
 
 /// The far end of a veth pair being created: named, and created directly inside `namespace`
 /// (one `RTM_NEWLINK`; moving an existing end costs the kernel ~18 ms).
+///
+/// The peer cannot be brought up in the creating request: the kernel configures it before
+/// the pair is linked and answers ENOTCONN. Set it up afterwards from its own namespace.
 public struct VethPeer: Sendable {
     public var name: String
     public var namespace: NetworkNamespace?
     public var mtu: UInt32?
-    public var up: Bool
     public var hardwareAddress: [UInt8]?
+    /// Ask for this interface index in the peer's namespace (the kernel answers EBUSY when it
+    /// is taken). Knowing the index up front lets follow-up requests ride in the same batch.
+    public var index: Int32?
 
-    public init(name: String, namespace: NetworkNamespace? = nil, mtu: UInt32? = nil, up: Bool = false, hardwareAddress: [UInt8]? = nil) {
+    public init(name: String, namespace: NetworkNamespace? = nil, mtu: UInt32? = nil, hardwareAddress: [UInt8]? = nil, index: Int32? = nil) {
         self.name = name
         self.namespace = namespace
         self.mtu = mtu
-        self.up = up
         self.hardwareAddress = hardwareAddress
+        self.index = index
     }
 }
 
@@ -104,9 +109,14 @@ public struct LinkOptions: Sendable {
     /// Create the link directly inside this namespace instead of the handle's.
     public var namespace: NetworkNamespace?
     public var hardwareAddress: [UInt8]?
+    /// Ask for this interface index (the kernel answers EBUSY when it is taken), so requests
+    /// about the new link can be batched with its creation.
+    public var index: Int32?
 
     public init(mtu: UInt32? = nil, up: Bool = false, group: UInt32? = nil, alias: String? = nil,
-                masterIndex: Int32? = nil, namespace: NetworkNamespace? = nil, hardwareAddress: [UInt8]? = nil) {
+                masterIndex: Int32? = nil, namespace: NetworkNamespace? = nil, hardwareAddress: [UInt8]? = nil,
+                index: Int32? = nil) {
+        self.index = index
         self.mtu = mtu
         self.up = up
         self.group = group

@@ -31,22 +31,22 @@ extension NetlinkHandle {
 
     /// Creates a veth pair; the peer is created directly in `peer.namespace` under its name.
     public func addVeth(name: String, peer: VethPeer, options: LinkOptions = LinkOptions()) throws(NetlinkError) {
-        try execute(.addVeth(name: name, peer: peer, options: options))
+        try execute(batch: [.addVeth(name: name, peer: peer, options: options)] + NetlinkRequest.followUps(creating: name, options: options))
     }
 
     /// Creates a VXLAN device.
     public func addVXLAN(name: String, _ vxlan: VXLANOptions, options: LinkOptions = LinkOptions()) throws(NetlinkError) {
-        try execute(.addVXLAN(name: name, vxlan, options: options))
+        try execute(batch: [.addVXLAN(name: name, vxlan, options: options)] + NetlinkRequest.followUps(creating: name, options: options))
     }
 
     /// Creates a bridge.
     public func addBridge(name: String, options: LinkOptions = LinkOptions()) throws(NetlinkError) {
-        try execute(.addBridge(name: name, options: options))
+        try execute(batch: [.addBridge(name: name, options: options)] + NetlinkRequest.followUps(creating: name, options: options))
     }
 
     /// Creates a dummy device.
     public func addDummy(name: String, options: LinkOptions = LinkOptions()) throws(NetlinkError) {
-        try execute(.addDummy(name: name, options: options))
+        try execute(batch: [.addDummy(name: name, options: options)] + NetlinkRequest.followUps(creating: name, options: options))
     }
 
     public func setUp(index: Int32) throws(NetlinkError) { try execute(.setUp(index: index)) }

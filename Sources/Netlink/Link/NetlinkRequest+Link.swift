@@ -7,7 +7,7 @@ extension NetlinkRequest {
     /// `ip link add NAME type veth peer name PEER [netns NS]`, both ends optionally up.
     public static func addVeth(name: String, peer: VethPeer, options: LinkOptions = LinkOptions()) -> NetlinkRequest {
         var peerWriter = ByteWriter()
-        InterfaceInfoHeader(flags: peer.up ? .up : [], change: peer.up ? .up : []).encode(into: &peerWriter)
+        InterfaceInfoHeader(index: peer.index ?? 0).encode(into: &peerWriter)
         var peerAttributes: [NetlinkAttribute] = [.string(LinkAttribute.name, peer.name)]
         if let mtu = peer.mtu { peerAttributes.append(.uint32(LinkAttribute.mtu, mtu)) }
         if let namespace = peer.namespace { peerAttributes.append(.uint32(LinkAttribute.namespaceFD, UInt32(bitPattern: namespace.descriptor))) }
@@ -60,7 +60,7 @@ extension NetlinkRequest {
         var info: [NetlinkAttribute] = [.string(LinkInfoAttribute.kind, kind)]
         if let data { info.append(.nested(LinkInfoAttribute.data, data)) }
         attributes.append(.nested(LinkAttribute.linkInfo, info))
-        let header = InterfaceInfoHeader(flags: options.up ? .up : [], change: options.up ? .up : [])
+        let header = InterfaceInfoHeader(index: options.index ?? 0, flags: options.up ? .up : [], change: options.up ? .up : [])
         return NetlinkRequest(
             NetlinkMessage(type: .newLink, flags: createFlags, header: header, attributes: attributes),
             operation: operation + (options.up ? " up" : ""))
@@ -70,7 +70,6 @@ extension NetlinkRequest {
         var attributes: [NetlinkAttribute] = []
         if let mtu = options.mtu { attributes.append(.uint32(LinkAttribute.mtu, mtu)) }
         if let group = options.group { attributes.append(.uint32(LinkAttribute.group, group)) }
-        if let alias = options.alias { attributes.append(.string(LinkAttribute.alias, alias)) }
         if let master = options.masterIndex { attributes.append(.uint32(LinkAttribute.master, UInt32(bitPattern: master))) }
         if let namespace = options.namespace { attributes.append(.uint32(LinkAttribute.namespaceFD, UInt32(bitPattern: namespace.descriptor))) }
         if let mac = options.hardwareAddress { attributes.append(.bytes(LinkAttribute.address, mac)) }
@@ -101,6 +100,21 @@ extension NetlinkRequest {
     /// `ip link set INDEX name NAME`.
     public static func rename(index: Int32, to name: String) -> NetlinkRequest {
         setLink(index: index, attributes: [.string(LinkAttribute.name, name)], operation: "ip link set \(index) name \(name)")
+    }
+
+    /// Requests that must follow a creation because the kernel ignores them in `RTM_NEWLINK`
+    /// create (the alias).
+    public static func followUps(creating name: String, options: LinkOptions) -> [NetlinkRequest] {
+        guard let alias = options.alias else { return [] }
+        return [setAlias(named: name, alias)]
+    }
+
+    /// `ip link set NAME alias ALIAS`, addressing the link by name.
+    public static func setAlias(named name: String, _ alias: String) -> NetlinkRequest {
+        let message = NetlinkMessage(
+            type: .newLink, flags: [], header: InterfaceInfoHeader(),
+            attributes: [.string(LinkAttribute.name, name), .string(LinkAttribute.alias, alias)])
+        return NetlinkRequest(message, operation: "ip link set \(name) alias \(alias)")
     }
 
     /// `ip link set INDEX alias ALIAS`.

@@ -53,19 +53,24 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
 
     // MARK: Running code inside
 
-    /// Runs `body` on a dedicated OS thread switched into this namespace, then returns its
-    /// result. Blocks the caller until done; keep `body` short and never `await` in it.
+    /// Runs `body` on an OS thread switched into this namespace, then returns its result.
+    ///
+    /// For short work (create a socket, write a sysctl): it runs on a shared long-lived thread,
+    /// one job at a time. Blocks the caller until done; never `await` in `body`.
     public func perform<T>(_ body: () throws(NetlinkError) -> T) throws(NetlinkError) -> T {
-        try enter(body).get()
+        try NamespaceHopper.shared.run { () throws(NetlinkError) -> Result<T, NetlinkError> in try enter(body) }.get()
     }
 
-    /// Like ``perform(_:)`` for a body that throws any error.
+    /// Runs `body` on a fresh OS thread switched into this namespace, for work that may take
+    /// long (e.g. spawning a process that should start inside the namespace and waiting for it).
     public func run<T>(_ body: () throws -> T) throws -> T {
-        try enter(body).get()
+        try DedicatedThread.run { () throws(NetlinkError) -> Result<T, any Error> in try enter(body) }.get()
     }
 
+    /// Switches the calling OS thread into this namespace, runs `body`, and switches back.
+    /// Must only be called on a thread that nothing else shares (hopper or dedicated thread).
     private func enter<T, E: Error>(_ body: () throws(E) -> T) throws(NetlinkError) -> Result<T, E> {
-        try DedicatedThread.run { () throws(NetlinkError) -> Result<T, E> in
+        try { () throws(NetlinkError) -> Result<T, E> in
             let original = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
             guard original >= 0 else { throw NetlinkError.fromErrno("open /proc/thread-self/ns/net") }
             defer { close(original) }
@@ -74,12 +79,12 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
             }
             let result: Result<T, E>
             do throws(E) { result = .success(try body()) } catch { result = .failure(error) }
-            // The thread ends right after; restore anyway so nothing else ever runs inside.
+            // Restore before anything else can run on this thread.
             guard cnetlink_setns(original, CNETLINK_CLONE_NEWNET) == 0 else {
                 fatalError("could not return from \(path) to the original network namespace")
             }
             return result
-        }
+        }()
     }
 }
 

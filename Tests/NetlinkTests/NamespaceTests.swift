@@ -1,0 +1,112 @@
+import Foundation
+import Glibc
+import IPAddressing
+import Netlink
+import Testing
+
+@Suite("Network namespaces", .enabled(if: isRoot, "needs root"))
+struct NamespaceTests {
+    @Test("create works like ip netns add: ip sees it, runs in it, and delete removes it")
+    func createAndDelete() throws {
+        let name = "nlt-\(getpid())-create"
+        let namespace = try NetworkNamespace.create(named: name)
+        defer { try? NetworkNamespace.delete(named: name) }
+        #expect(try ip("netns", "list").contains(name))
+        #expect(NetworkNamespace.names().contains(name))
+        // ip netns exec enters it: its loopback is down and alone there.
+        let links = try ipJSON(name, "link", "show")
+        #expect(links.map { $0["ifname"] as? String } == ["lo"])
+        #expect(try NetworkNamespace.open(named: name).identity == namespace.identity)
+        #expect(try NetworkNamespace.current().identity != namespace.identity)
+        try NetworkNamespace.delete(named: name)
+        #expect(!(try ip("netns", "list").contains(name)))
+        #expect(throws: NetlinkError.self) { try NetworkNamespace.open(named: name) }
+    }
+
+    @Test("creating an existing name fails with .exists and leaves it intact")
+    func createTwice() throws {
+        try withTestNamespace { name, namespace, _ in
+            do {
+                try NetworkNamespace.create(named: name)
+                Issue.record("created twice")
+            } catch let error as NetlinkError {
+                #expect(error.code == .exists)
+                #expect(error.description.contains("ip netns add \(name)"))
+            }
+            #expect(try NetworkNamespace.open(named: name).identity == namespace.identity)
+        }
+    }
+
+    @Test("perform runs inside the namespace and leaves the calling thread where it was")
+    func perform() throws {
+        try withTestNamespace { _, namespace, _ in
+            let before = try NetworkNamespace.current().identity
+            let inside = try namespace.perform { () throws(NetlinkError) -> NamespaceIdentity in try NetworkNamespace.current().identity }
+            #expect(inside == namespace.identity)
+            #expect(try NetworkNamespace.current().identity == before)
+        }
+    }
+
+    @Test("perform keeps other tasks out of the namespace under concurrency")
+    func performUnderConcurrency() async throws {
+        try await withTestNamespaceAsync { namespace in
+            let host = try NetworkNamespace.current().identity
+            try await withThrowingTaskGroup(of: (NamespaceIdentity, NamespaceIdentity).self) { group in
+                for _ in 0..<64 {
+                    group.addTask {
+                        let inside = try namespace.perform { () throws(NetlinkError) -> NamespaceIdentity in try NetworkNamespace.current().identity }
+                        await Task.yield()
+                        return (inside, try NetworkNamespace.current().identity)
+                    }
+                }
+                for try await (inside, after) in group {
+                    #expect(inside == namespace.identity)
+                    #expect(after == host)
+                }
+            }
+        }
+    }
+
+    @Test("resolver finds a namespace by inode URL, by file URL, and by pid")
+    func resolver() throws {
+        try withTestNamespace { name, namespace, _ in
+            let resolver = NamespaceResolver()
+            #expect(try resolver.open(url: namespace.identity.url).identity == namespace.identity)
+            #expect(try resolver.open(url: namespace.identity.url).identity == namespace.identity)  // cached
+            #expect(try resolver.open(url: "file:///run/netns/\(name)").identity == namespace.identity)
+            #expect(try resolver.open(url: "/proc/self/ns/net").identity == NetworkNamespace.open(pid: getpid()).identity)
+            do {
+                _ = try resolver.open(url: "inode://1/1")
+                Issue.record("resolved a bogus inode")
+            } catch let error as NetlinkError { #expect(error.code == .notFound) }
+            #expect(throws: NetlinkError.self) { try resolver.open(url: "netns-by-name") }
+        }
+    }
+
+    @Test("sysctls are written inside the namespace only")
+    func sysctl() throws {
+        try withTestNamespace { name, namespace, _ in
+            try namespace.setSysctl("net.ipv4.ping_group_range", "0 2147483647")
+            let inside = try run("/usr/sbin/ip", ["netns", "exec", name, "cat", "/proc/sys/net/ipv4/ping_group_range"])
+            #expect(inside.split(whereSeparator: \.isWhitespace) == ["0", "2147483647"])
+            #expect(try namespace.sysctl(["net", "ipv4", "ping_group_range"]).split(whereSeparator: \.isWhitespace) == ["0", "2147483647"])
+            let host = try String(contentsOfFile: "/proc/sys/net/ipv4/ping_group_range", encoding: .utf8)
+            #expect(host.split(whereSeparator: \.isWhitespace) != ["0", "2147483647"] || inside == host)
+            try namespace.setSysctl(["net", "ipv6", "conf", "lo", "disable_ipv6"], "1")
+            #expect(try namespace.sysctl(["net", "ipv6", "conf", "lo", "disable_ipv6"]) == "1")
+            #expect(throws: NetlinkError.self) { try namespace.setSysctl(["net", "ipv4", "no_such_key"], "1") }
+        }
+    }
+}
+
+func withTestNamespaceAsync(_ body: (NetworkNamespace) async throws -> Void) async throws {
+    let name = "nlt-\(getpid())-async-\(UInt32.random(in: 0...UInt32.max))"
+    let namespace = try NetworkNamespace.create(named: name)
+    do {
+        try await body(namespace)
+    } catch {
+        try? NetworkNamespace.delete(named: name)
+        throw error
+    }
+    try? NetworkNamespace.delete(named: name)
+}
