@@ -86,7 +86,7 @@ public struct VethPeer: Sendable {
     public var namespace: NetworkNamespace?
     public var mtu: UInt32?
     public var hardwareAddress: [UInt8]?
-    /// Ask for this interface index in the peer's namespace (the kernel answers EBUSY when it
+    /// Ask for this interface index in the peer's namespace (the kernel answers EEXIST — EBUSY on older kernels — when it
     /// is taken). Knowing the index up front lets follow-up requests ride in the same batch.
     public var index: Int32?
 
@@ -109,7 +109,7 @@ public struct LinkOptions: Sendable {
     /// Create the link directly inside this namespace instead of the handle's.
     public var namespace: NetworkNamespace?
     public var hardwareAddress: [UInt8]?
-    /// Ask for this interface index (the kernel answers EBUSY when it is taken), so requests
+    /// Ask for this interface index (the kernel answers EEXIST, or EBUSY on older kernels, when it is taken), so requests
     /// about the new link can be batched with its creation.
     public var index: Int32?
 
