@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // IP addresses and prefixes as value types. Knows nothing of NSM or netlink.
@@ -49,6 +52,23 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ],
+            swiftSettings: strictSettings
+        ),
+
+        // Chain machinery of the request path: element protocol, chains, context, metadata, errors.
+        .target(
+            name: "NSMCore",
+            dependencies: [
+                "NSMAPI", "IPAddressing",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // One folder per concern of the request path (= upstream sdk's networkservice/common).
+        .target(
+            name: "NSMElements",
+            dependencies: ["NSMCore", "NSMAPI", "IPAddressing", .product(name: "Logging", package: "swift-log"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
 
@@ -79,6 +99,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "NSMElementsTests", dependencies: ["NSMElements", "NSMCore", "NSMAPI", "IPAddressing"], swiftSettings: strictSettings),
         .testTarget(name: "NSMAnnotationTests", dependencies: ["NSMAnnotation"], swiftSettings: strictSettings),
     ]
 )

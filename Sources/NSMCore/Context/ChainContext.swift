@@ -1,0 +1,31 @@
+public import Logging
+
+/// What travels with one call through a chain besides the request itself.
+public struct ChainContext: Sendable {
+    /// Logger with `nsm.*` metadata for this call.
+    public var logger: Logger
+    /// This connection's state at this hop; set by ``MetadataElement``.
+    public var metadata: ConnectionMetadata
+    /// Where the call came from (e.g. `unix:/var/lib/networkservicemesh/nsm.io.sock`), if known.
+    public var peer: String
+    /// Values one element hands to later elements of the same call (e.g. discovered candidates).
+    public var values: CallValues = CallValues()
+
+    public init(logger: Logger = Logger(label: "nsm"), metadata: ConnectionMetadata = ConnectionMetadata(), peer: String = "") {
+        self.logger = logger
+        self.metadata = metadata
+        self.peer = peer
+    }
+}
+
+/// A small typed map for values that live for one call through a chain.
+public struct CallValues: Sendable {
+    private var storage: [ObjectIdentifier: any Sendable] = [:]
+
+    public init() {}
+
+    public subscript<Key: MetadataKey>(key: Key.Type) -> Key.Value? {
+        get { storage[ObjectIdentifier(key)] as? Key.Value }
+        set { storage[ObjectIdentifier(key)] = newValue }
+    }
+}

@@ -1,0 +1,51 @@
+public import NSMAPI
+public import NSMCore
+
+/// On the manager: picks a forwarder registered on this node for the request — the one named
+/// in the path's next segment when it is still there (a refresh), otherwise the first whose
+/// labels satisfy the NetworkService's `matches[].metadata.labels` (default `p2p=true`) — and
+/// tries the others in turn when the rest of the chain fails.
+public struct DiscoverForwarderElement: NetworkServiceElement {
+    public enum Chosen: MetadataKey { public typealias Value = Registry_NetworkServiceEndpoint }
+
+    let forwarders: @Sendable () async throws -> [Registry_NetworkServiceEndpoint]
+    let services: any RegistryReader
+    public let forwarderService: String
+
+    public init(
+        forwarderService: String = "forwarder", services: any RegistryReader,
+        forwarders: @escaping @Sendable () async throws -> [Registry_NetworkServiceEndpoint]
+    ) {
+        self.forwarderService = forwarderService
+        self.services = services
+        self.forwarders = forwarders
+    }
+
+    public func request(
+        _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
+    ) async throws -> Connection_Connection {
+        let all = try await forwarders()
+        let service = try? await services.networkService(named: request.connection.networkService)
+        var candidates = EndpointSelector.selectForwarders(
+            service: service, labels: request.connection.labels, forwarders: all, forwarderService: forwarderService)
+        if let previous = request.connection.nextPathSegment?.name, let index = candidates.firstIndex(where: { $0.name == previous }) {
+            candidates.insert(candidates.remove(at: index), at: 0)
+        }
+        guard !candidates.isEmpty else {
+            throw NSMError.unavailable("no forwarder on this node matches (\(all.count) registered); is the forwarder running?")
+        }
+        var failures: [String] = []
+        for forwarder in candidates {
+            var context = context
+            context.values[Chosen.self] = forwarder
+            do {
+                let connection = try await next.request(request, context: context)
+                context.metadata[Chosen.self] = forwarder
+                return connection
+            } catch {
+                failures.append("\(forwarder.name): \(error)")
+            }
+        }
+        throw NSMError.unavailable("every forwarder failed: " + failures.joined(separator: "; "))
+    }
+}

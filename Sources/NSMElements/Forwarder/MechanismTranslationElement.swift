@@ -1,0 +1,115 @@
+import Foundation
+public import IPAddressing
+public import NSMAPI
+public import NSMCore
+
+/// The forwarder's data-plane element, placed after ``RoundRobinElement`` and before the
+/// connect element:
+///
+/// - picks the incoming mechanism from the request's preferences (LOCAL/KERNEL from a client,
+///   REMOTE/VXLAN from another node's forwarder — then fills in its own tunnel end: `dst_ip`,
+///   `dst_port`, a VNI, the tunnel `MTU`);
+/// - offers the next hop LOCAL/KERNEL when it is on this node (a `unix` URL) or REMOTE/VXLAN
+///   with this node's tunnel address when it is another node's manager;
+/// - once the next hop answered, has the data plane plumb incoming ↔ outgoing with the
+///   connection context, and answers the previous hop with the incoming mechanism.
+public struct MechanismTranslationElement: NetworkServiceElement {
+    public let tunnelIP: IPAddress
+    public let vxlanPort: UInt16
+    public let underlayMTU: UInt32
+    let dataPlane: any ForwarderDataPlane
+    let endpointURL: @Sendable (Networkservice_NetworkServiceRequest, ChainContext) throws -> NSMURL
+
+    private enum Plumbed: MetadataKey { typealias Value = Plumbing }
+
+    public init(
+        tunnelIP: IPAddress, vxlanPort: UInt16 = Connection_Mechanism.defaultVXLANPort, underlayMTU: UInt32 = 1500,
+        dataPlane: any ForwarderDataPlane,
+        endpointURL: @escaping @Sendable (Networkservice_NetworkServiceRequest, ChainContext) throws -> NSMURL
+    ) {
+        self.tunnelIP = tunnelIP
+        self.vxlanPort = vxlanPort
+        self.underlayMTU = underlayMTU
+        self.dataPlane = dataPlane
+        self.endpointURL = endpointURL
+    }
+
+    public func request(
+        _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
+    ) async throws -> Connection_Connection {
+        var incoming = try selectIncoming(request)
+        var outgoingRequest = request
+        let url = try endpointURL(request, context)
+        outgoingRequest.mechanismPreferences = url.isLocal
+            ? [.kernel()]
+            : [.vxlan(sourceIP: tunnelIP, sourcePort: vxlanPort)]
+        if incoming.isVXLAN {
+            incoming = try completeTunnel(incoming, previous: context.metadata[Plumbed.self]?.incoming)
+        }
+        var connection = try await next.request(outgoingRequest, context: context)
+        let outgoing = connection.mechanism
+        if outgoing.isVXLAN || incoming.isVXLAN {
+            let tunnelMTU = (incoming.isVXLAN ? incoming.tunnelMTU : outgoing.tunnelMTU) ?? underlayMTU - 54
+            if connection.context.mtu == 0 || connection.context.mtu > tunnelMTU { connection.context.mtu = tunnelMTU }
+        }
+        let plumbing = Plumbing(connectionID: connection.id, incoming: incoming, outgoing: outgoing, context: connection.context)
+        do {
+            try await dataPlane.connect(plumbing)
+        } catch {
+            // Leave nothing half-made downstream either.
+            try? await next.close(connection, context: context)
+            throw NSMError.internalError("data plane could not plumb connection \(connection.id): \(error)")
+        }
+        context.metadata[Plumbed.self] = plumbing
+        connection.mechanism = incoming
+        return connection
+    }
+
+    public func close(_ connection: Connection_Connection, context: ChainContext, next: NetworkServiceNext) async throws {
+        if let plumbing = context.metadata.remove(Plumbed.self) {
+            try? await dataPlane.disconnect(plumbing)
+        } else {
+            try? await dataPlane.disconnect(Plumbing(connectionID: connection.id, incoming: connection.mechanism, outgoing: Connection_Mechanism(), context: connection.context))
+        }
+        try await next.close(connection, context: context)
+    }
+
+    func selectIncoming(_ request: Networkservice_NetworkServiceRequest) throws(NSMError) -> Connection_Mechanism {
+        for preference in request.mechanismPreferences {
+            if preference.cls == MechanismClass.local, preference.isKernel { return preference }
+            if preference.cls == MechanismClass.remote, preference.isVXLAN { return preference }
+        }
+        // A refresh may carry the mechanism already chosen instead of preferences.
+        let current = request.connection.mechanism
+        if (current.cls == MechanismClass.local && current.isKernel) || (current.cls == MechanismClass.remote && current.isVXLAN) {
+            return current
+        }
+        let offered = request.mechanismPreferences.map { "\($0.cls)/\($0.type)" }.joined(separator: ", ")
+        throw .invalidArgument("unsupported mechanism preferences [\(offered)]; this forwarder accepts LOCAL/KERNEL and REMOTE/VXLAN")
+    }
+
+    /// Fills this node's end of a tunnel offered by the previous node's forwarder. The VNI is
+    /// kept on refresh; a new one is random, even when src ≤ dst and odd otherwise (as upstream),
+    /// so the two directions of a node pair never pick the same VNI.
+    func completeTunnel(_ offered: Connection_Mechanism, previous: Connection_Mechanism?) throws(NSMError) -> Connection_Mechanism {
+        guard let source = offered.vxlanSourceIP else {
+            throw .invalidArgument("VXLAN mechanism without a valid src_ip parameter (got \"\(offered.parameters[MechanismParameterKey.srcIP] ?? "")\")")
+        }
+        var mechanism = offered
+        mechanism.vxlanDestinationIP = tunnelIP
+        mechanism.vxlanDestinationPort = vxlanPort
+        if mechanism.vni == nil {
+            if let kept = previous?.vni {
+                mechanism.vni = kept
+            } else {
+                let sourceFirst = (offered.vxlanOriginalSourceIP ?? source).bytes.lexicographicallyPrecedes(tunnelIP.bytes)
+                    || (offered.vxlanOriginalSourceIP ?? source).bytes == tunnelIP.bytes
+                var vni = UInt32.random(in: 2...(1 << 24) - 1)
+                if (vni % 2 == 0) != sourceFirst { vni -= 1 }
+                mechanism.vni = max(vni, 2)
+            }
+        }
+        mechanism.tunnelMTU = underlayMTU - Connection_Mechanism.vxlanOverhead(for: tunnelIP.family)
+        return mechanism
+    }
+}
