@@ -68,7 +68,38 @@ let package = Package(
         // One folder per concern of the request path (= upstream sdk's networkservice/common).
         .target(
             name: "NSMElements",
-            dependencies: ["NSMCore", "NSMAPI", "IPAddressing", .product(name: "Logging", package: "swift-log"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "NSMCore", "NSMAPI", "IPAddressing",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // The registry: in-memory storage with watches and expiry, query matching.
+        .target(
+            name: "NSMRegistry",
+            dependencies: [
+                "NSMCore", "NSMAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // gRPC transports (unix, TCP), service adapters, and the components as Services:
+        // registry, manager, forwarder, endpoint, client.
+        .target(
+            name: "NSMRuntime",
+            dependencies: [
+                "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: strictSettings
         ),
 

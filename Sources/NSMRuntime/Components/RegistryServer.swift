@@ -1,0 +1,36 @@
+import GRPCCore
+import Logging
+public import NSMCore
+public import NSMRegistry
+public import ServiceLifecycle
+
+/// `nsm registry`: both registries over gRPC, in memory, with endpoint expiry.
+public struct RegistryServer: Sendable {
+    public struct Configuration: Sendable {
+        public var listen: [NSMURL]
+        /// Endpoint registrations expire after this many seconds unless renewed (`NSM_EXPIRE_PERIOD`).
+        public var expirePeriod: Double
+
+        public init(listen: [NSMURL], expirePeriod: Double = 60) {
+            self.listen = listen
+            self.expirePeriod = expirePeriod
+        }
+    }
+
+    public let storage: RegistryStore
+    public let servers: [GRPCServerService]
+    public let services: [any Service]
+
+    public init(_ configuration: Configuration, logger: Logger = Logger(label: "nsm.registry")) {
+        let storage = RegistryStore(expirePeriod: configuration.expirePeriod)
+        self.storage = storage
+        let servers = configuration.listen.map { url in
+            GRPCServerService(url: url, services: [
+                NetworkServiceRegistryGRPCService(storage: storage), NetworkServiceEndpointRegistryGRPCService(storage: storage),
+                HealthGRPCService(services: ["registry.NetworkServiceRegistry", "registry.NetworkServiceEndpointRegistry"]),
+            ], logger: logger)
+        }
+        self.servers = servers
+        services = servers + [RegistryExpiryService(storage: storage)]
+    }
+}

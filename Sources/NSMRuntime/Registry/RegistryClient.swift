@@ -1,0 +1,73 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+public import NSMAPI
+public import NSMCore
+import SwiftProtobuf
+
+/// A registry reached over gRPC: both registries' Register / Find / Unregister, and the
+/// ``RegistryReader`` view the request path uses.
+public struct RegistryClient: RegistryReader {
+    public let url: NSMURL
+    let pool: GRPCClientPool
+    let timeout: Duration
+
+    public init(url: NSMURL, pool: GRPCClientPool, timeout: Duration = .seconds(5)) {
+        self.url = url
+        self.pool = pool
+        self.timeout = timeout
+    }
+
+    var options: CallOptions {
+        var options = CallOptions.defaults
+        options.timeout = timeout
+        return options
+    }
+
+    var endpointsClient: Registry_NetworkServiceEndpointRegistry.Client<HTTP2ClientTransport.Posix> {
+        get throws { Registry_NetworkServiceEndpointRegistry.Client(wrapping: try pool.client(for: url)) }
+    }
+
+    var servicesClient: Registry_NetworkServiceRegistry.Client<HTTP2ClientTransport.Posix> {
+        get throws { Registry_NetworkServiceRegistry.Client(wrapping: try pool.client(for: url)) }
+    }
+
+    public func register(_ endpoint: Registry_NetworkServiceEndpoint) async throws -> Registry_NetworkServiceEndpoint {
+        try await endpointsClient.register(endpoint, options: options)
+    }
+
+    public func unregister(_ endpoint: Registry_NetworkServiceEndpoint) async throws {
+        _ = try await endpointsClient.unregister(endpoint, options: options)
+    }
+
+    public func register(_ service: Registry_NetworkService) async throws -> Registry_NetworkService {
+        try await servicesClient.register(service, options: options)
+    }
+
+    public func unregister(_ service: Registry_NetworkService) async throws {
+        _ = try await servicesClient.unregister(service, options: options)
+    }
+
+    public func findEndpoints(_ query: Registry_NetworkServiceEndpoint) async throws -> [Registry_NetworkServiceEndpoint] {
+        try await endpointsClient.find(.with { $0.networkServiceEndpoint = query }, options: options) { response in
+            var result: [Registry_NetworkServiceEndpoint] = []
+            for try await message in response.messages where !message.deleted { result.append(message.networkServiceEndpoint) }
+            return result
+        }
+    }
+
+    public func findServices(_ query: Registry_NetworkService) async throws -> [Registry_NetworkService] {
+        try await servicesClient.find(.with { $0.networkService = query }, options: options) { response in
+            var result: [Registry_NetworkService] = []
+            for try await message in response.messages where !message.deleted { result.append(message.networkService) }
+            return result
+        }
+    }
+
+    public func networkService(named name: String) async throws -> Registry_NetworkService? {
+        try await findServices(.with { $0.name = name }).first
+    }
+
+    public func endpoints(matching query: Registry_NetworkServiceEndpoint) async throws -> [Registry_NetworkServiceEndpoint] {
+        try await findEndpoints(query)
+    }
+}

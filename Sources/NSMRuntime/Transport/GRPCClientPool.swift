@@ -1,0 +1,76 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+public import NSMCore
+public import ServiceLifecycle
+import Synchronization
+
+/// gRPC clients by URL, shared by everything in a process, and run by this service's `run()`
+/// (so no task is started outside the service tree). Clients are created on first use.
+public final class GRPCClientPool: Service, Sendable {
+    public typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
+
+    private struct State {
+        var clients: [NSMURL: Client] = [:]
+        var started = false
+    }
+    private let state = Mutex(State())
+    private let newClients: AsyncStream<Client>
+    private let newClientsContinuation: AsyncStream<Client>.Continuation
+
+    public init() {
+        (newClients, newClientsContinuation) = AsyncStream.makeStream(of: Client.self)
+    }
+
+    /// The client for `url`, created (and handed to `run()`) on first use.
+    public func client(for url: NSMURL) throws -> Client {
+        try state.withLock { state in
+            if let client = state.clients[url] { return client }
+            var config = HTTP2ClientTransport.Posix.Config.defaults
+            config.backoff.initial = .milliseconds(50)
+            config.backoff.max = .milliseconds(500)
+            config.connection.maxIdleTime = nil
+            let transport = try HTTP2ClientTransport.Posix(
+                target: url.clientTarget, transportSecurity: .plaintext, config: config)
+            let client = GRPCClient(transport: transport)
+            state.clients[url] = client
+            newClientsContinuation.yield(client)
+            return client
+        }
+    }
+
+    /// Forgets the client for `url` (e.g. after its server went away) and shuts it down.
+    public func discard(_ url: NSMURL) {
+        let client = state.withLock { $0.clients.removeValue(forKey: url) }
+        client?.beginGracefulShutdown()
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await withGracefulShutdownHandler {
+                    await withTaskCancellationHandler {
+                        // Wait until shutdown or cancellation.
+                        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                            try? await Task.sleep(for: .seconds(3600))
+                        }
+                    } onCancel: { self.shutdownAll() }
+                } onGracefulShutdown: {
+                    self.shutdownAll()
+                }
+            }
+            for await client in newClients {
+                group.addTask { try? await client.runConnections() }
+            }
+        }
+    }
+
+    private func shutdownAll() {
+        let clients = state.withLock { state -> [Client] in
+            let clients = Array(state.clients.values)
+            state.clients = [:]
+            return clients
+        }
+        for client in clients { client.beginGracefulShutdown() }
+        newClientsContinuation.finish()
+    }
+}

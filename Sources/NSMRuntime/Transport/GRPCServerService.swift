@@ -1,0 +1,67 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Logging
+public import NSMCore
+public import ServiceLifecycle
+import Synchronization
+
+/// A gRPC server on one URL as a Service: serves until graceful shutdown, then lets in-flight
+/// calls finish. ``listening`` reports the bound address (useful with port 0).
+public final class GRPCServerService: Service, Sendable {
+    public let url: NSMURL
+    let services: [any RegistrableRPCService]
+    let logger: Logger
+    private let bound = Mutex<NSMURL?>(nil)
+    private let waiters = Mutex<[CheckedContinuation<NSMURL, any Error>]>([])
+
+    public init(url: NSMURL, services: [any RegistrableRPCService], logger: Logger) {
+        self.url = url
+        self.services = services
+        self.logger = logger
+    }
+
+    /// The address the server listens on, once it does.
+    public func listening() async throws -> NSMURL {
+        if let url = bound.withLock({ $0 }) { return url }
+        return try await withCheckedThrowingContinuation { continuation in
+            let ready = bound.withLock { $0 }
+            if let ready { continuation.resume(returning: ready) } else { waiters.withLock { $0.append(continuation) } }
+        }
+    }
+
+    public func run() async throws {
+        if case .unix(let path) = url {
+            let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+            if !directory.isEmpty { try? FileManagerShim.createDirectory(directory) }
+        }
+        let server = GRPCServer(transport: HTTP2ServerTransport.Posix(address: url.serverAddress, transportSecurity: .plaintext), services: services)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                try await withGracefulShutdownHandler {
+                    try await server.serve()
+                } onGracefulShutdown: {
+                    server.beginGracefulShutdown()
+                }
+            }
+            do {
+                guard let address = try await server.listeningAddress, let url = NSMURL.fromListening(address) else {
+                    throw NSMError.internalError("server for \(self.url) did not report its address")
+                }
+                bound.withLock { $0 = url }
+                logger.info("listening", metadata: ["url": "\(url)"])
+                for waiter in waiters.withLock({ list in defer { list = [] }; return list }) { waiter.resume(returning: url) }
+            } catch {
+                for waiter in waiters.withLock({ list in defer { list = [] }; return list }) { waiter.resume(throwing: error) }
+                throw error
+            }
+        }
+    }
+}
+
+import Foundation
+
+enum FileManagerShim {
+    static func createDirectory(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+}
