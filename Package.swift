@@ -131,6 +131,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NSMElementsTests", dependencies: ["NSMElements", "NSMCore", "NSMAPI", "IPAddressing"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NSMRuntimeTests",
+            dependencies: [
+                "NSMRuntime", "NSMElements", "NSMCore", "NSMAPI", "NSMRegistry", "NSMAnnotation", "IPAddressing",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "NSMAnnotationTests", dependencies: ["NSMAnnotation"], swiftSettings: strictSettings),
     ]
 )

@@ -11,7 +11,7 @@ public struct RegistryExpiryService: Service {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             storage.expire()
             let wait = min(1.0, max(0.01, (storage.nextExpiry?.timeIntervalSinceNow ?? 1.0)))
-            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
         }
     }
 }

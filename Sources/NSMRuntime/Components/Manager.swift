@@ -79,11 +79,14 @@ public struct Manager: Sendable {
         if let path = configuration.excludedPrefixesFile {
             elements.append(ExcludedPrefixesElement(file: ExcludedPrefixesFile(path: path)))
         }
-        elements.append(ConnectElement(dialer: GRPCDialer(pool: pool)) { request, context in
+        let forwarderURL: @Sendable (Networkservice_NetworkServiceRequest, ChainContext) throws -> NSMURL = { request, context in
             if let chosen = context.values[DiscoverForwarderElement.Chosen.self] { return try NSMURL(chosen.url) }
             if let name = request.connection.nextPathSegment?.name, let url = bypass.localURL(for: name) { return try NSMURL(url) }
             throw NSMError.notFound("no forwarder known for connection \(request.connection.id)")
-        })
+        }
+        let relay = MonitorRelay(pool: pool, monitor: monitor, logger: logger)
+        elements.append(MonitorRelayElement(relay: relay) { request, context in try? forwarderURL(request, context) })
+        elements.append(ConnectElement(dialer: GRPCDialer(pool: pool)) { request, context in try forwarderURL(request, context) })
         let chain = NetworkServiceChain(elements)
         timeouts.attach(chain: chain, logger: logger)
         let grpcServices: [any RegistrableRPCService] = [
@@ -96,6 +99,6 @@ public struct Manager: Sendable {
         servers = [configuration.listenUnix, configuration.listenTCP].map {
             GRPCServerService(url: $0, services: grpcServices, logger: logger)
         }
-        services = servers + [timeouts]
+        services = servers + [timeouts, relay]
     }
 }

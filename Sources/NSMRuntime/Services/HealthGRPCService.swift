@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import SwiftProtobuf
 import GRPCCore
 public import NSMAPI
@@ -20,6 +21,6 @@ public struct HealthGRPCService: Grpc_Health_V1_Health.SimpleServiceProtocol {
         request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>, context: ServerContext
     ) async throws {
         try await response.write(.with { $0.status = services.contains(request.service) ? .serving : .serviceUnknown })
-        while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+        try? await gracefulShutdown()
     }
 }

@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import GRPCCore
 public import NSMAPI
 public import NSMElements
@@ -11,7 +12,7 @@ public struct MonitorConnectionGRPCService: Connection_MonitorConnection.SimpleS
     public func monitorConnections(
         request: Connection_MonitorScopeSelector, response: RPCWriter<Connection_ConnectionEvent>, context: ServerContext
     ) async throws {
-        for await event in monitor.subscribe(request) {
+        for await event in monitor.subscribe(request).cancelOnGracefulShutdown() {
             try await response.write(event)
         }
     }

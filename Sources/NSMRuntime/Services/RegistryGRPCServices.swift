@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import GRPCCore
 public import NSMAPI
 public import NSMCore
@@ -16,7 +17,7 @@ public struct NetworkServiceRegistryGRPCService: Registry_NetworkServiceRegistry
 
     public func find(request: Registry_NetworkServiceQuery, response: RPCWriter<Registry_NetworkServiceResponse>, context: ServerContext) async throws {
         if request.watch {
-            for await item in storage.watchServices(request.networkService) { try await response.write(item) }
+            for await item in storage.watchServices(request.networkService).cancelOnGracefulShutdown() { try await response.write(item) }
         } else {
             for service in storage.findServices(request.networkService) { try await response.write(.with { $0.networkService = service }) }
         }
@@ -42,7 +43,7 @@ public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkService
         request: Registry_NetworkServiceEndpointQuery, response: RPCWriter<Registry_NetworkServiceEndpointResponse>, context: ServerContext
     ) async throws {
         if request.watch {
-            for await item in storage.watchEndpoints(request.networkServiceEndpoint) { try await response.write(item) }
+            for await item in storage.watchEndpoints(request.networkServiceEndpoint).cancelOnGracefulShutdown() { try await response.write(item) }
         } else {
             for endpoint in storage.findEndpoints(request.networkServiceEndpoint) {
                 try await response.write(.with { $0.networkServiceEndpoint = endpoint })

@@ -47,16 +47,9 @@ public final class GRPCClientPool: Service, Sendable {
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask {
-                await withGracefulShutdownHandler {
-                    await withTaskCancellationHandler {
-                        // Wait until shutdown or cancellation.
-                        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                            try? await Task.sleep(for: .seconds(3600))
-                        }
-                    } onCancel: { self.shutdownAll() }
-                } onGracefulShutdown: {
-                    self.shutdownAll()
-                }
+                // Returns at graceful shutdown, throws at cancellation: either way, stop.
+                try? await gracefulShutdown()
+                self.shutdownAll()
             }
             for await client in newClients {
                 group.addTask { try? await client.runConnections() }

@@ -34,7 +34,12 @@ public final class GRPCServerService: Service, Sendable {
             let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
             if !directory.isEmpty { try? FileManagerShim.createDirectory(directory) }
         }
-        let server = GRPCServer(transport: HTTP2ServerTransport.Posix(address: url.serverAddress, transportSecurity: .plaintext), services: services)
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        // Announce a high stream limit: without one, HTTP/2 clients assume 100 and queue the
+        // rest, which throttles a manager serving hundreds of pods over one connection.
+        config.http2.maxConcurrentStreams = 16_384
+        let transport = HTTP2ServerTransport.Posix(address: url.serverAddress, transportSecurity: .plaintext, config: config)
+        let server = GRPCServer(transport: transport, services: services)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 try await withGracefulShutdownHandler {

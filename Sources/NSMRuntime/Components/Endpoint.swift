@@ -1,0 +1,123 @@
+import GRPCCore
+import Logging
+public import IPAddressing
+public import NSMAPI
+public import NSMCore
+public import NSMElements
+public import ServiceLifecycle
+
+/// `nsm endpoint`: provides network services (like upstream's icmp-responder): point-to-point
+/// IPAM from CIDR pools, routes and DNS configs for its clients, and its side of a KERNEL
+/// mechanism; registers itself (and its services) through the node's manager and keeps the
+/// registration fresh.
+///
+/// Chain: updatepath, begin, metadata, timeout, monitor, trimpath, ipam, routes, dns, kernel.
+public struct Endpoint: Sendable {
+    public struct Configuration: Sendable {
+        public var name: String
+        public var serviceNames: [String]
+        /// Labels per service (`NSM_LABELS` applies the same labels to every service).
+        public var labels: [String: String]
+        /// Address pools (`NSM_CIDR_PREFIX`, e.g. `172.16.1.0/24,fd00::/120`).
+        public var cidrPrefixes: [IPPrefix]
+        /// Prefixes clients should route through this endpoint.
+        public var routes: [IPPrefix]
+        public var dnsConfigs: [Connectioncontext_DNSConfig]
+        public var listen: NSMURL
+        /// The node's manager (`NSM_CONNECT_TO`).
+        public var managerURL: NSMURL
+        public var payload: String
+        /// Whether to register the network services too (`NSM_REGISTER_SERVICE`).
+        public var registerService: Bool
+        /// The endpoint's own network namespace as an `inode://…` or `file://…` URL.
+        public var namespaceURL: String
+        public var maxTokenLifetime: Duration
+        /// Unregister on graceful shutdown (`NSM_UNREGISTER_ITSELF`, default false as upstream:
+        /// the registration then lapses at its expiry).
+        public var unregisterOnShutdown: Bool
+
+        public init(
+            name: String, serviceNames: [String], labels: [String: String] = [:], cidrPrefixes: [IPPrefix], routes: [IPPrefix] = [],
+            dnsConfigs: [Connectioncontext_DNSConfig] = [], listen: NSMURL, managerURL: NSMURL, payload: String = Payload.ethernet,
+            registerService: Bool = true, namespaceURL: String = NamespaceURL.currentThread.description, maxTokenLifetime: Duration = .seconds(600),
+            unregisterOnShutdown: Bool = false
+        ) {
+            self.unregisterOnShutdown = unregisterOnShutdown
+            self.name = name
+            self.serviceNames = serviceNames
+            self.labels = labels
+            self.cidrPrefixes = cidrPrefixes
+            self.routes = routes
+            self.dnsConfigs = dnsConfigs
+            self.listen = listen
+            self.managerURL = managerURL
+            self.payload = payload
+            self.registerService = registerService
+            self.namespaceURL = namespaceURL
+            self.maxTokenLifetime = maxTokenLifetime
+        }
+    }
+
+    public let configuration: Configuration
+    public let monitor = ConnectionMonitor()
+    public let ipam: PointToPointIPAM
+    public let server: GRPCServerService
+    public let services: [any Service]
+
+    public init(_ configuration: Configuration, pool: GRPCClientPool, logger: Logger = Logger(label: "nsm.endpoint")) throws {
+        guard !configuration.serviceNames.isEmpty else {
+            throw NSMError.invalidArgument("endpoint \"\(configuration.name)\" provides no network service (NSM_SERVICE_NAMES is empty)")
+        }
+        guard !configuration.cidrPrefixes.isEmpty else {
+            throw NSMError.invalidArgument("endpoint \"\(configuration.name)\" has no address pool (NSM_CIDR_PREFIX is empty)")
+        }
+        self.configuration = configuration
+        let ipam = PointToPointIPAM(pools: configuration.cidrPrefixes)
+        self.ipam = ipam
+        let timeouts = TimeoutScheduler()
+        let chain = NetworkServiceChain([
+            UpdatePathElement(name: configuration.name),
+            ExpiresElement(lifetime: configuration.maxTokenLifetime),
+            BeginElement(),
+            MetadataElement(),
+            TimeoutElement(scheduler: timeouts),
+            MonitorElement(monitor),
+            TrimPathElement(),
+            ipam,
+            RoutesElement(routes: configuration.routes),
+            DNSContextElement(configs: configuration.dnsConfigs),
+            KernelMechanismElement(namespaceURL: configuration.namespaceURL),
+        ])
+        timeouts.attach(chain: chain, logger: logger)
+        server = GRPCServerService(url: configuration.listen, services: [
+            NetworkServiceGRPCService(chain: chain, logger: logger),
+            MonitorConnectionGRPCService(monitor: monitor),
+            HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
+        ], logger: logger)
+        let registry = RegistryClient(url: configuration.managerURL, pool: pool)
+        var registration = Registry_NetworkServiceEndpoint()
+        registration.name = configuration.name
+        registration.networkServiceNames = configuration.serviceNames
+        for service in configuration.serviceNames { registration.setLabels(configuration.labels, forService: service) }
+        registration.url = configuration.listen.description
+        let services = configuration.registerService ? configuration.serviceNames : []
+        let payload = configuration.payload
+        let keeper = RegistrationKeeper(
+            endpoint: registration, logger: logger,
+            register: { endpoint in
+                for name in services {
+                    var service = Registry_NetworkService()
+                    service.name = name
+                    service.payload = payload
+                    // Keep matches someone else registered for the service.
+                    if let existing = try? await registry.networkService(named: name) { service.matches = existing.matches }
+                    _ = try await registry.register(service)
+                }
+                return try await registry.register(endpoint)
+            },
+            unregister: { [unregister = configuration.unregisterOnShutdown] in if unregister { try await registry.unregister($0) } })
+        // Keeper first: on shutdown services stop in reverse, so the server stops before the
+        // registration is (optionally) withdrawn.
+        self.services = [keeper, timeouts, server]
+    }
+}

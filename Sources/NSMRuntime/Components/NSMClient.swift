@@ -1,0 +1,278 @@
+import Foundation
+import GRPCCore
+import IPAddressing
+import Logging
+public import NSMAPI
+public import NSMAnnotation
+public import NSMCore
+import NSMElements
+public import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+
+/// `nsm client`: the pod side. Requests every service of the annotation (concurrently), keeps
+/// the connections alive (refresh before expiry; heal on DOWN/DELETE from the manager's monitor
+/// or a broken monitor stream: re-request, reselecting another endpoint), and closes them all
+/// on graceful shutdown.
+///
+/// Addresses never collide across the pod's services: each request excludes the addresses and
+/// host routes of the pod's other connections, and a response that still collides (two
+/// services requested at the same moment) is closed and requested again with the exclusion.
+public final class NSMClient: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// `NSM_NAME`: connection ids are `<name>-<i>`.
+        public var name: String
+        public var managerURL: NSMURL
+        public var annotation: NetworkServiceAnnotation
+        /// Labels added to every request unless the annotation sets them (`podName`, `nodeName`, `clusterName`).
+        public var labels: [String: String]
+        /// The pod's network namespace as sent in the KERNEL mechanism (`inode://…` or `file://…`).
+        public var namespaceURL: String
+        public var requestTimeout: Duration
+        public var maxTokenLifetime: Duration
+        public var retryInterval: Duration
+
+        public init(
+            name: String, managerURL: NSMURL, annotation: NetworkServiceAnnotation, labels: [String: String] = [:],
+            namespaceURL: String = NamespaceURL.currentThread.description, requestTimeout: Duration = .seconds(15),
+            maxTokenLifetime: Duration = .seconds(600), retryInterval: Duration = .milliseconds(200)
+        ) {
+            self.name = name
+            self.managerURL = managerURL
+            self.annotation = annotation
+            self.labels = labels
+            self.namespaceURL = namespaceURL
+            self.requestTimeout = requestTimeout
+            self.maxTokenLifetime = maxTokenLifetime
+            self.retryInterval = retryInterval
+        }
+    }
+
+    public let configuration: Configuration
+    let pool: GRPCClientPool
+    let chain: NetworkServiceChain
+    let logger: Logger
+    private let state = Mutex<[Int: Connection_Connection]>([:])
+    private let readyWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private let healed = Mutex<Int>(0)
+
+    public init(_ configuration: Configuration, pool: GRPCClientPool, logger: Logger = Logger(label: "nsm.client")) {
+        self.configuration = configuration
+        self.pool = pool
+        self.logger = logger
+        let managerURL = configuration.managerURL
+        chain = NetworkServiceChain([
+            UpdatePathElement(name: configuration.name),
+            ExpiresElement(lifetime: configuration.maxTokenLifetime),
+            ConnectElement(dialer: GRPCDialer(pool: pool, timeout: configuration.requestTimeout)) { _, _ in managerURL },
+        ])
+    }
+
+    /// The connections currently held, in annotation order.
+    public var connections: [Connection_Connection] {
+        state.withLock { table in table.keys.sorted().compactMap { table[$0] } }
+    }
+
+    /// How many times a connection was healed (re-requested after a loss).
+    public var healCount: Int { healed.withLock { $0 } }
+
+    /// Waits until every service is connected (used by `nsm run` and tests).
+    public func ready() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { $0.count } == configuration.annotation.services.count
+            if done { continuation.resume() } else { readyWaiters.withLock { $0.append(continuation) } }
+        }
+    }
+
+    // MARK: Requests
+
+    /// Requests every service once, concurrently; returns the connections in annotation order.
+    public func connect() async throws -> [Connection_Connection] {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in configuration.annotation.services.indices {
+                group.addTask { _ = try await self.establish(index, reselect: false) }
+            }
+            try await group.waitForAll()
+        }
+        return connections
+    }
+
+    func baseRequest(_ index: Int) -> Networkservice_NetworkServiceRequest {
+        let service = configuration.annotation.services[index]
+        var connection = state.withLock { $0[index] } ?? Connection_Connection()
+        connection.id = connection.id.isEmpty ? "\(configuration.name)-\(index)" : connection.id
+        connection.networkService = service.networkService
+        var labels = service.labels
+        for (key, value) in configuration.labels where labels[key] == nil && !value.isEmpty { labels[key] = value }
+        connection.labels = labels
+        let mechanism = Connection_Mechanism.kernel(interfaceName: service.interfaceName, namespace: NamespaceURL(configuration.namespaceURL))
+        return Networkservice_NetworkServiceRequest(connection: connection, preferences: [mechanism])
+    }
+
+    /// The addresses and host routes of the pod's other connections.
+    func otherPrefixes(excluding index: Int) -> [IPPrefix] {
+        state.withLock { table in
+            table.filter { $0.key != index }.values.flatMap { Self.ownedPrefixes($0) }
+        }
+    }
+
+    static func ownedPrefixes(_ connection: Connection_Connection) -> [IPPrefix] {
+        let ip = connection.context.ipContext
+        let addresses = ((try? ip.sourcePrefixes()) ?? []) + ((try? ip.destinationPrefixes()) ?? [])
+        let routes = (ip.srcRoutes + ip.dstRoutes).compactMap { try? $0.parsedPrefix() }.filter(\.isHost)
+        return addresses.map(\.address.hostPrefix) + routes
+    }
+
+    /// Requests (or re-requests) service `index` until it succeeds without colliding.
+    @discardableResult
+    func establish(_ index: Int, reselect: Bool) async throws -> Connection_Connection {
+        var extraExclusions: [IPPrefix] = []
+        for attempt in 1...8 {
+            var request = baseRequest(index)
+            if reselect {
+                // A new endpoint assigns its own addresses, routes and DNS.
+                request.connection.context = Connectioncontext_ConnectionContext()
+                request.connection.networkServiceEndpointName = ""
+                request.connection.mechanism = Connection_Mechanism()
+                request.connection.state = .reselectRequested
+            }
+            for prefix in otherPrefixes(excluding: index) + extraExclusions { request.connection.context.ipContext.addExcluded(prefix) }
+            let connection = try await chain.request(request, context: ChainContext(logger: logger))
+            let mine = Self.ownedPrefixes(connection).filter { !$0.isHost || true }
+            let addresses = ((try? connection.context.ipContext.sourcePrefixes()) ?? []) + ((try? connection.context.ipContext.destinationPrefixes()) ?? [])
+            let collision = state.withLock { table -> [IPPrefix] in
+                let others = table.filter { $0.key != index }.values.flatMap { Self.ownedPrefixes($0) }
+                let clash = addresses.filter { address in others.contains { $0.contains(address.address) } }
+                if clash.isEmpty { table[index] = connection }
+                return clash
+            }
+            if collision.isEmpty {
+                notifyIfReady()
+                return connection
+            }
+            logger.info("addresses collide with another service of the pod; requesting again", metadata: [
+                "nsm.connection.id": "\(connection.id)", "attempt": "\(attempt)", "collision": "\(collision)",
+            ])
+            try? await chain.close(connection, context: ChainContext(logger: logger))
+            extraExclusions += mine.filter { $0.isHost }
+        }
+        throw NSMError.resourceExhausted("service \(configuration.annotation.services[index].networkService): every answer collided with the pod's other services")
+    }
+
+    private func notifyIfReady() {
+        guard state.withLock({ $0.count }) == configuration.annotation.services.count else { return }
+        for waiter in readyWaiters.withLock({ list in defer { list = [] }; return list }) { waiter.resume() }
+    }
+
+    /// Closes every connection (15 s each at most).
+    public func closeAll() async {
+        let all = state.withLock { table in defer { table = [:] }; return table }
+        await withTaskGroup(of: Void.self) { group in
+            for connection in all.values {
+                group.addTask {
+                    do { try await self.chain.close(connection, context: ChainContext(logger: self.logger)) } catch {
+                        self.logger.info("close failed", metadata: ["nsm.connection.id": "\(connection.id)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Keeping connections alive
+
+    enum Signal: Sendable { case refresh, heal }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for index in configuration.annotation.services.indices {
+                group.addTask { await self.maintain(index) }
+            }
+        }
+        await closeAll()
+    }
+
+    private func maintain(_ index: Int) async {
+        // Establish, retrying until it works or we are told to stop.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled, state.withLock({ $0[index] }) == nil {
+            do { try await establish(index, reselect: false) } catch {
+                logger.info("request failed; retrying", metadata: ["service": "\(configuration.annotation.services[index].networkService)", "error": "\(error)"])
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.retryInterval) }
+            }
+        }
+        let (signals, continuation) = AsyncStream.makeStream(of: Signal.self, bufferingPolicy: .bufferingNewest(1))
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.watchManager(index, signals: continuation) }
+            group.addTask {
+                while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.refreshInterval(index)) }
+                    continuation.yield(.refresh)
+                }
+                continuation.finish()
+            }
+            for await signal in signals.cancelOnGracefulShutdown() {
+                await handle(signal, index)
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func handle(_ signal: Signal, _ index: Int) async {
+        let service = configuration.annotation.services[index].networkService
+        var reselect = signal == .heal
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                try await establish(index, reselect: reselect)
+                if signal == .heal {
+                    healed.withLock { $0 += 1 }
+                    logger.info("healed", metadata: ["service": "\(service)", "endpoint": "\(state.withLock { $0[index]?.networkServiceEndpointName ?? "" })"])
+                }
+                return
+            } catch {
+                logger.info("\(signal == .heal ? "heal" : "refresh") failed; retrying with a new endpoint", metadata: ["service": "\(service)", "error": "\(error)"])
+                reselect = true
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.retryInterval) }
+            }
+        }
+    }
+
+    /// 0.2 × the time to the path's earliest expiry (upstream's scale for a client), at least 100 ms.
+    func refreshInterval(_ index: Int) -> Duration {
+        guard let connection = state.withLock({ $0[index] }) else { return configuration.retryInterval }
+        let expiries = connection.path.pathSegments.filter(\.hasExpires).map { $0.expires.date.timeIntervalSinceNow }
+        guard let earliest = expiries.min() else { return .seconds(60) }
+        let seconds = max(0.1, earliest * (connection.path.pathSegments.count > 1 ? 0.2 : 1.0 / 3.0))
+        return .milliseconds(Int(seconds * 1000))
+    }
+
+    /// Subscribes to the manager's monitor for this connection; DOWN, DELETE or a broken
+    /// stream send a heal signal, then it subscribes again.
+    private func watchManager(_ index: Int, signals: AsyncStream<Signal>.Continuation) async {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            guard let connection = state.withLock({ $0[index] }), let own = connection.path.pathSegments.first else { return }
+            var selector = Connection_MonitorScopeSelector()
+            var segment = Connection_PathSegment()
+            segment.id = own.id
+            segment.name = own.name
+            selector.pathSegments = [segment]
+            let lost: Signal?
+            do {
+                let client = Connection_MonitorConnection.Client(wrapping: try pool.client(for: configuration.managerURL))
+                lost = try await client.monitorConnections(selector) { response -> Signal? in
+                    for try await event in response.messages {
+                        // The connection went away or down at the manager: reselect.
+                        if event.type == .delete { return .heal }
+                        if event.connections.values.contains(where: { $0.state == .down }) { return .heal }
+                    }
+                    return .refresh
+                }
+            } catch {
+                // The manager is unreachable (restarting?): re-request the same path first.
+                lost = Task.isCancelled ? nil : .refresh
+            }
+            if let lost, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                signals.yield(lost)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.retryInterval) }
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import Glibc
+import IPAddressing
+import Logging
+import NSMAPI
+import NSMCore
+import NSMRegistry
+import NSMAnnotation
+import SwiftProtobuf
+import NSMElements
+import NSMRuntime
+import ServiceLifecycle
+import Synchronization
+
+/// A whole mesh in one process over real sockets: a registry (TCP), and per node a manager
+/// (unix + TCP) and a forwarder (unix) with a recording data plane; endpoints are added per test.
+/// Everything runs as child tasks of the test and is cancelled when the body returns.
+final class Mesh: Sendable {
+    struct Node: Sendable {
+        var name: String
+        var manager: Manager
+        var forwarder: Forwarder
+        var dataPlane: RecordingDataPlane
+        var managerUnix: NSMURL
+        var managerTCP: NSMURL
+        var tunnelIP: IPAddress
+    }
+
+    let directory: String
+    let pool = GRPCClientPool()
+    let registry: RegistryServer
+    let registryURL: NSMURL
+    let nodes: [Node]
+    /// Each component gets its own client pool, as each is its own process in production.
+    let componentPools: [GRPCClientPool]
+    let logger: Logger
+    let runner: ServiceRunner
+
+    init(nodes count: Int, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil) throws {
+        directory = NSTemporaryDirectory() + "nsm-mesh-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var logger = Logger(label: "test")
+        logger.logLevel = ProcessInfo.processInfo.environment["NSM_TEST_LOG"] == nil ? .critical : .debug
+        self.logger = logger
+        registryURL = .tcp(host: "127.0.0.1", port: try freePort())
+        registry = RegistryServer(.init(listen: [registryURL], expirePeriod: expirePeriod), logger: logger)
+        var nodes: [Node] = []
+        var pools: [GRPCClientPool] = []
+        for index in 0..<count {
+            let managerPool = GRPCClientPool(), forwarderPool = GRPCClientPool()
+            pools += [managerPool, forwarderPool]
+            let name = "node-\(index)"
+            let unix = NSMURL.unix(path: "\(directory)/\(name)/nsm.io.sock")
+            let tcp = NSMURL.tcp(host: "127.0.0.1", port: try freePort())
+            let manager = Manager(.init(
+                name: "nsmgr-\(name)", listenUnix: unix, listenTCP: tcp, registryURL: registryURL, nodeName: name,
+                excludedPrefixesFile: excludedPrefixesFile), pool: managerPool, logger: logger)
+            let dataPlane = RecordingDataPlane()
+            let tunnel = IPAddress("192.168.100.\(index + 1)")!
+            let forwarder = Forwarder(.init(
+                name: "forwarder-\(name)", listen: .unix(path: "\(directory)/\(name)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel),
+                dataPlane: dataPlane, pool: forwarderPool, logger: logger)
+            nodes.append(Node(name: name, manager: manager, forwarder: forwarder, dataPlane: dataPlane, managerUnix: unix, managerTCP: tcp, tunnelIP: tunnel))
+        }
+        self.nodes = nodes
+        componentPools = pools
+        runner = ServiceRunner()
+    }
+
+    /// Starts the registry and the nodes; returns once forwarders are registered.
+    func start() async throws {
+        runner.start([pool] + componentPools)
+        runner.start(registry.services)
+        _ = try await registry.servers[0].listening()
+        for node in nodes {
+            runner.start(node.manager.services)
+            for server in node.manager.servers { _ = try await server.listening() }
+            runner.start(node.forwarder.services)
+            _ = try await node.forwarder.server.listening()
+        }
+        try await waitUntil("forwarders registered") {
+            self.registry.storage.findEndpoints(.with { $0.networkServiceNames = ["forwarder"] }).count == self.nodes.count
+        }
+    }
+
+    /// Starts an endpoint on `node`; returns it once registered. Stop it with `stop(_:)`.
+    @discardableResult
+    func addEndpoint(
+        _ name: String, node: Int, services: [String], labels: [String: String] = [:], cidr: [String] = ["172.16.1.0/24"],
+        routes: [String] = [], dns: [Connectioncontext_DNSConfig] = []
+    ) async throws -> (Endpoint, ServiceRunner.Handle) {
+        let endpointPool = GRPCClientPool()
+        let endpoint = try Endpoint(.init(
+            name: name, serviceNames: services, labels: labels, cidrPrefixes: cidr.map { IPPrefix($0)! },
+            routes: routes.map { IPPrefix($0)! }, dnsConfigs: dns,
+            listen: .unix(path: "\(directory)/\(nodes[node].name)/\(name).sock"), managerURL: nodes[node].managerUnix,
+            namespaceURL: "inode://4/\(4_026_530_000 + UInt64(abs(name.hashValue % 1000)))"), pool: endpointPool, logger: logger)
+        let handle = runner.start([endpointPool] + endpoint.services)
+        _ = try await endpoint.server.listening()
+        try await waitUntil("endpoint \(name) registered") {
+            !self.registry.storage.findEndpoints(.with { $0.name = name }).isEmpty
+        }
+        return (endpoint, handle)
+    }
+
+    func client(_ annotation: String, node: Int = 0, name: String = "pod-\(UUID().uuidString.prefix(6))") throws -> NSMClient {
+        NSMClient(.init(
+            name: name, managerURL: nodes[node].managerUnix, annotation: try NetworkServiceAnnotation.parse(annotation),
+            labels: ["podName": name], namespaceURL: "inode://4/4026539999", requestTimeout: .seconds(30)), pool: pool, logger: logger)
+    }
+
+    func stop() async {
+        await runner.stopAll()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs `body` with a started mesh and always tears it down.
+    static func with<T: Sendable>(nodes: Int = 2, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil, _ body: (Mesh) async throws -> T) async throws -> T {
+        let mesh = try Mesh(nodes: nodes, expirePeriod: expirePeriod, excludedPrefixesFile: excludedPrefixesFile)
+        do {
+            try await mesh.start()
+            let result = try await body(mesh)
+            await mesh.stop()
+            return result
+        } catch {
+            await mesh.stop()
+            throw error
+        }
+    }
+}
+
+/// Runs groups of services for a test, each group a ServiceGroup that can be shut down
+/// gracefully on its own (an endpoint "dying") while the rest goes on; `stopAll` shuts the
+/// groups down in reverse start order, as a node would on SIGTERM.
+final class ServiceRunner: Sendable {
+    struct Handle: Sendable { let id: Int }
+    private let groups = Mutex<[(id: Int, group: ServiceGroup, task: Task<Void, Never>)]>([])
+    private let counter = Atomic<Int>(0)
+
+    @discardableResult
+    func start(_ services: [any Service]) -> Handle {
+        let id = counter.add(1, ordering: .relaxed).newValue
+        var logger = Logger(label: "test.services")
+        logger.logLevel = .critical
+        var configuration = ServiceGroupConfiguration(services: services.map { .init(service: $0) }, logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(5)
+        let group = ServiceGroup(configuration: configuration)
+        let task = Task { do { try await group.run() } catch {} }
+        groups.withLock { $0.append((id, group, task)) }
+        return Handle(id: id)
+    }
+
+    /// Stops the services of `handle` (gracefully: sockets close, streams end) and waits.
+    func kill(_ handle: Handle) async {
+        let entry = groups.withLock { list -> (ServiceGroup, Task<Void, Never>)? in
+            guard let index = list.firstIndex(where: { $0.id == handle.id }) else { return nil }
+            let entry = list.remove(at: index)
+            return (entry.group, entry.task)
+        }
+        guard let (group, task) = entry else { return }
+        await group.triggerGracefulShutdown()
+        await task.value
+    }
+
+    func stopAll() async {
+        let all = groups.withLock { list in defer { list = [] }; return list }
+        for entry in all.reversed() {
+            let start = Date()
+            await entry.group.triggerGracefulShutdown()
+            await entry.task.value
+            if ProcessInfo.processInfo.environment["NSM_TEST_TIMING"] != nil { print("group \(entry.id) stopped in \(Date().timeIntervalSince(start))") }
+        }
+    }
+}
+
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+struct Timeout: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Polls `condition` every 20 ms for up to `seconds`.
+func waitUntil(_ what: String, seconds: Double = 10, _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw Timeout(what: what)
+}
