@@ -113,6 +113,11 @@ let package = Package(
                 "NSMAnnotation",
                 "NSMAPI",
                 "NSMBenchmarks",
+                "NSMRuntime", "NSMCore", "IPAddressing",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -130,7 +135,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "NSMElementsTests", dependencies: ["NSMElements", "NSMCore", "NSMAPI", "IPAddressing"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NSMElementsTests",
+            dependencies: ["NSMElements", "NSMCore", "NSMAPI", "IPAddressing", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "NSMRuntimeTests",
             dependencies: [

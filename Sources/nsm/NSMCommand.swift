@@ -12,7 +12,7 @@ struct NSMCommand: AsyncParsableCommand {
             and get a kernel interface, addresses, routes and DNS for each.
             """,
         version: NSMVersion.current,
-        subcommands: [AnnotationCommand.self, BenchCommand.self]
+        subcommands: [AnnotationCommand.self, RegistryCommand.self, EndpointCommand.self, BenchCommand.self]
     )
 }
 

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import IPAddressing
+import Logging
+import NSMAPI
+import NSMCore
+import NSMRuntime
+import ServiceLifecycle
+import UnixSignals
+import SwiftProtobuf
+
+/// `nsm endpoint`: a network service endpoint, configured like upstream's icmp-responder.
+struct EndpointCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "endpoint",
+        abstract: "Run a network service endpoint (point-to-point IPAM, routes, DNS configs).",
+        discussion: """
+            Environment (as upstream's cmd-nse-icmp-responder): NSM_NAME, NSM_SERVICE_NAMES, NSM_LABELS,
+            NSM_CIDR_PREFIX, NSM_DNS_CONFIGS, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_PAYLOAD,
+            NSM_REGISTER_SERVICE, NSM_UNREGISTER_ITSELF. Flags override them.
+            """
+    )
+
+    @Option(help: "Endpoint name (NSM_NAME).")
+    var name: String = Environment.string("NSM_NAME") ?? "icmp-server"
+
+    @Option(help: "Comma-separated network services it provides (NSM_SERVICE_NAMES).")
+    var serviceNames: String = Environment.string("NSM_SERVICE_NAMES") ?? "icmp-responder"
+
+    @Option(help: "Labels, k=v or k:v, comma-separated (NSM_LABELS).")
+    var labels: String = Environment.string("NSM_LABELS") ?? ""
+
+    @Option(help: "Address pools, comma-separated CIDRs (NSM_CIDR_PREFIX).")
+    var cidrPrefix: String = Environment.string("NSM_CIDR_PREFIX") ?? "169.254.0.0/16"
+
+    @Option(help: "Prefixes clients route through this endpoint, comma-separated.")
+    var routes: String = Environment.string("NSM_ROUTES") ?? ""
+
+    @Option(help: #"DNS configs as JSON (NSM_DNS_CONFIGS), e.g. [{"dns_server_ips":["172.16.1.100"],"search_domains":["my.svc"]}]"#)
+    var dnsConfigs: String = Environment.string("NSM_DNS_CONFIGS") ?? "[]"
+
+    @Option(help: "The node's manager (NSM_CONNECT_TO).")
+    var connectTo: String = Environment.string("NSM_CONNECT_TO") ?? "unix:///var/lib/networkservicemesh/nsm.io.sock"
+
+    @Option(help: "Where to listen (NSM_LISTEN_ON); default a socket in a temporary directory.")
+    var listenOn: String?
+
+    @Option(help: "Payload of the services it registers (NSM_PAYLOAD): ETHERNET or IP.")
+    var payload: String = Environment.string("NSM_PAYLOAD") ?? "ETHERNET"
+
+    @Option(help: "Register the network services too (NSM_REGISTER_SERVICE).")
+    var registerService: Bool = Environment.bool("NSM_REGISTER_SERVICE") ?? true
+
+    @Option(help: "Unregister on shutdown (NSM_UNREGISTER_ITSELF).")
+    var unregisterItself: Bool = Environment.bool("NSM_UNREGISTER_ITSELF") ?? false
+
+    @Option(help: "The endpoint's network namespace URL sent to forwarders (default: this process's).")
+    var namespaceURL: String?
+
+    func validate() throws {
+        for item in cidrPrefix.split(separator: ",") where IPPrefix(item.trimmingCharacters(in: .whitespaces)) == nil {
+            throw ValidationError("--cidr-prefix/NSM_CIDR_PREFIX: \"\(item)\" is not a CIDR prefix such as 172.16.1.0/24 or fd00::/64")
+        }
+        for item in routes.split(separator: ",") where IPPrefix(item.trimmingCharacters(in: .whitespaces)) == nil {
+            throw ValidationError("--routes: \"\(item)\" is not a CIDR prefix such as 10.60.0.0/16")
+        }
+        guard payload == Payload.ethernet || payload == Payload.ip else {
+            throw ValidationError("--payload/NSM_PAYLOAD: \"\(payload)\" is not ETHERNET or IP")
+        }
+        do { _ = try [String: String].parseLabels(labels) } catch { throw ValidationError("--labels/NSM_LABELS: \(error)") }
+        _ = try parsedDNSConfigs()
+    }
+
+    func parsedDNSConfigs() throws -> [Connectioncontext_DNSConfig] {
+        do {
+            return try [Connectioncontext_DNSConfig].from(jsonArray: dnsConfigs)
+        } catch {
+            throw ValidationError("--dns-configs/NSM_DNS_CONFIGS: not a JSON array of {\"dns_server_ips\": [...], \"search_domains\": [...]}: \(error)")
+        }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "nsm.endpoint")
+        let listen = try listenOn.map { try NSMURL($0) }
+            ?? Environment.string("NSM_LISTEN_ON").map { try NSMURL($0) }
+            ?? .unix(path: NSTemporaryDirectory() + "\(name)-\(getpid())/listen.on.sock")
+        let pool = GRPCClientPool()
+        let endpoint = try Endpoint(.init(
+            name: name, serviceNames: serviceNames.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+            labels: try [String: String].parseLabels(labels),
+            cidrPrefixes: cidrPrefix.split(separator: ",").compactMap { IPPrefix($0.trimmingCharacters(in: .whitespaces)) },
+            routes: routes.split(separator: ",").compactMap { IPPrefix($0.trimmingCharacters(in: .whitespaces)) },
+            dnsConfigs: try parsedDNSConfigs(), listen: listen, managerURL: try NSMURL(connectTo), payload: payload,
+            registerService: registerService, namespaceURL: namespaceURL ?? Self.ownNamespaceURL(), unregisterOnShutdown: unregisterItself),
+            pool: pool, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: ([pool] + endpoint.services).map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            printFlushed("endpoint \(name) listening on \(try await endpoint.server.listening())")
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// `inode://<dev>/<ino>` of this process's network namespace.
+    static func ownNamespaceURL() -> String {
+        var info = stat()
+        guard stat("/proc/self/ns/net", &info) == 0 else { return NamespaceURL.currentThread.description }
+        return "inode://\(info.st_dev)/\(info.st_ino)"
+    }
+}
+
+extension Array where Element == Connectioncontext_DNSConfig {
+    /// Decodes upstream's `NSM_DNS_CONFIGS` JSON (proto field names).
+    static func from(jsonArray text: String) throws -> [Connectioncontext_DNSConfig] {
+        guard let items = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else {
+            throw NSMError.invalidArgument("expected a JSON array")
+        }
+        return try items.map { item in
+            let data = try JSONSerialization.data(withJSONObject: item)
+            return try Connectioncontext_DNSConfig(jsonUTF8Data: data)
+        }
+    }
+}

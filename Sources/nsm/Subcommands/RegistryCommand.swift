@@ -1,0 +1,36 @@
+import ArgumentParser
+import Logging
+import NSMCore
+import NSMRuntime
+import ServiceLifecycle
+import UnixSignals
+
+/// `nsm registry`: the network service and endpoint registries (in memory).
+struct RegistryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "registry",
+        abstract: "Run the registry of network services and endpoints.",
+        discussion: "Environment (as upstream registry-k8s): NSM_LISTEN_ON, NSM_EXPIRE_PERIOD. Flags override them."
+    )
+
+    @Option(help: "Where to listen, comma-separated (NSM_LISTEN_ON). E.g. tcp://:5002,unix:///run/nsm/registry.sock")
+    var listen: String = Environment.string("NSM_LISTEN_ON") ?? "tcp://:5002"
+
+    @Option(help: "How long an endpoint registration lasts without renewal (NSM_EXPIRE_PERIOD), e.g. 1m, 30s.")
+    var expirePeriod: String = Environment.string("NSM_EXPIRE_PERIOD") ?? "1m"
+
+    func run() async throws {
+        let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
+        let period = try GoDuration.parse(expirePeriod)
+        let seconds = Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18
+        let logger = Logger(label: "nsm.registry")
+        let registry = RegistryServer(.init(listen: urls, expirePeriod: seconds), logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: registry.services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            for server in registry.servers { printFlushed("registry listening on \(try await server.listening())") }
+            try await tasks.waitForAll()
+        }
+    }
+}
