@@ -43,6 +43,7 @@ public struct DiscoverForwarderElement: NetworkServiceElement {
                 context.metadata[Chosen.self] = forwarder
                 return connection
             } catch {
+                guard error.isWorthRetryingElsewhere else { throw error }
                 failures.append("\(forwarder.name): \(error)")
             }
         }

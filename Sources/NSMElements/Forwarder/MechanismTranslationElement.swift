@@ -76,7 +76,10 @@ public struct MechanismTranslationElement: NetworkServiceElement {
 
     func selectIncoming(_ request: Networkservice_NetworkServiceRequest) throws(NSMError) -> Connection_Mechanism {
         for preference in request.mechanismPreferences {
-            if preference.cls == MechanismClass.local, preference.isKernel { return preference }
+            if preference.cls == MechanismClass.local, preference.isKernel {
+                try Self.validateKernel(preference)
+                return preference
+            }
             if preference.cls == MechanismClass.remote, preference.isVXLAN { return preference }
         }
         // A refresh may carry the mechanism already chosen instead of preferences.
@@ -86,6 +89,19 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         }
         let offered = request.mechanismPreferences.map { "\($0.cls)/\($0.type)" }.joined(separator: ", ")
         throw .invalidArgument("unsupported mechanism preferences [\(offered)]; this forwarder accepts LOCAL/KERNEL and REMOTE/VXLAN")
+    }
+
+    /// The client's interface name must be one Linux accepts; its namespace a valid URL.
+    static func validateKernel(_ mechanism: Connection_Mechanism) throws(NSMError) {
+        if let name = mechanism.kernelInterfaceName {
+            guard name.utf8.count <= 15 else {
+                throw .invalidArgument("interface name \"\(name)\" is \(name.utf8.count) bytes; Linux allows at most 15")
+            }
+            guard name != ".", name != "..", !name.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }) else {
+                throw .invalidArgument("interface name \"\(name)\" is not a valid Linux interface name (no '/', ':' or spaces, not \".\" or \"..\")")
+            }
+        }
+        do { _ = try mechanism.namespace() } catch { throw .invalidArgument(error.description) }
     }
 
     /// Fills this node's end of a tunnel offered by the previous node's forwarder. The VNI is

@@ -35,6 +35,7 @@ public final class RoundRobinElement: NetworkServiceElement {
                 context.metadata[Chosen.self] = candidate
                 return connection
             } catch {
+                guard error.isWorthRetryingElsewhere else { throw error }
                 context.logger.info("endpoint failed, trying the next", metadata: ["nsm.endpoint": "\(candidate.name)", "error": "\(error)"])
                 failures.append("\(candidate.name): \(error)")
             }

@@ -39,7 +39,10 @@ public struct UpdatePathElement: NetworkServiceElement {
         var path = connection.path
         let previous: Int
         if path.pathSegments.isEmpty {
-            let id = connection.id.isEmpty ? UUID().uuidString.lowercased() : connection.id
+            guard !connection.id.isEmpty else {
+                throw .invalidArgument("request.connection.id must not be empty (clients name connections <name>-<index>)")
+            }
+            let id = connection.id
             path.pathSegments = [Connection_PathSegment(name: name, id: id)]
             path.index = 0
             previous = 0
