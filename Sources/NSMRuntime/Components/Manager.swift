@@ -92,8 +92,18 @@ public struct Manager: Sendable {
         let grpcServices: [any RegistrableRPCService] = [
             NetworkServiceGRPCService(chain: chain, logger: logger),
             MonitorConnectionGRPCService(monitor: monitor),
-            ManagerEndpointRegistryService(upstream: registry, bypass: bypass, publicURL: publicURL),
-            ManagerServiceRegistryService(upstream: registry),
+            NetworkServiceEndpointRegistryGRPCService(
+                chain: RegistryChain([LocalBypassElement(bypass: bypass, publicURL: publicURL), UpstreamEndpointRegistryElement(upstream: registry)])
+            ) { query, writer in
+                try await registry.watchEndpoints(query) { response in
+                    var response = response
+                    response.networkServiceEndpoint = bypass.rewrite(response.networkServiceEndpoint, publicURL: publicURL)
+                    try await writer.write(response)
+                }
+            },
+            NetworkServiceRegistryGRPCService(chain: RegistryChain([UpstreamServiceRegistryElement(upstream: registry)])) { query, writer in
+                try await registry.watchServices(query) { try await writer.write($0) }
+            },
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
         ]
         servers = [configuration.listenUnix, configuration.listenTCP].map {

@@ -3,68 +3,79 @@ public import NSMAPI
 public import NSMCore
 import SwiftProtobuf
 
-/// The manager's endpoint registry for its node: records each local registrant's URL,
-/// publishes it upstream with the manager's own public URL, and answers Finds with local
-/// URLs for local endpoints (so the node's forwarder dials them directly).
-public struct ManagerEndpointRegistryService: Registry_NetworkServiceEndpointRegistry.SimpleServiceProtocol {
-    let upstream: RegistryClient
+/// On the manager: records each local registrant's real URL, publishes the endpoint upstream
+/// under the manager's public URL, and turns the manager's URL back into the local one in
+/// answers — so the node's forwarder dials local endpoints directly (upstream "localbypass").
+public struct LocalBypassElement: RegistryElement {
     let bypass: LocalBypass
     let publicURL: String
 
-    public init(upstream: RegistryClient, bypass: LocalBypass, publicURL: String) {
-        self.upstream = upstream
+    public init(bypass: LocalBypass, publicURL: String) {
         self.bypass = bypass
         self.publicURL = publicURL
     }
 
-    public func register(request: Registry_NetworkServiceEndpoint, context: ServerContext) async throws -> Registry_NetworkServiceEndpoint {
-        guard !request.url.isEmpty, (try? NSMURL(request.url)) != nil else {
-            throw RPCError(code: .invalidArgument, message: "endpoint \"\(request.name)\" url \"\(request.url)\" is not unix:///path or tcp://host:port")
+    public func register(_ resource: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws -> Registry_NetworkServiceEndpoint {
+        guard !resource.url.isEmpty, (try? NSMURL(resource.url)) != nil else {
+            throw NSMError.invalidArgument("endpoint \"\(resource.name)\" url \"\(resource.url)\" is not unix:///path or tcp://host:port")
         }
-        var published = request
+        var published = resource
         published.url = publicURL
-        var answer = try await upstream.register(published)
-        bypass.record(name: answer.name, url: request.url)
-        answer.url = request.url
+        var answer = try await next.register(published)
+        bypass.record(name: answer.name, url: resource.url)
+        answer.url = resource.url
         return answer
     }
 
-    public func find(
-        request: Registry_NetworkServiceEndpointQuery, response: RPCWriter<Registry_NetworkServiceEndpointResponse>, context: ServerContext
-    ) async throws {
-        for endpoint in try await upstream.findEndpoints(request.networkServiceEndpoint) {
-            try await response.write(.with { $0.networkServiceEndpoint = bypass.rewrite(endpoint, publicURL: publicURL) })
-        }
+    public func find(_ query: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws -> [Registry_NetworkServiceEndpoint] {
+        try await next.find(query).map { bypass.rewrite($0, publicURL: publicURL) }
     }
 
-    public func unregister(request: Registry_NetworkServiceEndpoint, context: ServerContext) async throws -> Google_Protobuf_Empty {
-        bypass.remove(name: request.name)
-        var published = request
+    public func unregister(_ resource: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws {
+        bypass.remove(name: resource.name)
+        var published = resource
         published.url = publicURL
-        try await upstream.unregister(published)
-        return Google_Protobuf_Empty()
+        try await next.unregister(published)
     }
 }
 
-/// The manager passes network-service registry calls straight to the registry.
-public struct ManagerServiceRegistryService: Registry_NetworkServiceRegistry.SimpleServiceProtocol {
+/// The tail of a proxying registry chain: the next registry, over gRPC.
+public struct UpstreamEndpointRegistryElement: RegistryElement {
     let upstream: RegistryClient
 
     public init(upstream: RegistryClient) { self.upstream = upstream }
 
-    public func register(request: Registry_NetworkService, context: ServerContext) async throws -> Registry_NetworkService {
-        try await upstream.register(request)
+    public func register(_ resource: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws -> Registry_NetworkServiceEndpoint {
+        try await next.register(try await upstream.register(resource))
     }
 
-    public func find(request: Registry_NetworkServiceQuery, response: RPCWriter<Registry_NetworkServiceResponse>, context: ServerContext) async throws {
-        for service in try await upstream.findServices(request.networkService) {
-            try await response.write(.with { $0.networkService = service })
-        }
+    public func find(_ query: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws -> [Registry_NetworkServiceEndpoint] {
+        try await upstream.findEndpoints(query)
     }
 
-    public func unregister(request: Registry_NetworkService, context: ServerContext) async throws -> Google_Protobuf_Empty {
-        try await upstream.unregister(request)
-        return Google_Protobuf_Empty()
+    public func unregister(_ resource: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws {
+        try await upstream.unregister(resource)
+        try await next.unregister(resource)
+    }
+}
+
+/// The tail of a proxying network-service registry chain: the next registry, over gRPC.
+public struct UpstreamServiceRegistryElement: RegistryElement {
+    let upstream: RegistryClient
+
+    public init(upstream: RegistryClient) { self.upstream = upstream }
+
+    public func register(_ resource: Registry_NetworkService, next: RegistryNext<Registry_NetworkService>) async throws -> Registry_NetworkService {
+        try await next.register(try await upstream.register(resource))
+    }
+
+    public func find(_ query: Registry_NetworkService, next: RegistryNext<Registry_NetworkService>) async throws -> [Registry_NetworkService] {
+        try await upstream.findServices(query)
+    }
+
+    public func unregister(_ resource: Registry_NetworkService, next: RegistryNext<Registry_NetworkService>) async throws {
+        try await upstream.unregister(resource)
+        try await next.unregister(resource)
     }
 }
 

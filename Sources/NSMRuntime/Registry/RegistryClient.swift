@@ -63,6 +63,24 @@ public struct RegistryClient: RegistryReader {
         }
     }
 
+    /// Relays a watching Find of endpoints, transforming each response.
+    public func watchEndpoints(
+        _ query: Registry_NetworkServiceEndpoint, _ each: @escaping @Sendable (Registry_NetworkServiceEndpointResponse) async throws -> Void
+    ) async throws {
+        try await endpointsClient.find(.with { $0.networkServiceEndpoint = query; $0.watch = true }) { response in
+            for try await message in response.messages { try await each(message) }
+        }
+    }
+
+    /// Relays a watching Find of network services.
+    public func watchServices(
+        _ query: Registry_NetworkService, _ each: @escaping @Sendable (Registry_NetworkServiceResponse) async throws -> Void
+    ) async throws {
+        try await servicesClient.find(.with { $0.networkService = query; $0.watch = true }) { response in
+            for try await message in response.messages { try await each(message) }
+        }
+    }
+
     public func networkService(named name: String) async throws -> Registry_NetworkService? {
         try await findServices(.with { $0.name = name }).first
     }

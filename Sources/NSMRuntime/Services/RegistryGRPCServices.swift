@@ -1,58 +1,82 @@
-import ServiceLifecycle
 import GRPCCore
 public import NSMAPI
 public import NSMCore
 public import NSMRegistry
+import ServiceLifecycle
 import SwiftProtobuf
 
-/// Serves `/registry.NetworkServiceRegistry/*` from a storage.
+/// Serves `/registry.NetworkServiceRegistry/*` with a registry chain; watching Finds are served
+/// by `watch` (a storage's watch, or a relay of the next registry's).
 public struct NetworkServiceRegistryGRPCService: Registry_NetworkServiceRegistry.SimpleServiceProtocol {
-    let storage: any RegistryStorage
+    public typealias Watch = @Sendable (Registry_NetworkService, RPCWriter<Registry_NetworkServiceResponse>) async throws -> Void
+    let chain: RegistryChain<Registry_NetworkService>
+    let watch: Watch
 
-    public init(storage: any RegistryStorage) { self.storage = storage }
-
-    public func register(request: Registry_NetworkService, context: ServerContext) async throws -> Registry_NetworkService {
-        do { return try storage.register(request) } catch { throw error.rpcError }
+    public init(chain: RegistryChain<Registry_NetworkService>, watch: @escaping Watch) {
+        self.chain = chain
+        self.watch = watch
     }
 
-    public func find(request: Registry_NetworkServiceQuery, response: RPCWriter<Registry_NetworkServiceResponse>, context: ServerContext) async throws {
-        if request.watch {
-            for await item in storage.watchServices(request.networkService).cancelOnGracefulShutdown() { try await response.write(item) }
-        } else {
-            for service in storage.findServices(request.networkService) { try await response.write(.with { $0.networkService = service }) }
+    /// A registry server over a storage.
+    public init(storage: any RegistryStorage) {
+        self.init(chain: RegistryChain([ServiceStorageElement(storage: storage)])) { query, writer in
+            for await item in storage.watchServices(query).cancelOnGracefulShutdown() { try await writer.write(item) }
         }
     }
 
+    public func register(request: Registry_NetworkService, context: ServerContext) async throws -> Registry_NetworkService {
+        do { return try await chain.register(request) } catch { throw error.asRPCError }
+    }
+
+    public func find(request: Registry_NetworkServiceQuery, response: RPCWriter<Registry_NetworkServiceResponse>, context: ServerContext) async throws {
+        do {
+            if request.watch { return try await watch(request.networkService, response) }
+            for service in try await chain.find(request.networkService) { try await response.write(.with { $0.networkService = service }) }
+        } catch { throw error.asRPCError }
+    }
+
     public func unregister(request: Registry_NetworkService, context: ServerContext) async throws -> Google_Protobuf_Empty {
-        do { try storage.unregister(request) } catch { throw error.rpcError }
+        do { try await chain.unregister(request) } catch { throw error.asRPCError }
         return Google_Protobuf_Empty()
     }
 }
 
-/// Serves `/registry.NetworkServiceEndpointRegistry/*` from a storage.
+/// Serves `/registry.NetworkServiceEndpointRegistry/*` with a registry chain; watching Finds are
+/// served by `watch`.
 public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkServiceEndpointRegistry.SimpleServiceProtocol {
-    let storage: any RegistryStorage
+    public typealias Watch = @Sendable (Registry_NetworkServiceEndpoint, RPCWriter<Registry_NetworkServiceEndpointResponse>) async throws -> Void
+    let chain: RegistryChain<Registry_NetworkServiceEndpoint>
+    let watch: Watch
 
-    public init(storage: any RegistryStorage) { self.storage = storage }
+    public init(chain: RegistryChain<Registry_NetworkServiceEndpoint>, watch: @escaping Watch) {
+        self.chain = chain
+        self.watch = watch
+    }
+
+    /// A registry server over a storage: validation, then the storage.
+    public init(storage: any RegistryStorage) {
+        self.init(chain: RegistryChain([ValidateEndpointElement(), EndpointStorageElement(storage: storage)])) { query, writer in
+            for await item in storage.watchEndpoints(query).cancelOnGracefulShutdown() { try await writer.write(item) }
+        }
+    }
 
     public func register(request: Registry_NetworkServiceEndpoint, context: ServerContext) async throws -> Registry_NetworkServiceEndpoint {
-        do { return try storage.register(request) } catch { throw error.rpcError }
+        do { return try await chain.register(request) } catch { throw error.asRPCError }
     }
 
     public func find(
         request: Registry_NetworkServiceEndpointQuery, response: RPCWriter<Registry_NetworkServiceEndpointResponse>, context: ServerContext
     ) async throws {
-        if request.watch {
-            for await item in storage.watchEndpoints(request.networkServiceEndpoint).cancelOnGracefulShutdown() { try await response.write(item) }
-        } else {
-            for endpoint in storage.findEndpoints(request.networkServiceEndpoint) {
+        do {
+            if request.watch { return try await watch(request.networkServiceEndpoint, response) }
+            for endpoint in try await chain.find(request.networkServiceEndpoint) {
                 try await response.write(.with { $0.networkServiceEndpoint = endpoint })
             }
-        }
+        } catch { throw error.asRPCError }
     }
 
     public func unregister(request: Registry_NetworkServiceEndpoint, context: ServerContext) async throws -> Google_Protobuf_Empty {
-        do { try storage.unregister(request) } catch { throw error.rpcError }
+        do { try await chain.unregister(request) } catch { throw error.asRPCError }
         return Google_Protobuf_Empty()
     }
 }
