@@ -103,6 +103,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The forwarder's Linux data plane: veth and VXLAN through netlink, context applied.
+        .target(
+            name: "NSMDataPlane",
+            dependencies: ["Netlink", "NetlinkWire", "NSMElements", "NSMCore", "NSMAPI", "IPAddressing", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+
         // The `networkservicemesh.io` pod annotation: grammar, parser, errors. No dependencies.
         .target(name: "NSMAnnotation", swiftSettings: strictSettings),
 
@@ -144,6 +151,7 @@ let package = Package(
             name: "NSMRuntimeTests",
             dependencies: [
                 "NSMRuntime", "NSMElements", "NSMCore", "NSMAPI", "NSMRegistry", "NSMAnnotation", "IPAddressing",
+                "NSMDataPlane", "Netlink",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),

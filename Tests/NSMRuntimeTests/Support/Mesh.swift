@@ -21,6 +21,7 @@ final class Mesh: Sendable {
         var manager: Manager
         var forwarder: Forwarder
         var dataPlane: RecordingDataPlane
+        var kernelDataPlane: (any ForwarderDataPlane)?
         var managerUnix: NSMURL
         var managerTCP: NSMURL
         var tunnelIP: IPAddress
@@ -36,7 +37,8 @@ final class Mesh: Sendable {
     let logger: Logger
     let runner: ServiceRunner
 
-    init(nodes count: Int, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil) throws {
+    init(nodes count: Int, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil,
+         dataPlanes: [(plane: any ForwarderDataPlane, tunnelIP: IPAddress)]? = nil) throws {
         directory = NSTemporaryDirectory() + "nsm-mesh-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "test")
@@ -56,11 +58,12 @@ final class Mesh: Sendable {
                 name: "nsmgr-\(name)", listenUnix: unix, listenTCP: tcp, registryURL: registryURL, nodeName: name,
                 excludedPrefixesFile: excludedPrefixesFile), pool: managerPool, logger: logger)
             let dataPlane = RecordingDataPlane()
-            let tunnel = IPAddress("192.168.100.\(index + 1)")!
+            let tunnel = dataPlanes?[index].tunnelIP ?? IPAddress("192.168.100.\(index + 1)")!
             let forwarder = Forwarder(.init(
                 name: "forwarder-\(name)", listen: .unix(path: "\(directory)/\(name)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel),
-                dataPlane: dataPlane, pool: forwarderPool, logger: logger)
-            nodes.append(Node(name: name, manager: manager, forwarder: forwarder, dataPlane: dataPlane, managerUnix: unix, managerTCP: tcp, tunnelIP: tunnel))
+                dataPlane: dataPlanes?[index].plane ?? dataPlane, pool: forwarderPool, logger: logger)
+            nodes.append(Node(name: name, manager: manager, forwarder: forwarder, dataPlane: dataPlane, kernelDataPlane: dataPlanes?[index].plane,
+                              managerUnix: unix, managerTCP: tcp, tunnelIP: tunnel))
         }
         self.nodes = nodes
         componentPools = pools
@@ -87,14 +90,14 @@ final class Mesh: Sendable {
     @discardableResult
     func addEndpoint(
         _ name: String, node: Int, services: [String], labels: [String: String] = [:], cidr: [String] = ["172.16.1.0/24"],
-        routes: [String] = [], dns: [Connectioncontext_DNSConfig] = []
+        routes: [String] = [], dns: [Connectioncontext_DNSConfig] = [], namespaceURL: String? = nil
     ) async throws -> (Endpoint, ServiceRunner.Handle) {
         let endpointPool = GRPCClientPool()
         let endpoint = try Endpoint(.init(
             name: name, serviceNames: services, labels: labels, cidrPrefixes: cidr.map { IPPrefix($0)! },
             routes: routes.map { IPPrefix($0)! }, dnsConfigs: dns,
             listen: .unix(path: "\(directory)/\(nodes[node].name)/\(name).sock"), managerURL: nodes[node].managerUnix,
-            namespaceURL: "inode://4/\(4_026_530_000 + UInt64(abs(name.hashValue % 1000)))"), pool: endpointPool, logger: logger)
+            namespaceURL: namespaceURL ?? "inode://4/\(4_026_530_000 + UInt64(abs(name.hashValue % 1000)))"), pool: endpointPool, logger: logger)
         let handle = runner.start([endpointPool] + endpoint.services)
         _ = try await endpoint.server.listening()
         try await waitUntil("endpoint \(name) registered") {
@@ -103,10 +106,10 @@ final class Mesh: Sendable {
         return (endpoint, handle)
     }
 
-    func client(_ annotation: String, node: Int = 0, name: String = "pod-\(UUID().uuidString.prefix(6))") throws -> NSMClient {
+    func client(_ annotation: String, node: Int = 0, name: String = "pod-\(UUID().uuidString.prefix(6))", namespaceURL: String = "inode://4/4026539999") throws -> NSMClient {
         NSMClient(.init(
             name: name, managerURL: nodes[node].managerUnix, annotation: try NetworkServiceAnnotation.parse(annotation),
-            labels: ["podName": name], namespaceURL: "inode://4/4026539999", requestTimeout: .seconds(30)), pool: pool, logger: logger)
+            labels: ["podName": name], namespaceURL: namespaceURL, requestTimeout: .seconds(30)), pool: pool, logger: logger)
     }
 
     func stop() async {
@@ -115,8 +118,11 @@ final class Mesh: Sendable {
     }
 
     /// Runs `body` with a started mesh and always tears it down.
-    static func with<T: Sendable>(nodes: Int = 2, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil, _ body: (Mesh) async throws -> T) async throws -> T {
-        let mesh = try Mesh(nodes: nodes, expirePeriod: expirePeriod, excludedPrefixesFile: excludedPrefixesFile)
+    static func with<T: Sendable>(
+        nodes: Int = 2, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil,
+        dataPlanes: [(plane: any ForwarderDataPlane, tunnelIP: IPAddress)]? = nil, _ body: (Mesh) async throws -> T
+    ) async throws -> T {
+        let mesh = try Mesh(nodes: nodes, expirePeriod: expirePeriod, excludedPrefixesFile: excludedPrefixesFile, dataPlanes: dataPlanes)
         do {
             try await mesh.start()
             let result = try await body(mesh)

@@ -1,0 +1,142 @@
+import Foundation
+import IPAddressing
+import Logging
+public import Netlink
+import NetlinkWire
+public import NSMAPI
+import NSMCore
+public import NSMElements
+import Synchronization
+
+/// The forwarder's Linux data plane: real kernel interfaces through netlink.
+///
+/// - LOCAL (client and endpoint on this node): a veth pair created in one request with one end
+///   directly in the client's namespace and the other directly in the endpoint's, each named as
+///   its mechanism says.
+/// - REMOTE: a VXLAN device per side, created from the node's namespace (so its UDP socket and
+///   underlay stay the node's) directly inside the pod's or endpoint's namespace and named there.
+///
+/// Then the connection context is applied on both sides (``ConnectionContextApplier``):
+/// addresses, routes, MTU, up. Connect is idempotent (a refresh re-applies with replace
+/// semantics); disconnect deletes the interfaces (deleting one veth end deletes both).
+public final class KernelDataPlane: ForwarderDataPlane {
+    let node: NetlinkHandle
+    let resolver = NamespaceResolver()
+    let handles = Mutex<[NamespaceIdentity: NetlinkHandle]>([:])
+    let logger: Logger
+
+    /// - Parameter node: a handle in the node's (forwarder's) own namespace.
+    public init(node: NetlinkHandle, logger: Logger = Logger(label: "nsm.dataplane")) {
+        self.node = node
+        self.logger = logger
+    }
+
+    public func connect(_ plumbing: Plumbing) async throws {
+        let incoming = plumbing.incoming, outgoing = plumbing.outgoing
+        switch (incoming.isKernel, outgoing.isKernel) {
+        case (true, true):
+            try connectLocal(plumbing)
+        case (true, false) where outgoing.isVXLAN:
+            try connectTunnel(plumbing, kernel: incoming, tunnel: outgoing, side: .client)
+        case (false, true) where incoming.isVXLAN:
+            try connectTunnel(plumbing, kernel: outgoing, tunnel: incoming, side: .endpoint)
+        default:
+            throw NSMError.invalidArgument("cannot plumb \(incoming.cls)/\(incoming.type) to \(outgoing.cls)/\(outgoing.type)")
+        }
+    }
+
+    public func disconnect(_ plumbing: Plumbing) async throws {
+        for (mechanism, name) in [(plumbing.incoming, plumbing.incoming.kernelInterfaceName), (plumbing.outgoing, plumbing.outgoing.kernelInterfaceName)] {
+            guard mechanism.isKernel, let name, let handle = try? handle(for: mechanism) else { continue }
+            if let failure = Self.creationFailure({ () throws(NetlinkError) in try handle.deleteLink(named: name) }), failure.code != .notFound { throw failure }
+        }
+    }
+
+    // MARK: Local
+
+    func connectLocal(_ plumbing: Plumbing) throws {
+        let clientName = try interfaceName(plumbing.incoming, side: "client")
+        let endpointName = try interfaceName(plumbing.outgoing, side: "endpoint")
+        let clientNamespace = try namespace(plumbing.incoming)
+        let endpointNamespace = try namespace(plumbing.outgoing)
+        let client = try handle(for: clientNamespace), endpoint = try handle(for: endpointNamespace)
+        let mtu = plumbing.context.mtu == 0 ? nil : plumbing.context.mtu
+        let failure = Self.creationFailure { () throws(NetlinkError) in
+            try node.addVeth(
+                name: clientName,
+                peer: VethPeer(name: endpointName, namespace: endpointNamespace, mtu: mtu),
+                options: LinkOptions(mtu: mtu, namespace: clientNamespace))
+        }
+        if let failure {
+            guard failure.code == .exists else { throw failure }
+            // A refresh: the pair is there; make sure it is the right kind.
+            guard try client.link(named: clientName).kind == .veth else {
+                throw NSMError.failedPrecondition("interface \(clientName) exists in the client's namespace and is not ours (not a veth)")
+            }
+        }
+        let alias = String("client-\(plumbing.connectionID)".prefix(64))
+        try ConnectionContextApplier.apply(plumbing.context, side: .client, interface: clientName, handle: client, namespace: clientNamespace, alias: alias)
+        try ConnectionContextApplier.apply(plumbing.context, side: .endpoint, interface: endpointName, handle: endpoint, namespace: endpointNamespace,
+                                           alias: String("server-\(plumbing.connectionID)".prefix(64)))
+    }
+
+    // MARK: Remote
+
+    func connectTunnel(_ plumbing: Plumbing, kernel: Connection_Mechanism, tunnel: Connection_Mechanism, side: ConnectionContextApplier.Side) throws {
+        let name = try interfaceName(kernel, side: side == .client ? "client" : "endpoint")
+        let target = try namespace(kernel)
+        let handle = try handle(for: target)
+        guard let vni = tunnel.vni, let source = tunnel.vxlanSourceIP, let destination = tunnel.vxlanDestinationIP else {
+            throw NSMError.invalidArgument("VXLAN mechanism lacks vni, src_ip or dst_ip: \(tunnel.parameters)")
+        }
+        // The client side's tunnel goes from src to dst; the endpoint side's the other way round.
+        let (local, remote) = side == .client ? (source, destination) : (destination, source)
+        let port = (side == .client ? tunnel.vxlanDestinationPort : tunnel.vxlanSourcePort) ?? Connection_Mechanism.defaultVXLANPort
+        let mtu = plumbing.context.mtu == 0 ? tunnel.tunnelMTU : plumbing.context.mtu
+        let options = VXLANOptions(vni: vni, local: local, remote: remote, port: port, learning: false)
+        if let failure = Self.creationFailure({ () throws(NetlinkError) in try node.addVXLAN(name: name, options, options: LinkOptions(mtu: mtu, namespace: target)) }) {
+            guard failure.code == .exists else { throw failure }
+            let existing = try handle.link(named: name)
+            var sameTunnel = false
+            if case .vxlan(let read) = existing.kind { sameTunnel = read.vni == vni }
+            guard sameTunnel else {
+                throw NSMError.failedPrecondition("interface \(name) exists in the target namespace and is not this connection's VXLAN (vni \(vni))")
+            }
+        }
+        try ConnectionContextApplier.apply(plumbing.context, side: side, interface: name, handle: handle, namespace: target,
+                                           alias: String("\(side == .client ? "client" : "server")-\(plumbing.connectionID)".prefix(64)))
+    }
+
+    // MARK: Helpers
+
+    /// Runs a netlink operation and returns its error instead of throwing it.
+    static func creationFailure(_ body: () throws(NetlinkError) -> Void) -> NetlinkError? {
+        do { try body() } catch { return error }
+        return nil
+    }
+
+    func interfaceName(_ mechanism: Connection_Mechanism, side: String) throws -> String {
+        guard let name = mechanism.kernelInterfaceName else {
+            throw NSMError.invalidArgument("the \(side)'s KERNEL mechanism has no interface name")
+        }
+        return name
+    }
+
+    func namespace(_ mechanism: Connection_Mechanism) throws -> NetworkNamespace {
+        guard let url = mechanism.inodeURL else {
+            throw NSMError.invalidArgument("KERNEL mechanism without inodeURL: cannot tell which network namespace to plumb")
+        }
+        do { return try resolver.open(url: url) } catch {
+            throw NSMError.notFound("network namespace \(url) not found: \(error)")
+        }
+    }
+
+    func handle(for mechanism: Connection_Mechanism) throws -> NetlinkHandle { try handle(for: namespace(mechanism)) }
+
+    func handle(for namespace: NetworkNamespace) throws -> NetlinkHandle {
+        if let cached = handles.withLock({ $0[namespace.identity] }) { return cached }
+        let created = try NetlinkHandle(namespace: namespace)
+        handles.withLock { $0[namespace.identity] = created }
+        return created
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Glibc
+import IPAddressing
+import Netlink
+import NSMAPI
+import NSMDataPlane
+import NSMElements
+import NSMRuntime
+import Testing
+
+let isRoot = getuid() == 0
+
+/// Named namespaces for one test (nodes, pods, endpoints), deleted afterwards even on failure.
+final class TestNamespaces: @unchecked Sendable {
+    // @unchecked: only touched from the test's own task.
+    private(set) var names: [String] = []
+    let prefix = "nsmt\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+
+    func create(_ role: String) throws -> NetworkNamespace {
+        let name = "\(prefix)-\(role)"
+        let namespace = try NetworkNamespace.create(named: name)
+        names.append(name)
+        try NetlinkHandle(namespace: namespace).setUp(index: 1)
+        return namespace
+    }
+
+    func name(_ role: String) -> String { "\(prefix)-\(role)" }
+
+    func removeAll() { for name in names { try? NetworkNamespace.delete(named: name) } }
+}
+
+func ipIn(_ namespace: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    process.arguments = ["netns", "exec", namespace] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    guard process.terminationStatus == 0 else { throw ToolFailure(output: "\(arguments.joined(separator: " ")) in \(namespace): \(text)") }
+    return text
+}
+
+struct ToolFailure: Error, CustomStringConvertible { var output: String; var description: String { output } }
+
+func interfaceJSON(_ namespace: String) throws -> [[String: Any]] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    process.arguments = ["-j", "-n", namespace, "addr", "show"]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+}
+
+func addresses(of interface: String, in namespace: String) throws -> [String] {
+    let entry = try interfaceJSON(namespace).first { $0["ifname"] as? String == interface }
+    return ((entry?["addr_info"] as? [[String: Any]]) ?? []).compactMap { info in
+        guard let local = info["local"] as? String, let length = info["prefixlen"] as? Int, info["scope"] as? String != "link" else { return nil }
+        return "\(local)/\(length)"
+    }
+}
+
+@Suite("Kernel data plane with real namespaces", .serialized, .enabled(if: isRoot, "needs root"))
+struct KernelDataPlaneTests {
+    @Test("same node: a veth between pod and endpoint, addressed and routed, pingable, removed on close")
+    func local() async throws {
+        let spaces = TestNamespaces()
+        defer { spaces.removeAll() }
+        let node = try spaces.create("node")
+        let pod = try spaces.create("pod")
+        let nse = try spaces.create("nse")
+        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
+        try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.77.1")!)]) { mesh in
+            try await mesh.addEndpoint("nse-k", node: 0, services: ["svc-k"], cidr: ["172.16.5.0/24"], routes: ["10.66.0.0/16"], namespaceURL: nse.identity.url)
+            let client = try mesh.client("kernel://svc-k/nsm-1", name: "pod-k", namespaceURL: pod.identity.url)
+            let connection = try #require(try await client.connect().first)
+            #expect(try addresses(of: "nsm-1", in: spaces.name("pod")) == ["172.16.5.1/32"])
+            let nseInterface = try #require(connection.path.pathSegments.count == 4 ? mesh.nodes[0].forwarder.monitor.connections.values.first : nil)
+            _ = nseInterface
+            let endpointLinks = try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.filter { $0 != "lo" }
+            #expect(endpointLinks.count == 1)
+            #expect(try addresses(of: endpointLinks[0], in: spaces.name("nse")) == ["172.16.5.0/32"])
+            let routes = try ipIn(spaces.name("pod"), ["ip", "route", "show"])
+            #expect(routes.contains("172.16.5.0 dev nsm-1"))
+            #expect(routes.contains("10.66.0.0/16 via 172.16.5.0 dev nsm-1"))
+            _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.5.0"])
+            // A refresh re-applies without error and changes nothing.
+            _ = try await client.connect()
+            #expect(try addresses(of: "nsm-1", in: spaces.name("pod")) == ["172.16.5.1/32"])
+            await client.closeAll()
+            #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String } == ["lo"])
+            #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
+        }
+        _ = node
+    }
+
+    @Test("across nodes: VXLAN devices in the pod and endpoint namespaces over the nodes' underlay; ping works")
+    func remote() async throws {
+        let spaces = TestNamespaces()
+        defer { spaces.removeAll() }
+        let nodeA = try spaces.create("na"), nodeB = try spaces.create("nb")
+        let pod = try spaces.create("pod"), nse = try spaces.create("nse")
+        // Underlay: a veth between the two nodes.
+        let a = try NetlinkHandle(namespace: nodeA), b = try NetlinkHandle(namespace: nodeB)
+        try a.addVeth(name: "ul0", peer: VethPeer(name: "ul0", namespace: nodeB), options: LinkOptions(up: true))
+        try a.addAddress(IPPrefix("192.168.77.1/24")!, index: a.link(named: "ul0").index)
+        let bIndex = try b.link(named: "ul0").index
+        try b.execute(batch: [.addAddress(IPPrefix("192.168.77.2/24")!, index: bIndex), .setUp(index: bIndex)])
+        let planes: [(plane: any ForwarderDataPlane, tunnelIP: IPAddress)] = [
+            (KernelDataPlane(node: a), IPAddress("192.168.77.1")!), (KernelDataPlane(node: b), IPAddress("192.168.77.2")!),
+        ]
+        try await Mesh.with(nodes: 2, dataPlanes: planes) { mesh in
+            try await mesh.addEndpoint("nse-r", node: 1, services: ["svc-r"], cidr: ["172.16.7.0/24"], namespaceURL: nse.identity.url)
+            let client = try mesh.client("kernel://svc-r/nsm-1", node: 0, name: "pod-r", namespaceURL: pod.identity.url)
+            let connection = try #require(try await client.connect().first)
+            #expect(connection.path.pathSegments.count == 6)
+            let json = try interfaceJSON(spaces.name("pod")).first { $0["ifname"] as? String == "nsm-1" }
+            #expect(json?["mtu"] as? Int == 1446)
+            #expect(try addresses(of: "nsm-1", in: spaces.name("pod")) == ["172.16.7.1/32"])
+            let details = try ipIn(spaces.name("pod"), ["ip", "-d", "link", "show", "nsm-1"])
+            #expect(details.contains("vxlan id") && details.contains("remote 192.168.77.2"))
+            _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "3", "172.16.7.0"])
+            await client.closeAll()
+            #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String } == ["lo"])
+            #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
+        }
+    }
+}
