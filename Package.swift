@@ -110,6 +110,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // A local cluster of namespaces and `nsm` processes: `nsm demo`, `nsm run`.
+        .target(
+            name: "NSMLocalMesh",
+            dependencies: [
+                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // The `networkservicemesh.io` pod annotation: grammar, parser, errors. No dependencies.
         .target(name: "NSMAnnotation", swiftSettings: strictSettings),
 
@@ -120,7 +132,9 @@ let package = Package(
                 "NSMAnnotation",
                 "NSMAPI",
                 "NSMBenchmarks",
-                "NSMRuntime", "NSMCore", "IPAddressing",
+                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -12,7 +12,10 @@ struct NSMCommand: AsyncParsableCommand {
             and get a kernel interface, addresses, routes and DNS for each.
             """,
         version: NSMVersion.current,
-        subcommands: [AnnotationCommand.self, RegistryCommand.self, EndpointCommand.self, BenchCommand.self]
+        subcommands: [
+            AnnotationCommand.self, RegistryCommand.self, NodeCommand.self, EndpointCommand.self, ClientCommand.self,
+            ConnectionsCommand.self, DemoCommand.self, BenchCommand.self,
+        ]
     )
 }
 

@@ -15,7 +15,13 @@ public struct GRPCDialer: NetworkServiceDialer {
     }
 
     public func remote(for url: NSMURL) async throws -> any NetworkServiceRemote {
-        GRPCRemote(client: Networkservice_NetworkService.Client(wrapping: try pool.client(for: url)), url: url, timeout: timeout)
+        if case .unix(let path) = url, let problem = UnixSocketProbe.problem(at: path) {
+            // A local endpoint or forwarder whose process is gone: say so now, so the caller can
+            // try another candidate instead of waiting out the deadline.
+            pool.discard(url)
+            throw NSMError.unavailable("\(url) is not accepting connections (\(problem))")
+        }
+        return GRPCRemote(client: Networkservice_NetworkService.Client(wrapping: try pool.client(for: url)), url: url, timeout: timeout)
     }
 }
 

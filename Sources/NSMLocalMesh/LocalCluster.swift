@@ -1,0 +1,134 @@
+import Foundation
+import Glibc
+public import IPAddressing
+public import Netlink
+import NetlinkWire
+
+/// A Kubernetes-free cluster on one machine: nodes are network namespaces joined by a bridge
+/// (in a "fabric" namespace that also hosts the registry), and each node runs `nsm node` inside
+/// its namespace. Pods and endpoints are namespaces too. Nothing touches the machine's own
+/// namespace; everything is named `<prefix>-…` and removed by ``tearDown()``.
+public final class LocalCluster: @unchecked Sendable {
+    // @unchecked: mutated only by the task that drives the cluster (demo, run, tests).
+    public let prefix: String
+    public let directory: String
+    public let executable: String
+    public let nodeCount: Int
+    public private(set) var namespaces: [String: NetworkNamespace] = [:]
+    public private(set) var processes: [String: ManagedProcess] = [:]
+
+    public static let subnet = "192.168.240"
+    public var registryTCP: String { "tcp://\(Self.subnet).254:5002" }
+    public var registryUnix: String { "unix://\(directory)/registry.sock" }
+    public func nodeAddress(_ node: Int) -> IPAddress { IPAddress("\(Self.subnet).\(node + 1)")! }
+    public func managerURL(_ node: Int) -> String { "unix://\(directory)/node\(node)/nsm.io.sock" }
+    public var excludedPrefixesFile: String { "\(directory)/excluded_prefixes.yaml" }
+
+    public init(prefix: String, nodes: Int, executable: String = currentExecutable(), directory: String? = nil) {
+        self.prefix = prefix
+        self.nodeCount = nodes
+        self.executable = executable
+        self.directory = directory ?? "/run/\(prefix)"
+    }
+
+    public func namespaceName(_ role: String) -> String { "\(prefix)-\(role)" }
+
+    /// Creates a namespace for `role` (loopback up).
+    @discardableResult
+    public func createNamespace(_ role: String) throws -> NetworkNamespace {
+        let namespace = try NetworkNamespace.create(named: namespaceName(role))
+        namespaces[role] = namespace
+        try NetlinkHandle(namespace: namespace).setUp(index: 1)
+        return namespace
+    }
+
+    /// Builds the fabric (bridge), the node namespaces with their underlay addresses, and
+    /// writes the cluster's excluded prefixes.
+    public func buildNetwork(excludedPrefixes: [String] = ["10.96.0.0/12", "10.244.0.0/16"]) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try ("Prefixes:\n" + excludedPrefixes.map { "- \($0)\n" }.joined()).write(toFile: excludedPrefixesFile, atomically: true, encoding: .utf8)
+        let fabric = try createNamespace("fabric")
+        let fabricHandle = try NetlinkHandle(namespace: fabric)
+        try fabricHandle.addBridge(name: "br0", options: LinkOptions(up: true))
+        let bridge = try fabricHandle.link(named: "br0")
+        try fabricHandle.addAddress(IPPrefix("\(Self.subnet).254/24")!, index: bridge.index)
+        for node in 0..<nodeCount {
+            let namespace = try createNamespace("node\(node)")
+            try FileManager.default.createDirectory(atPath: "\(directory)/node\(node)", withIntermediateDirectories: true)
+            try fabricHandle.addVeth(name: "n\(node)", peer: VethPeer(name: "eth0", namespace: namespace),
+                                     options: LinkOptions(up: true, masterIndex: bridge.index))
+            let handle = try NetlinkHandle(namespace: namespace)
+            let eth0 = try handle.link(named: "eth0")
+            try handle.execute(batch: [
+                .addAddress(IPPrefix(address: nodeAddress(node), length: 24)!, index: eth0.index), .setUp(index: eth0.index),
+            ])
+        }
+    }
+
+    /// Starts the registry in the fabric namespace and `nsm node` in each node namespace.
+    public func startControlPlane() async throws {
+        let registry = try ManagedProcess(
+            name: "registry", executable: executable,
+            arguments: ["registry", "--listen", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory)
+        processes["registry"] = registry
+        try await registry.waitFor("registry listening on unix")
+        for node in 0..<nodeCount { try await startNode(node) }
+    }
+
+    public func startNode(_ node: Int) async throws {
+        let process = try ManagedProcess(
+            name: "node\(node)", executable: executable,
+            arguments: [
+                "node", "--name", "nsmgr-node\(node)", "--node-name", "node\(node)",
+                "--listen", "\(managerURL(node)),tcp://\(nodeAddress(node)):5001", "--registry-url", registryTCP,
+                "--tunnel-ip", "\(nodeAddress(node))", "--excluded-prefixes-file", excludedPrefixesFile,
+            ],
+            namespace: namespaces["node\(node)"], logDirectory: directory)
+        processes["node\(node)"] = process
+        try await process.waitFor("forwarder listening on")
+    }
+
+    /// Starts `nsm endpoint` in a new namespace for it, registered through `node`'s manager.
+    @discardableResult
+    public func startEndpoint(
+        _ name: String, node: Int, services: [String], labels: [String: String], cidr: String, extra: [String] = []
+    ) async throws -> ManagedProcess {
+        let namespace = try namespaces[name] ?? createNamespace(name)
+        let labelText = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        let process = try ManagedProcess(
+            name: name, executable: executable,
+            arguments: [
+                "endpoint", "--name", name, "--service-names", services.joined(separator: ","), "--labels", labelText,
+                "--cidr-prefix", cidr, "--connect-to", managerURL(node), "--listen-on", "unix://\(directory)/node\(node)/\(name).sock",
+            ] + extra,
+            namespace: namespace, logDirectory: directory)
+        processes[name] = process
+        try await process.waitFor("listening on")
+        return process
+    }
+
+    /// Stops every process (SIGTERM, then SIGKILL), deletes the namespaces and the directory.
+    public func tearDown() async {
+        for (_, process) in processes.sorted(by: { order($0.key) < order($1.key) }) { await process.stop(grace: 5) }
+        processes = [:]
+        for name in NetworkNamespace.names() where name.hasPrefix(prefix + "-") {
+            try? NetworkNamespace.delete(named: name)
+        }
+        namespaces = [:]
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func order(_ name: String) -> Int {
+        if name.hasPrefix("nse") { return 0 }
+        if name.hasPrefix("node") { return 1 }
+        return 2
+    }
+
+    /// What is left of the cluster on the machine (namespaces, processes, the directory).
+    public func leftovers() -> [String] {
+        var found = NetworkNamespace.names().filter { $0.hasPrefix(prefix + "-") }.map { "namespace \($0)" }
+        found += processes.values.filter(\.isRunning).map { "process \($0.name) (pid \($0.pid))" }
+        if FileManager.default.fileExists(atPath: directory) { found.append("directory \(directory)") }
+        return found
+    }
+}

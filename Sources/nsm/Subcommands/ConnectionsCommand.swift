@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import NSMAPI
+import NSMCore
+import SwiftProtobuf
+
+/// `nsm connections`: a node's connections, from its manager's MonitorConnections.
+struct ConnectionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connections",
+        abstract: "List a node's connections (pod, service, interface, addresses, endpoint, path)."
+    )
+
+    @Option(help: "The node's manager (NSM_CONNECT_TO).")
+    var connectTo: String = Environment.string("NSM_CONNECT_TO") ?? "unix:///var/lib/networkservicemesh/nsm.io.sock"
+
+    @Flag(help: "Print JSON (the connections as protobuf JSON) instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let url = try NSMURL(connectTo)
+        let target: any ResolvableTarget = switch url {
+        case .unix(let path): .unixDomainSocket(path: path)
+        case .tcp(let host, let port): .ipv4(host: host, port: port)
+        }
+        let connections = try await withGRPCClient(transport: try .http2NIOPosix(target: target, transportSecurity: .plaintext)) { client in
+            var options = CallOptions.defaults
+            options.timeout = .seconds(10)
+            return try await Connection_MonitorConnection.Client(wrapping: client).monitorConnections(
+                Connection_MonitorScopeSelector(), options: options
+            ) { response in
+                for try await event in response.messages where event.type == .initialStateTransfer {
+                    return event.connections.values.sorted { $0.id < $1.id }
+                }
+                return []
+            }
+        }
+        if json {
+            let items = try connections.map { String(decoding: try $0.jsonUTF8Data(), as: UTF8.self) }
+            print("[" + items.joined(separator: ",\n") + "]")
+        } else {
+            print(ConnectionsTable.render(connections))
+        }
+    }
+}
+
+/// Renders connections as a table: pod, service, interface, addresses, endpoint, path.
+enum ConnectionsTable {
+    static func render(_ connections: [Connection_Connection]) -> String {
+        var rows = [["POD", "SERVICE", "INTERFACE", "ADDRESS", "ENDPOINT", "ENDPOINT ADDRESS", "PATH"]]
+        for connection in connections {
+            let ip = connection.context.ipContext
+            rows.append([
+                connection.labels["podName"].flatMap { $0.isEmpty ? nil : $0 } ?? connection.path.pathSegments.first?.name ?? "-",
+                connection.networkService,
+                connection.path.pathSegments.count > 0 ? (clientInterface(connection) ?? "-") : "-",
+                ip.srcIpAddrs.joined(separator: ","),
+                connection.networkServiceEndpointName,
+                ip.dstIpAddrs.joined(separator: ","),
+                connection.path.pathSegments.map(\.name).joined(separator: " → "),
+            ])
+        }
+        return TextTable.render(rows)
+    }
+
+    static func clientInterface(_ connection: Connection_Connection) -> String? {
+        connection.mechanism.kernelInterfaceName
+    }
+}
