@@ -1,0 +1,128 @@
+import Foundation
+import Glibc
+import Logging
+import Netlink
+import NSMAnnotation
+import NSMAPI
+import NSMBenchmarks
+import NSMCore
+import NSMRuntime
+import ServiceLifecycle
+
+/// Full request → interface ready in the pod, through the real processes of a local
+/// two-node cluster: per pod, a client requests one service and returns once the forwarder
+/// has created and configured the pod's interface. Same node (veth) and cross node (VXLAN),
+/// next to the CNI `ptp` plugin attaching the same number of pods, in the same run; and the
+/// resident memory of the node process holding all the connections.
+public struct MeshBenchmark: Sendable {
+    public struct Result: Sendable {
+        public var count: Int
+        public var sameNode: Percentiles
+        public var crossNode: Percentiles?
+        public var cni: Percentiles?
+        public var nodeRSSKilobytes: Int
+    }
+
+    public var sizes: [Int]
+    public var crossNode: Bool
+    public var compareCNI: Bool
+    public var log: @Sendable (String) -> Void
+
+    public init(sizes: [Int], crossNode: Bool = true, compareCNI: Bool = true, log: @escaping @Sendable (String) -> Void) {
+        self.sizes = sizes
+        self.crossNode = crossNode
+        self.compareCNI = compareCNI
+        self.log = log
+    }
+
+    public func run() async throws -> [Result] {
+        var results: [Result] = []
+        for size in sizes {
+            let cluster = LocalCluster(prefix: "nsmbm\(getpid())-\(size)", nodes: 2)
+            do {
+                results.append(try await measure(size, cluster: cluster))
+            } catch {
+                await cluster.tearDown()
+                throw error
+            }
+            await cluster.tearDown()
+            if compareCNI {
+                log("N=\(size): CNI ptp for comparison")
+                let cni = try AttachBenchmark(sizes: [size], methods: [.cni], verifySample: 1).run()
+                results[results.count - 1].cni = cni.first?.attach
+            }
+        }
+        return results
+    }
+
+    func measure(_ size: Int, cluster: LocalCluster) async throws -> Result {
+        log("N=\(size): starting a two-node cluster")
+        try cluster.buildNetwork()
+        try await cluster.startControlPlane()
+        try await cluster.startEndpoint("nse-local", node: 0, services: ["bench-local"], labels: [:], cidr: "172.20.0.0/16")
+        if crossNode {
+            try await cluster.startEndpoint("nse-remote", node: 1, services: ["bench-remote"], labels: [:], cidr: "172.21.0.0/16")
+        }
+        log("N=\(size): creating \(size) pod namespaces")
+        let pods = try (0..<size).map { try cluster.createNamespace("pod\($0)") }
+        let pool = GRPCClientPool()
+        var logger = Logger(label: "nsm.bench")
+        logger.logLevel = .error
+        let group = ServiceGroup(configuration: .init(services: [.init(service: pool)], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            var sameNode: [Double] = [], cross: [Double] = []
+            var clients: [NSMClient] = []
+            for (index, pod) in pods.enumerated() {
+                let services = crossNode ? ["bench-local", "bench-remote"] : ["bench-local"]
+                for (which, service) in services.enumerated() {
+                    let client = NSMClient(.init(
+                        name: "pod\(index)-\(which)", managerURL: try NSMURL(cluster.managerURL(0)),
+                        annotation: try NetworkServiceAnnotation.parse("kernel://\(service)/nsm-\(which)"),
+                        namespaceURL: pod.identity.url, requestTimeout: .seconds(30)), pool: pool, logger: logger)
+                    let start = monotonicNanoseconds()
+                    _ = try await client.connect()
+                    let elapsed = Double(monotonicNanoseconds() - start) / 1e6
+                    if which == 0 { sameNode.append(elapsed) } else { cross.append(elapsed) }
+                    clients.append(client)
+                }
+                if index > 0, index % 100 == 0 { log("N=\(size): \(index) pods connected") }
+            }
+            // Check one pod really got its interfaces.
+            let last = try runIn(pods[pods.count - 1], "/usr/sbin/ip", ["-br", "addr", "show"])
+            guard last.output.contains("nsm-0") else { throw LocalMeshError("the last pod has no nsm-0 interface:\n\(last.output)") }
+            let rss = Self.residentKilobytes(cluster.processes["node0"]?.pid ?? 0)
+            await group.triggerGracefulShutdown()
+            return Result(count: size, sameNode: Percentiles(sameNode), crossNode: crossNode ? Percentiles(cross) : nil, cni: nil, nodeRSSKilobytes: rss)
+        }
+    }
+
+    static func residentKilobytes(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return Int(line.split(whereSeparator: \.isWhitespace)[1]) ?? 0
+    }
+
+    public static func render(_ results: [Result], markdown: Bool) -> String {
+        func ms(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
+        var rows = [["pods", "same node p50", "p90", "cross node p50", "p90", "CNI ptp p50", "p90", "ptp ÷ same-node p50", "node RSS"]]
+        for result in results {
+            let ratio = result.cni.map { String(format: "%.1f×", $0.p50 / result.sameNode.p50) } ?? "-"
+            rows.append([
+                String(result.count), ms(result.sameNode.p50), ms(result.sameNode.p90), ms(result.crossNode?.p50), ms(result.crossNode?.p90),
+                ms(result.cni?.p50), ms(result.cni?.p90), ratio, "\(result.nodeRSSKilobytes / 1024) MB",
+            ])
+        }
+        if markdown {
+            var lines = rows.map { "| " + $0.joined(separator: " | ") + " |" }
+            lines.insert("|" + String(repeating: " --- |", count: rows[0].count), at: 1)
+            return lines.joined(separator: "\n")
+        }
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        return rows.map { row in row.enumerated().map { $1 + String(repeating: " ", count: widths[$0] - $1.count) }.joined(separator: "  ") }
+            .joined(separator: "\n")
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import NSMLocalMesh
+
+/// `nsm bench mesh`: request → interface ready through a local two-node cluster, vs CNI ptp.
+struct BenchMeshCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mesh",
+        abstract: "Time full requests (pod → interface ready) through a local two-node mesh; compare with CNI ptp.",
+        discussion: "Needs root. Build with -c release for meaningful numbers: swift build -c release --product nsm"
+    )
+
+    @Option(help: "Comma-separated pod counts.")
+    var sizes: String = "1,100,1000"
+
+    @Flag(help: "Skip the cross-node (VXLAN) requests.")
+    var sameNodeOnly = false
+
+    @Flag(help: "Skip the CNI ptp comparison.")
+    var noCNI = false
+
+    @Flag(help: "Print the table as Markdown.")
+    var markdown = false
+
+    func run() async throws {
+        guard getuid() == 0 else { throw ValidationError("nsm bench mesh creates network namespaces: run it as root") }
+        let counts = try sizes.split(separator: ",").map { text -> Int in
+            guard let value = Int(text), value > 0, value <= 5000 else { throw ValidationError("--sizes: \"\(text)\" is not 1-5000") }
+            return value
+        }
+        let benchmark = MeshBenchmark(sizes: counts, crossNode: !sameNodeOnly, compareCNI: !noCNI) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        print(MeshBenchmark.render(try await benchmark.run(), markdown: markdown))
+    }
+}
