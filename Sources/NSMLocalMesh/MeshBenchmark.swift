@@ -115,14 +115,6 @@ public struct MeshBenchmark: Sendable {
                 ms(result.cni?.p50), ms(result.cni?.p90), ratio, "\(result.nodeRSSKilobytes / 1024) MB",
             ])
         }
-        if markdown {
-            var lines = rows.map { "| " + $0.joined(separator: " | ") + " |" }
-            lines.insert("|" + String(repeating: " --- |", count: rows[0].count), at: 1)
-            return lines.joined(separator: "\n")
-        }
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-        return rows.map { row in row.enumerated().map { $1 + String(repeating: " ", count: widths[$0] - $1.count) }.joined(separator: "  ") }
-            .joined(separator: "\n")
+        return ReportTable.render(rows, markdown: markdown)
     }
 }

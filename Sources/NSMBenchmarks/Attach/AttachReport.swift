@@ -14,7 +14,7 @@ public struct AttachReport: Sendable {
                 ms(result.teardownMilliseconds), ms(result.teardownMilliseconds / Double(result.count)), ratio,
             ])
         }
-        var text = table(rows, markdown: markdown)
+        var text = ReportTable.render(rows, markdown: markdown)
         let netlink = results.filter { $0.method == .netlink }.sorted { $0.count < $1.count }
         if let small = netlink.first, let large = netlink.last, large.count > small.count {
             text += "\n\nnetlink per-attach mean at N=\(large.count) vs N=\(small.count): "
@@ -33,18 +33,5 @@ public struct AttachReport: Sendable {
         let scaled = Int((value * 100).rounded())
         let fraction = scaled % 100
         return "\(scaled / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-    }
-
-    func table(_ rows: [[String]], markdown: Bool) -> String {
-        if markdown {
-            var lines = rows.map { "| " + $0.joined(separator: " | ") + " |" }
-            lines.insert("|" + String(repeating: " --- |", count: rows[0].count), at: 1)
-            return lines.joined(separator: "\n")
-        }
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-        return rows.map { row in
-            row.enumerated().map { index, cell in cell + String(repeating: " ", count: widths[index] - cell.count) }.joined(separator: "  ")
-        }.joined(separator: "\n")
     }
 }

@@ -47,6 +47,7 @@ public struct Forwarder: Sendable {
     public init(_ configuration: Configuration, dataPlane: any ForwarderDataPlane, pool: GRPCClientPool, logger: Logger = Logger(label: "nsm.forwarder")) {
         self.configuration = configuration
         let registry = RegistryClient(url: configuration.managerURL, pool: pool)
+        let cache = CachingRegistryReader(upstream: registry, logger: logger)
         let endpointURL: @Sendable (Networkservice_NetworkServiceRequest, ChainContext) throws -> NSMURL = { request, context in
             if let chosen = context.values[RoundRobinElement.Chosen.self] ?? context.metadata[RoundRobinElement.Chosen.self] {
                 return try NSMURL(chosen.url)
@@ -62,7 +63,7 @@ public struct Forwarder: Sendable {
             MetadataElement(),
             TimeoutElement(scheduler: timeouts),
             MonitorElement(monitor),
-            DiscoverElement(registry: registry),
+            DiscoverElement(registry: cache),
             RoundRobinElement(),
             MechanismTranslationElement(
                 tunnelIP: configuration.tunnelIP, vxlanPort: configuration.vxlanPort, underlayMTU: configuration.underlayMTU,
@@ -93,6 +94,6 @@ public struct Forwarder: Sendable {
         let keeper = RegistrationKeeper(
             endpoint: registration, logger: logger,
             register: { try await registry.register($0) }, unregister: { try await registry.unregister($0) })
-        services = [server, timeouts, relay, keeper]
+        services = [cache, server, timeouts, relay, keeper]
     }
 }

@@ -55,7 +55,8 @@ public struct Manager: Sendable {
         self.configuration = configuration
         let publicURL = (configuration.publicURL ?? configuration.listenTCP).description
         let registry = RegistryClient(url: configuration.registryURL, pool: pool)
-        let reader = BypassingRegistryReader(upstream: registry, bypass: bypass, publicURL: publicURL)
+        let cache = CachingRegistryReader(upstream: registry, logger: logger)
+        let reader = BypassingRegistryReader(upstream: cache, bypass: bypass, publicURL: publicURL)
         let bypass = self.bypass
         let forwarderService = configuration.forwarderServiceName
         let timeouts = TimeoutScheduler()
@@ -71,7 +72,7 @@ public struct Manager: Sendable {
                 var query = Registry_NetworkServiceEndpoint()
                 query.networkServiceNames = [forwarderService]
                 query.url = publicURL
-                return try await registry.findEndpoints(query)
+                return try await cache.endpoints(matching: query)
                     .filter { $0.url == publicURL && bypass.localURL(for: $0.name) != nil }
                     .map { bypass.rewrite($0, publicURL: publicURL) }
             },
@@ -95,20 +96,23 @@ public struct Manager: Sendable {
             NetworkServiceEndpointRegistryGRPCService(
                 chain: RegistryChain([LocalBypassElement(bypass: bypass, publicURL: publicURL), UpstreamEndpointRegistryElement(upstream: registry)])
             ) { query, writer in
-                try await registry.watchEndpoints(query) { response in
-                    var response = response
-                    response.networkServiceEndpoint = bypass.rewrite(response.networkServiceEndpoint, publicURL: publicURL)
-                    try await writer.write(response)
+                // Relayed watches end at graceful shutdown, so the server can stop.
+                try? await cancelWhenGracefulShutdown {
+                    try await registry.watchEndpoints(query) { response in
+                        var response = response
+                        response.networkServiceEndpoint = bypass.rewrite(response.networkServiceEndpoint, publicURL: publicURL)
+                        try await writer.write(response)
+                    }
                 }
             },
             NetworkServiceRegistryGRPCService(chain: RegistryChain([UpstreamServiceRegistryElement(upstream: registry)])) { query, writer in
-                try await registry.watchServices(query) { try await writer.write($0) }
+                try? await cancelWhenGracefulShutdown { try await registry.watchServices(query) { try await writer.write($0) } }
             },
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
         ]
         servers = [configuration.listenUnix, configuration.listenTCP].map {
             GRPCServerService(url: $0, services: grpcServices, logger: logger)
         }
-        services = servers + [timeouts, relay]
+        services = [cache] + servers + [timeouts, relay]
     }
 }

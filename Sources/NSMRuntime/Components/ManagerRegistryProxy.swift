@@ -21,10 +21,18 @@ public struct LocalBypassElement: RegistryElement {
         }
         var published = resource
         published.url = publicURL
-        var answer = try await next.register(published)
-        bypass.record(name: answer.name, url: resource.url)
-        answer.url = resource.url
-        return answer
+        // Record first: the registry's watchers hear of the registration before it returns,
+        // and what they relay must already be rewritten to the local URL.
+        let previous = bypass.localURL(for: resource.name)
+        bypass.record(name: resource.name, url: resource.url)
+        do {
+            var answer = try await next.register(published)
+            answer.url = resource.url
+            return answer
+        } catch {
+            if let previous { bypass.record(name: resource.name, url: previous) } else { bypass.remove(name: resource.name) }
+            throw error
+        }
     }
 
     public func find(_ query: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws -> [Registry_NetworkServiceEndpoint] {
@@ -82,7 +90,7 @@ public struct UpstreamServiceRegistryElement: RegistryElement {
 /// The manager's view of the registry for its own chain: local endpoints and forwarders with
 /// their local URLs.
 struct BypassingRegistryReader: RegistryReader {
-    let upstream: RegistryClient
+    let upstream: any RegistryReader
     let bypass: LocalBypass
     let publicURL: String
 
@@ -91,6 +99,6 @@ struct BypassingRegistryReader: RegistryReader {
     }
 
     func endpoints(matching query: Registry_NetworkServiceEndpoint) async throws -> [Registry_NetworkServiceEndpoint] {
-        try await upstream.findEndpoints(query).map { bypass.rewrite($0, publicURL: publicURL) }
+        try await upstream.endpoints(matching: query).map { bypass.rewrite($0, publicURL: publicURL) }
     }
 }

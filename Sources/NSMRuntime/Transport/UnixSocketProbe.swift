@@ -6,7 +6,8 @@ import Glibc
 enum UnixSocketProbe {
     /// `nil` when something accepts connections at `path`, otherwise why not.
     static func problem(at path: String) -> String? {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        // Non-blocking: a listener with a full backlog must not stall the caller (EAGAIN = alive).
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var address = sockaddr_un()
