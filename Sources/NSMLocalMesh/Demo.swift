@@ -17,9 +17,12 @@ public struct Demo: Sendable {
 
     let say: @Sendable (String) -> Void
     let cluster: LocalCluster
+    /// Also kill and restart node0's process and check the pod keeps its interfaces.
+    let restartNode: Bool
 
-    public init(say: @escaping @Sendable (String) -> Void) {
+    public init(restartNode: Bool = true, say: @escaping @Sendable (String) -> Void) {
         self.say = say
+        self.restartNode = restartNode
         cluster = LocalCluster(prefix: "nsmdemo\(getpid())", nodes: 2)
     }
 
@@ -154,7 +157,23 @@ public struct Demo: Sendable {
         say("my-networkservice-1 now served by \(client.connections.first?.networkServiceEndpointName ?? "?") (cross-node, over VXLAN).")
         try pingAll(client, pod: pod)
 
-        step("7. Closing", "The pod goes away: its client closes every connection, and the forwarders remove the interfaces.")
+        if restartNode { try await restartNodeStep(client, pod: pod, annotation: annotation) }
+
+        step("8. Closing", "The pod goes away: its client closes every connection, and the forwarders remove the interfaces.")
+    }
+
+    func restartNodeStep(_ client: NSMClient, pod: NetworkNamespace, annotation: NetworkServiceAnnotation) async throws {
+        step("7. Restarting a node", "node0's `nsm node` process is killed (SIGKILL) and started again; the pod's interfaces stay as they are while its client picks the connections back up.")
+        let before = try NetlinkHandle(namespace: pod).links().filter { $0.name != "lo" }.map { "\($0.name)#\($0.index)" }.sorted()
+        await cluster.processes["node0"]?.crash()
+        try await cluster.startNode(0)
+        try await waitUntil("the manager to know the pod's connections again", seconds: 30) {
+            (try? await self.managerConnections(client: client)) == annotation.services.count
+        }
+        let after = try NetlinkHandle(namespace: pod).links().filter { $0.name != "lo" }.map { "\($0.name)#\($0.index)" }.sorted()
+        say("interfaces before: \(before.joined(separator: " ")), after: \(after.joined(separator: " "))")
+        guard before == after else { throw LocalMeshError("the restart replaced the pod's interfaces: \(before) → \(after)") }
+        try pingAll(client, pod: pod)
     }
 
     func managerConnections(client: NSMClient) async throws -> Int {

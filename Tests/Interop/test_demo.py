@@ -20,8 +20,12 @@ def test_demo_runs_end_to_end_and_cleans_up():
     assert "nsm-1  veth  mtu 1500  UP  172.16.1.1/32" in output
     assert "vxlan  mtu 1446  UP  172.16.3.1/32" in output
     # Every ping went through, before and after healing.
-    assert output.count(", 0% packet loss") == 4, output
+    assert output.count(", 0% packet loss") == 6, output
     assert "my-networkservice-1 now served by nse-foo-2" in output
+    # The node restart kept the pod's interfaces (same names, same indexes).
+    restart = next(line for line in output.splitlines() if line.startswith("interfaces before:"))
+    before, after = restart[len("interfaces before: "):].split(", after: ")
+    assert before == after, restart
     assert "Nothing left behind" in output
     # Checked independently: no namespace of the demo, no new link in this namespace.
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout

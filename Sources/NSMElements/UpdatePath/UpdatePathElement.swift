@@ -61,6 +61,11 @@ public struct UpdatePathElement: NetworkServiceElement {
                 if nextIndex < path.pathSegments.count, path.pathSegments[nextIndex].name == name {
                     // A refresh through the same hops: keep our segment and its id.
                 } else {
+                    // This hop already appears earlier on the path: the request came back to us
+                    // (e.g. a stale registration that points a local endpoint at our own URL).
+                    if path.pathSegments[..<nextIndex].contains(where: { $0.name == name }) {
+                        throw .unavailable("the path loops back through \(name) (\(path.pathSegments[..<nextIndex].map(\.name).joined(separator: " → "))); the next hop's registration is stale")
+                    }
                     path.pathSegments.removeSubrange(min(nextIndex, path.pathSegments.count)...)
                     path.pathSegments.append(Connection_PathSegment(name: name, id: UUID().uuidString.lowercased()))
                 }

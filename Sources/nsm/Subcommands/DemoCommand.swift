@@ -10,9 +10,12 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: "Needs root (it creates network namespaces) and iproute2/ping. Leaves the machine as it found it."
     )
 
+    @Flag(help: "Skip the step that kills and restarts a node's process.")
+    var skipRestart = false
+
     func run() async throws {
         guard getuid() == 0 else { throw ValidationError("nsm demo creates network namespaces: run it as root") }
-        let demo = Demo(say: { printFlushed($0) })
+        let demo = Demo(restartNode: !skipRestart, say: { printFlushed($0) })
         do {
             try await demo.run()
             printFlushed("\nDemo complete.")

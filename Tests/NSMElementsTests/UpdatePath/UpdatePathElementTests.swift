@@ -42,6 +42,19 @@ struct UpdatePathElementTests {
         #expect(answer.id == original.connection.id)
     }
 
+    @Test("a request that comes back to a hop already on its path is refused as a loop")
+    func loop() async {
+        let chain = NetworkServiceChain([UpdatePathElement(name: "nsmgr-a")])
+        let path = [Connection_PathSegment(name: "pod", id: "p"), Connection_PathSegment(name: "nsmgr-a", id: "m"), Connection_PathSegment(name: "fwd-a", id: "f")]
+        do {
+            _ = try await chain.request(request(id: "f", path: path, index: 2), context: ChainContext())
+            Issue.record("accepted a loop")
+        } catch let error as NSMError {
+            #expect(error.code == .unavailable)
+            #expect(error.message.contains("loops back through nsmgr-a"))
+        } catch { Issue.record("\(error)") }
+    }
+
     @Test("an index past the path is rejected with a precise error")
     func badIndex() async {
         let chain = NetworkServiceChain([UpdatePathElement(name: "me")])
