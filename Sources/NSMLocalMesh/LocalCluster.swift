@@ -124,6 +124,43 @@ public final class LocalCluster: @unchecked Sendable {
         return 2
     }
 
+    /// The file that records a persistent cluster's processes (`nsm cluster up`).
+    public var stateFile: String { "\(directory)/cluster.json" }
+
+    /// Records the running processes so another `nsm` invocation can stop them.
+    public func saveState() throws {
+        let pids = processes.mapValues { Int($0.pid) }
+        let data = try JSONSerialization.data(withJSONObject: ["nodes": nodeCount, "pids": pids], options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: stateFile))
+    }
+
+    /// Stops a persistent cluster started by another invocation: SIGTERM to its recorded
+    /// processes (SIGKILL after 5 s), then deletes its namespaces and directory.
+    public static func stopRecorded(prefix: String, directory: String) async -> [String] {
+        var stopped: [String] = []
+        if let data = FileManager.default.contents(atPath: "\(directory)/cluster.json"),
+           let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let pids = state["pids"] as? [String: Int] {
+            for (name, pid) in pids where kill(Int32(pid), 0) == 0 {
+                kill(Int32(pid), SIGTERM)
+                stopped.append(name)
+            }
+            let deadline = Date().addingTimeInterval(5)
+            while Date() < deadline, pids.values.contains(where: { kill(Int32($0), 0) == 0 }) { try? await Task.sleep(for: .milliseconds(50)) }
+            for pid in pids.values where kill(Int32(pid), 0) == 0 { kill(Int32(pid), SIGKILL) }
+        }
+        for name in NetworkNamespace.names() where name.hasPrefix(prefix + "-") { try? NetworkNamespace.delete(named: name) }
+        try? FileManager.default.removeItem(atPath: directory)
+        return stopped
+    }
+
+    /// Adopts processes already recorded (for adding endpoints to a running cluster).
+    public func adoptNamespaces() throws {
+        for name in NetworkNamespace.names() where name.hasPrefix(prefix + "-") {
+            namespaces[String(name.dropFirst(prefix.count + 1))] = try NetworkNamespace.open(named: name)
+        }
+    }
+
     /// What is left of the cluster on the machine (namespaces, processes, the directory).
     public func leftovers() -> [String] {
         var found = NetworkNamespace.names().filter { $0.hasPrefix(prefix + "-") }.map { "namespace \($0)" }

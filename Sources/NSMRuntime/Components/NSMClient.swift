@@ -55,6 +55,10 @@ public final class NSMClient: Service, Sendable {
     private let state = Mutex<[Int: Connection_Connection]>([:])
     private let readyWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let healed = Mutex<Int>(0)
+    private let lastFailure = Mutex<String?>(nil)
+
+    /// The most recent request failure, if any (for callers that give up waiting).
+    public var lastError: String? { lastFailure.withLock { $0 } }
 
     public init(_ configuration: Configuration, pool: GRPCClientPool, logger: Logger = Logger(label: "nsm.client")) {
         self.configuration = configuration
@@ -195,6 +199,7 @@ public final class NSMClient: Service, Sendable {
         // Establish, retrying until it works or we are told to stop.
         while !Task.isShuttingDownGracefully, !Task.isCancelled, state.withLock({ $0[index] }) == nil {
             do { try await establish(index, reselect: false) } catch {
+                lastFailure.withLock { $0 = "\(configuration.annotation.services[index].networkService): \(error)" }
                 logger.info("request failed; retrying", metadata: ["service": "\(configuration.annotation.services[index].networkService)", "error": "\(error)"])
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.retryInterval) }
             }

@@ -1,0 +1,90 @@
+"""`nsm cluster up|endpoint|down` and `nsm run` as a user drives them: real processes and
+namespaces, the spec's annotation forms, label steering, excluded prefixes, no leftovers."""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import nsm_binary
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates network namespaces")
+NAME = f"it{os.getpid()}"
+
+
+def nsm(*args, check=True, timeout=120):
+    result = subprocess.run([nsm_binary(), *args], capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    nsm("cluster", "up", "--name", NAME)
+    try:
+        nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-foo", "--node", "0",
+            "--services", "my-networkservice-1", "--labels", "app=foo", "--cidr", "172.16.61.0/24")
+        nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-bar", "--node", "1",
+            "--services", "my-networkservice-1", "--labels", "app=bar", "--cidr", "172.16.62.0/24")
+        # Addresses that collide with the cluster's excluded prefixes (10.96.0.0/12) are never handed out.
+        nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-excl", "--node", "1",
+            "--services", "svc-excluded", "--cidr", "10.96.0.0/30")
+        yield NAME
+    finally:
+        nsm("cluster", "down", "--name", NAME, check=False)
+
+
+def run_in_pod(annotation, script):
+    return nsm("run", "--cluster", NAME, "--annotation", annotation, "--", "sh", "-c", script, check=False)
+
+
+def addresses(output):
+    return {line.split()[0]: line.split()[2:] for line in output.splitlines() if line.startswith(("nsm-", "my-"))}
+
+
+@pytest.mark.parametrize("annotation, interface", [
+    ("kernel://my-networkservice-1", None),
+    ("kernel://my-networkservice-1/nsm-1", "nsm-1"),
+    ("kernel://my-networkservice-1/nsm-1?app=foo&version=v1.1", "nsm-1"),
+])
+def test_spec_examples_get_an_interface_and_reach_the_endpoint(cluster, annotation, interface):
+    result = run_in_pod(annotation, "ip -br -4 addr show | grep -v '^lo'; ip -4 route show")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("lo")]
+    name = lines[0].split()[0].split("@")[0]
+    if interface:
+        assert name == interface
+    else:
+        assert name.startswith("my-networ") and len(name) == 15
+    assert "/32" in lines[0]
+
+
+def test_labels_steer_and_two_services_do_not_overlap(cluster):
+    script = "ip -br -4 addr show; ping -c 1 -W 2 -I nsm-1 172.16.61.0 >/dev/null && ping -c 1 -W 2 -I nsm-2 172.16.62.0 >/dev/null && echo PINGS-OK"
+    result = run_in_pod("kernel://my-networkservice-1/nsm-1?app=foo, kernel://my-networkservice-1/nsm-2?app=bar", script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PINGS-OK" in result.stdout
+    table = result.stderr
+    assert "nse-foo" in table and "nse-bar" in table
+    assert "172.16.61.1/32" in result.stdout and "172.16.62.1/32" in result.stdout
+
+
+def test_excluded_prefixes_are_never_handed_out(cluster):
+    result = nsm("run", "--cluster", NAME, "--timeout", "5", "--annotation", "kernel://svc-excluded/nsm-1", "--", "true", check=False)
+    assert result.returncode != 0
+    assert "no two free addresses left outside the excluded prefixes" in result.stderr
+
+
+def test_command_status_and_cleanup(cluster):
+    assert run_in_pod("kernel://my-networkservice-1/nsm-1?app=bar", "exit 7").returncode == 7
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert [line for line in namespaces.splitlines() if f"nsm-{NAME}-pod" in line] == []
+
+
+def test_down_leaves_nothing():
+    nsm("cluster", "up", "--name", NAME + "d")
+    nsm("cluster", "down", "--name", NAME + "d")
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"nsm-{NAME}d-" not in namespaces
+    assert not os.path.exists(f"/run/nsm-{NAME}d")
