@@ -55,7 +55,7 @@ public struct Forwarder: Sendable {
             throw NSMError.notFound("no endpoint chosen for connection \(request.connection.id)")
         }
         let timeouts = TimeoutScheduler()
-        let relay = MonitorRelay(pool: pool, monitor: monitor, logger: logger)
+        let relay = MonitorRelay(hopName: configuration.name, pool: pool, monitor: monitor, logger: logger)
         let chain = NetworkServiceChain([
             UpdatePathElement(name: configuration.name),
             ExpiresElement(lifetime: configuration.maxTokenLifetime),

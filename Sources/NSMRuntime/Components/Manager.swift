@@ -85,7 +85,7 @@ public struct Manager: Sendable {
             if let name = request.connection.nextPathSegment?.name, let url = bypass.localURL(for: name) { return try NSMURL(url) }
             throw NSMError.notFound("no forwarder known for connection \(request.connection.id)")
         }
-        let relay = MonitorRelay(pool: pool, monitor: monitor, logger: logger)
+        let relay = MonitorRelay(hopName: configuration.name, pool: pool, monitor: monitor, logger: logger)
         elements.append(MonitorRelayElement(relay: relay) { request, context in try? forwarderURL(request, context) })
         elements.append(ConnectElement(dialer: GRPCDialer(pool: pool)) { request, context in try forwarderURL(request, context) })
         let chain = NetworkServiceChain(elements)

@@ -7,46 +7,49 @@ public import NSMElements
 public import ServiceLifecycle
 import Synchronization
 
-/// Watches the next hop's `MonitorConnections` for each connection a passthrough hop holds,
-/// and marks the connection DOWN in this hop's monitor when the next hop reports it DOWN or
-/// deleted, or when the stream breaks (the next hop died). That is how an endpoint's death
-/// reaches the client, hop by hop, as in upstream. Watches run in this service's task group.
+/// Watches the next hops' `MonitorConnections` for the connections a passthrough hop holds,
+/// and marks a connection DOWN in this hop's monitor when its next hop reports it DOWN or
+/// deleted, or when the stream to that next hop breaks (the next hop died). That is how an
+/// endpoint's death reaches the client, hop by hop, as in upstream.
+///
+/// One stream per next hop (selector: this hop's segment name), not one per connection, so
+/// the cost does not grow with the number of connections. Streams run in this service's task group.
 public final class MonitorRelay: Service, Sendable {
-    struct Watch: Sendable {
-        var url: NSMURL
-        var connection: Connection_Connection
-        var selfSegment: Connection_PathSegment
+    private struct State {
+        var urlByID: [String: NSMURL] = [:]
+        var following: Set<NSMURL> = []
     }
 
     private let pool: GRPCClientPool
     private let monitor: ConnectionMonitor
     private let logger: Logger
-    private let active = Mutex<[String: Int]>([:])  // connection id -> generation
-    private let requests: AsyncStream<(Watch, Int)>
-    private let requestsContinuation: AsyncStream<(Watch, Int)>.Continuation
+    private let hopName: String
+    private let state = Mutex(State())
+    private let requests: AsyncStream<NSMURL>
+    private let requestsContinuation: AsyncStream<NSMURL>.Continuation
 
-    public init(pool: GRPCClientPool, monitor: ConnectionMonitor, logger: Logger) {
+    public init(hopName: String, pool: GRPCClientPool, monitor: ConnectionMonitor, logger: Logger) {
+        self.hopName = hopName
         self.pool = pool
         self.monitor = monitor
         self.logger = logger
         (requests, requestsContinuation) = AsyncStream.makeStream()
     }
 
-    /// Starts (or restarts) watching `connection` at `url`.
+    /// Starts watching `connection` (this hop's id) at next hop `url`.
     public func watch(_ connection: Connection_Connection, at url: NSMURL) {
-        guard let segment = connection.currentPathSegment else { return }
-        let generation = active.withLock { table -> Int in
-            let next = (table[connection.id] ?? 0) + 1
-            table[connection.id] = next
-            return next
+        let start = state.withLock { state -> Bool in
+            state.urlByID[connection.id] = url
+            return state.following.insert(url).inserted
         }
-        requestsContinuation.yield((Watch(url: url, connection: connection, selfSegment: segment), generation))
+        if start { requestsContinuation.yield(url) }
     }
 
     /// Stops reacting to the next hop for `id` (e.g. before closing it downstream).
-    public func unwatch(_ id: String) { active.withLock { _ = $0.removeValue(forKey: id) } }
+    public func unwatch(_ id: String) { state.withLock { _ = $0.urlByID.removeValue(forKey: id) } }
 
-    private func isCurrent(_ id: String, _ generation: Int) -> Bool { active.withLock { $0[id] == generation } }
+    /// Number of connections watched (for tests).
+    public var watchedCount: Int { state.withLock { $0.urlByID.count } }
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
@@ -54,40 +57,48 @@ public final class MonitorRelay: Service, Sendable {
                 try? await gracefulShutdown()
                 self.requestsContinuation.finish()
             }
-            for await (watch, generation) in requests.cancelOnGracefulShutdown() {
-                group.addTask { await self.follow(watch, generation: generation) }
+            for await url in requests.cancelOnGracefulShutdown() {
+                group.addTask { await self.follow(url) }
             }
             group.cancelAll()
         }
     }
 
-    private func follow(_ watch: Watch, generation: Int) async {
+    private func follow(_ url: NSMURL) async {
         var selector = Connection_MonitorScopeSelector()
         var segment = Connection_PathSegment()
-        segment.id = watch.selfSegment.id
-        segment.name = watch.selfSegment.name
+        segment.name = hopName
         selector.pathSegments = [segment]
-        var lost = false
         do {
-            let client = Connection_MonitorConnection.Client(wrapping: try pool.client(for: watch.url))
-            lost = try await client.monitorConnections(selector) { response in
-                for try await event in response.messages {
-                    guard self.isCurrent(watch.connection.id, generation) else { return false }
-                    if event.type == .initialStateTransfer, event.connections.isEmpty { return true }
+            let client = Connection_MonitorConnection.Client(wrapping: try pool.client(for: url))
+            try await client.monitorConnections(selector) { response in
+                for try await event in response.messages where event.type != .initialStateTransfer {
                     for connection in event.connections.values where event.type == .delete || connection.state == .down {
-                        _ = connection
-                        return true
+                        if let mine = connection.path.pathSegments.first(where: { $0.name == self.hopName })?.id {
+                            self.lose([mine], at: url, reason: event.type == .delete ? "deleted" : "down")
+                        }
                     }
                 }
-                return true
             }
-        } catch {
-            lost = true
+        } catch {}
+        // The stream ended: the next hop is gone (or shutting down). Everything we watched there is lost.
+        let lost = state.withLock { state -> [String] in
+            state.following.remove(url)
+            return state.urlByID.filter { $0.value == url }.map(\.key)
         }
-        guard lost, isCurrent(watch.connection.id, generation), Task.isCancelled == false else { return }
-        unwatch(watch.connection.id)
-        if var known = monitor.connections[watch.connection.id] {
-            logger.info("next hop lost the connection; marking it down", metadata: ["nsm.connection.id": "\(known.id)", "next": "\(watch.url)"])
+        guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
+        lose(lost, at: url, reason: "stream to the next hop broke")
+    }
+
+    private func lose(_ ids: [String], at url: NSMURL, reason: String) {
+        let current = state.withLock { state -> [String] in
+            let mine = ids.filter { state.urlByID[$0] == url }
+            for id in mine { state.urlByID.removeValue(forKey: id) }
+            return mine
+        }
+        for id in current {
+            guard var known = monitor.connections[id] else { continue }
+            logger.info("next hop lost the connection; marking it down", metadata: ["nsm.connection.id": "\(id)", "next": "\(url)", "reason": "\(reason)"])
             known.state = .down
             monitor.update(known)
         }
