@@ -19,8 +19,26 @@ def nsm(*args, check=True, timeout=120):
     return result
 
 
+def register_matches(stubs):
+    """Label steering is the NetworkService's job: app=foo → endpoints labelled app=foo, app=bar → app=bar, others → app=foo."""
+    import grpc
+    import time
+
+    time.sleep(0.5)  # let the endpoints' own first registration of the service land first
+    with grpc.insecure_channel(f"unix:///run/nsm-{NAME}/registry.sock") as channel:
+        registry = stubs.registry_pb2_grpc.NetworkServiceRegistryStub(channel)
+        service = stubs.registry_pb2.NetworkService(name="my-networkservice-1", payload="ETHERNET")
+        for app in ("foo", "bar"):
+            match = service.matches.add()
+            match.source_selector["app"] = app
+            match.routes.add().destination_selector["app"] = app
+        fallback = service.matches.add()  # requests without app= go to app=foo
+        fallback.routes.add().destination_selector["app"] = "foo"
+        registry.Register(service, timeout=10)
+
+
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(stubs):
     nsm("cluster", "up", "--name", NAME)
     try:
         nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-foo", "--node", "0",
@@ -30,6 +48,7 @@ def cluster():
         # Addresses that collide with the cluster's excluded prefixes (10.96.0.0/12) are never handed out.
         nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-excl", "--node", "1",
             "--services", "svc-excluded", "--cidr", "10.96.0.0/30")
+        register_matches(stubs)
         yield NAME
     finally:
         nsm("cluster", "down", "--name", NAME, check=False)
@@ -66,8 +85,9 @@ def test_labels_steer_and_two_services_do_not_overlap(cluster):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PINGS-OK" in result.stdout
     table = result.stderr
-    assert "nse-foo" in table and "nse-bar" in table
-    assert "172.16.61.1/32" in result.stdout and "172.16.62.1/32" in result.stdout
+    rows = {line.split()[2]: line.split()[4] for line in table.splitlines() if line.startswith("pod-")}
+    assert rows == {"nsm-1": "nse-foo", "nsm-2": "nse-bar"}, table
+    assert "nsm-1" in result.stdout and "172.16.61.1/32" in result.stdout and "172.16.62.1/32" in result.stdout
 
 
 def test_excluded_prefixes_are_never_handed_out(cluster):
