@@ -81,7 +81,9 @@ public final class MonitorRelay: Service, Sendable {
                 }
             }
         } catch {}
-        // The stream ended: the next hop is gone (or shutting down). Everything we watched there is lost.
+        // The stream ended: the next hop is gone (or shutting down). Everything we watched there is lost,
+        // and the next call to it should check first that it is alive.
+        pool.suspect(url)
         let lost = state.withLock { state -> [String] in
             state.following.remove(url)
             return state.urlByID.filter { $0.value == url }.map(\.key)

@@ -268,10 +268,13 @@ public final class NSMClient: Service, Sendable {
                         if event.type == .delete { return .heal }
                         if event.connections.values.contains(where: { $0.state == .down }) { return .heal }
                     }
+                    self.pool.suspect(self.configuration.managerURL)
                     return .refresh
                 }
             } catch {
-                // The manager is unreachable (restarting?): re-request the same path first.
+                // The manager is unreachable (restarting?): re-request the same path first, checking
+                // that it is back before each call.
+                pool.suspect(configuration.managerURL)
                 lost = Task.isCancelled ? nil : .refresh
             }
             if let lost, !Task.isShuttingDownGracefully, !Task.isCancelled {

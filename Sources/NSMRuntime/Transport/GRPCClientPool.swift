@@ -12,6 +12,8 @@ public final class GRPCClientPool: Service, Sendable {
     private struct State {
         var clients: [NSMURL: Client] = [:]
         var started = false
+        /// URLs known to answer; unknown or suspect ones get a liveness probe before use.
+        var trusted: Set<NSMURL> = []
     }
     private let state = Mutex(State())
     private let newClients: AsyncStream<Client>
@@ -40,9 +42,21 @@ public final class GRPCClientPool: Service, Sendable {
 
     /// Forgets the client for `url` (e.g. after its server went away) and shuts it down.
     public func discard(_ url: NSMURL) {
-        let client = state.withLock { $0.clients.removeValue(forKey: url) }
+        let client = state.withLock { state -> Client? in
+            state.trusted.remove(url)
+            return state.clients.removeValue(forKey: url)
+        }
         client?.beginGracefulShutdown()
     }
+
+    /// Whether `url` answered a liveness probe and nothing since suggested it went away.
+    public func isTrusted(_ url: NSMURL) -> Bool { state.withLock { $0.trusted.contains(url) } }
+
+    /// Records that `url` answered.
+    public func trust(_ url: NSMURL) { _ = state.withLock { $0.trusted.insert(url) } }
+
+    /// Records that `url` may have gone away (a stream to it broke): probe it before the next use.
+    public func suspect(_ url: NSMURL) { _ = state.withLock { $0.trusted.remove(url) } }
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in

@@ -15,11 +15,16 @@ public struct GRPCDialer: NetworkServiceDialer {
     }
 
     public func remote(for url: NSMURL) async throws -> any NetworkServiceRemote {
-        if case .unix(let path) = url, let problem = UnixSocketProbe.problem(at: path) {
-            // A local endpoint or forwarder whose process is gone: say so now, so the caller can
-            // try another candidate instead of waiting out the deadline.
-            pool.discard(url)
-            throw NSMError.unavailable("\(url) is not accepting connections (\(problem))")
+        // A local endpoint or forwarder whose process is gone would make the call wait out its
+        // deadline; a probe tells at once. Probed: URLs not yet known to answer, and those whose
+        // monitor stream broke (see MonitorRelay). Known-good ones skip it (each probe costs the
+        // server an accept).
+        if case .unix(let path) = url, !pool.isTrusted(url) {
+            if let problem = UnixSocketProbe.problem(at: path) {
+                pool.discard(url)
+                throw NSMError.unavailable("\(url) is not accepting connections (\(problem))")
+            }
+            pool.trust(url)
         }
         return GRPCRemote(client: Networkservice_NetworkService.Client(wrapping: try pool.client(for: url)), url: url, timeout: timeout)
     }
