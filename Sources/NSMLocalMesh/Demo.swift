@@ -178,8 +178,6 @@ public struct Demo: Sendable {
 
     func managerConnections(client: NSMClient) async throws -> Int {
         let ids = Set(client.connections.map(\.id))
-        let pool = GRPCClientPool()
-        _ = pool
         let output = try runIn(cluster.namespaces["node0"]!, cluster.executable, ["connections", "--connect-to", cluster.managerURL(0), "--json"])
         return ids.filter { output.output.contains("\"\($0)\"") }.count
     }

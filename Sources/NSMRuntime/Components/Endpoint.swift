@@ -75,13 +75,7 @@ public struct Endpoint: Sendable {
         let ipam = PointToPointIPAM(pools: configuration.cidrPrefixes)
         self.ipam = ipam
         let timeouts = TimeoutScheduler()
-        let chain = NetworkServiceChain([
-            UpdatePathElement(name: configuration.name),
-            ExpiresElement(lifetime: configuration.maxTokenLifetime),
-            BeginElement(),
-            MetadataElement(),
-            TimeoutElement(scheduler: timeouts),
-            MonitorElement(monitor),
+        let chain = NetworkServiceChain(serverChainHead(name: configuration.name, lifetime: configuration.maxTokenLifetime, timeouts: timeouts, monitor: monitor) + [
             TrimPathElement(),
             ipam,
             RoutesElement(routes: configuration.routes),

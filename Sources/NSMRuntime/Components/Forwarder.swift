@@ -56,13 +56,7 @@ public struct Forwarder: Sendable {
         }
         let timeouts = TimeoutScheduler()
         let relay = MonitorRelay(hopName: configuration.name, pool: pool, monitor: monitor, logger: logger)
-        let chain = NetworkServiceChain([
-            UpdatePathElement(name: configuration.name),
-            ExpiresElement(lifetime: configuration.maxTokenLifetime),
-            BeginElement(),
-            MetadataElement(),
-            TimeoutElement(scheduler: timeouts),
-            MonitorElement(monitor),
+        let chain = NetworkServiceChain(serverChainHead(name: configuration.name, lifetime: configuration.maxTokenLifetime, timeouts: timeouts, monitor: monitor) + [
             DiscoverElement(registry: cache),
             RoundRobinElement(),
             MechanismTranslationElement(

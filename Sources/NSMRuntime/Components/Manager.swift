@@ -60,13 +60,7 @@ public struct Manager: Sendable {
         let bypass = self.bypass
         let forwarderService = configuration.forwarderServiceName
         let timeouts = TimeoutScheduler()
-        var elements: [any NetworkServiceElement] = [
-            UpdatePathElement(name: configuration.name),
-            ExpiresElement(lifetime: configuration.maxTokenLifetime),
-            BeginElement(),
-            MetadataElement(),
-            TimeoutElement(scheduler: timeouts),
-            MonitorElement(monitor),
+        var elements: [any NetworkServiceElement] = serverChainHead(name: configuration.name, lifetime: configuration.maxTokenLifetime, timeouts: timeouts, monitor: monitor) + [
             ClientInfoElement(labels: ["nodeName": configuration.nodeName]),
             DiscoverForwarderElement(forwarderService: forwarderService, services: reader) {
                 var query = Registry_NetworkServiceEndpoint()

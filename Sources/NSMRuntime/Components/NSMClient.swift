@@ -142,7 +142,6 @@ public final class NSMClient: Service, Sendable {
             }
             for prefix in otherPrefixes(excluding: index) + extraExclusions { request.connection.context.ipContext.addExcluded(prefix) }
             let connection = try await chain.request(request, context: ChainContext(logger: logger))
-            let mine = Self.ownedPrefixes(connection).filter { !$0.isHost || true }
             let addresses = ((try? connection.context.ipContext.sourcePrefixes()) ?? []) + ((try? connection.context.ipContext.destinationPrefixes()) ?? [])
             let collision = state.withLock { table -> [IPPrefix] in
                 let others = table.filter { $0.key != index }.values.flatMap { Self.ownedPrefixes($0) }
@@ -158,7 +157,7 @@ public final class NSMClient: Service, Sendable {
                 "nsm.connection.id": "\(connection.id)", "attempt": "\(attempt)", "collision": "\(collision)",
             ])
             try? await chain.close(connection, context: ChainContext(logger: logger))
-            extraExclusions += mine.filter { $0.isHost }
+            extraExclusions += Self.ownedPrefixes(connection)
         }
         throw NSMError.resourceExhausted("service \(configuration.annotation.services[index].networkService): every answer collided with the pod's other services")
     }

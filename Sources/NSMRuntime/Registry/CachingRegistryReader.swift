@@ -2,6 +2,7 @@ import Foundation
 import Logging
 public import NSMAPI
 public import NSMCore
+import NSMRegistry
 public import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
@@ -38,7 +39,7 @@ public final class CachingRegistryReader: RegistryReader, Service, Sendable {
         let cached = state.withLock { state -> [Registry_NetworkServiceEndpoint]? in
             guard state.endpointsLive else { return nil }
             return state.endpoints.values.filter {
-                RegistryMatching.matches($0, query: query) && !($0.hasExpirationTime && $0.expirationTime.date <= now)
+                RegistryQuery.matches($0, query: query) && !($0.hasExpirationTime && $0.expirationTime.date <= now)
             }.sorted { $0.name < $1.name }
         }
         if let cached, !cached.isEmpty { return cached }
@@ -84,18 +85,5 @@ public final class CachingRegistryReader: RegistryReader, Service, Sendable {
             }
             try? await Task.sleep(for: .milliseconds(200))
         }
-    }
-}
-
-/// The registry's query matching, for caches (same rules as the registry server).
-enum RegistryMatching {
-    static func matches(_ endpoint: Registry_NetworkServiceEndpoint, query: Registry_NetworkServiceEndpoint) -> Bool {
-        if !query.name.isEmpty, query.name != endpoint.name { return false }
-        for (service, labels) in query.networkServiceLabels {
-            guard let have = endpoint.networkServiceLabels[service], have.labels.contains(selector: labels.labels) else { return false }
-        }
-        if !Set(query.networkServiceNames).isSubset(of: Set(endpoint.networkServiceNames)) { return false }
-        if !query.url.isEmpty, !endpoint.url.contains(query.url) { return false }
-        return true
     }
 }
