@@ -14,10 +14,13 @@ public final class NamespaceResolver: Sendable {
            namespace.identity == identity {
             return namespace
         }
-        for path in candidatePaths() where Self.identity(of: path) == identity {
-            if let namespace = try? NetworkNamespace(path: path), namespace.identity == identity {
-                cache.withLock { $0[identity] = path }
-                return namespace
+        // Named namespaces first; the /proc scan only when none of them is it.
+        for paths in [namedPaths, processPaths] {
+            for path in paths() where Self.identity(of: path) == identity {
+                if let namespace = try? NetworkNamespace(path: path), namespace.identity == identity {
+                    cache.withLock { $0[identity] = path }
+                    return namespace
+                }
             }
         }
         cache.withLock { _ = $0.removeValue(forKey: identity) }
@@ -36,8 +39,12 @@ public final class NamespaceResolver: Sendable {
             message: "expected inode://<dev>/<ino>, file:///<path> or an absolute path")
     }
 
-    private func candidatePaths() -> [String] {
-        var paths = NetworkNamespace.names().map { "\(NetworkNamespace.runDirectory)/\($0)" }
+    private func namedPaths() -> [String] {
+        NetworkNamespace.names().map { "\(NetworkNamespace.runDirectory)/\($0)" }
+    }
+
+    private func processPaths() -> [String] {
+        var paths: [String] = []
         if let proc = opendir("/proc") {
             defer { closedir(proc) }
             while let entry = readdir(proc) {
