@@ -1,0 +1,60 @@
+/// What one fanned-out query has heard from its upstreams, and whether that is enough to answer.
+///
+/// The rule: the first positive answer (NOERROR with records) wins at once. Negative answers
+/// (NXDOMAIN, NODATA) are kept until every upstream has spoken; then the best negative is
+/// returned — NODATA over NXDOMAIN (the name exists somewhere), an upstream scoped to the
+/// name over a catch-all one, then the earliest. Failures (SERVFAIL, REFUSED, …) and silence
+/// are not answers: only when nobody answered does the client get SERVFAIL.
+struct FanoutState {
+    enum Outcome: Equatable {
+        case wait
+        /// Send this upstream response on (index into the upstreams asked).
+        case forward(upstream: Int)
+        case servFail
+    }
+
+    let upstreams: [DNSUpstream]
+    private(set) var replied: [Bool]
+    private var negatives: [(upstream: Int, nodata: Bool)] = []
+    private(set) var failures = 0
+
+    init(upstreams: [DNSUpstream]) {
+        self.upstreams = upstreams
+        self.replied = Array(repeating: false, count: upstreams.count)
+    }
+
+    var pendingUpstreams: [Int] { replied.indices.filter { !replied[$0] } }
+
+    /// Records the response of upstream `index`; a second response from it is ignored.
+    mutating func record(upstream index: Int, response: DNSMessage) -> Outcome {
+        guard replied.indices.contains(index), !replied[index] else { return .wait }
+        replied[index] = true
+        if response.isPositive { return .forward(upstream: index) }
+        if response.isNegative {
+            negatives.append((index, response.rcode == .noError))
+        } else {
+            failures += 1
+        }
+        return replied.allSatisfy { $0 } ? conclusion() : .wait
+    }
+
+    /// Upstream `index` could not be asked or answered garbage.
+    mutating func fail(upstream index: Int) -> Outcome {
+        guard replied.indices.contains(index), !replied[index] else { return .wait }
+        replied[index] = true
+        failures += 1
+        return replied.allSatisfy { $0 } ? conclusion() : .wait
+    }
+
+    /// The budget is spent: the best negative heard so far, or SERVFAIL.
+    func conclusion() -> Outcome {
+        let best = negatives.enumerated().min { lhs, rhs in
+            let l = lhs.element, r = rhs.element
+            if l.nodata != r.nodata { return l.nodata }
+            let lScoped = upstreams[l.upstream].isScoped, rScoped = upstreams[r.upstream].isScoped
+            if lScoped != rScoped { return lScoped }
+            return lhs.offset < rhs.offset
+        }
+        return best.map { .forward(upstream: $0.element.upstream) } ?? .servFail
+    }
+}

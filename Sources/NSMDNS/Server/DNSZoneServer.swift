@@ -1,0 +1,57 @@
+public import Logging
+import NIOCore
+import NIOPosix
+public import ServiceLifecycle
+
+/// Serves a ``DNSZone`` on UDP and TCP (`nsm dns serve`): the local cluster's DNS, and the DNS
+/// an endpoint offers for its own service.
+public final class DNSZoneServer: Service, Sendable {
+    public let zone: DNSZone
+    public let listen: [DNSListenAddress]
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    private let handler: ZoneHandler
+
+    public init(zone: DNSZone, listen: [DNSListenAddress], logger: Logger = Logger(label: "nsm.dns.zone")) {
+        self.zone = zone
+        self.listen = listen
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        handler = ZoneHandler(zone: zone)
+    }
+
+    deinit { try? group.syncShutdownGracefully() }
+
+    public func run() async throws {
+        var listeners: [DNSListener] = []
+        do {
+            for address in listen { listeners.append(try await DNSListener.bind(address, on: group.next(), handler: handler).get()) }
+        } catch {
+            for listener in listeners { await listener.close() }
+            throw DNSConfigurationError("cannot listen on \(listen.map(\.description).joined(separator: ", ")): \(error)")
+        }
+        logger.info("DNS zone served", metadata: ["zone": "\(zone.origin)", "listen": "\(listeners.map(\.address))"])
+        try? await gracefulShutdown()
+        for listener in listeners { await listener.close() }
+    }
+}
+
+/// Answers from the zone, on the listener's loop (the zone is immutable).
+final class ZoneHandler: DNSQueryHandling, Sendable {
+    let zone: DNSZone
+    init(zone: DNSZone) { self.zone = zone }
+
+    func handle(_ bytes: [UInt8], transport: DNSTransport, local: SocketAddress?, reply: @escaping ([UInt8]) -> Void) {
+        guard let query = try? DNSMessage(bytes: bytes) else {
+            guard bytes.count >= 12, bytes[2] & 0x80 == 0 else { return }
+            var header = DNSHeader(id: UInt16(bytes[0]) << 8 | UInt16(bytes[1]))
+            header.isResponse = true
+            header.rcode = .formErr
+            return reply(DNSMessage(header: header).serialized())
+        }
+        guard !query.header.isResponse else { return }
+        let localAddress = local?.ipAddress.flatMap(IPAddressParsing.parse)
+        let limit = transport == .udp ? query.acceptedUDPSize : 65535
+        reply(zone.answer(query, local: localAddress).serialized(limit: limit))
+    }
+}

@@ -1,0 +1,70 @@
+import IPAddressing
+import NIOCore
+import NIOPosix
+
+/// Where a DNS listener binds: an IP and a port (0 picks a free one, the same for UDP and TCP).
+public struct DNSListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `IP:PORT` or `[IPv6]:PORT`.
+    public init(parsing text: String) throws(DNSConfigurationError) {
+        let (address, port) = try DNSUpstream.parseServer(Substring(text), whole: text)
+        self.init(host: address.description, port: Int(port))
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// UDP and TCP channels serving one address with a query handler, all on one event loop.
+struct DNSListener {
+    let udp: any Channel
+    let tcp: any Channel
+
+    var address: DNSListenAddress {
+        DNSListenAddress(host: udp.localAddress?.ipAddress ?? "?", port: udp.localAddress?.port ?? 0)
+    }
+
+    /// Binds on `loop` (sockets are created on the loop's thread, so in its network namespace).
+    static func bind(_ address: DNSListenAddress, on loop: any EventLoop, handler: any DNSQueryHandling) -> EventLoopFuture<DNSListener> {
+        loop.flatSubmit {
+            let udp = DatagramBootstrap(group: loop)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+                .channelOption(.datagramVectorReadMessageCount, value: 32)
+                .channelOption(.receivePacketInfo, value: true)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DNSDatagramHandler(handler: handler)) }
+                }
+                .bind(host: address.host, port: address.port)
+            return udp.flatMap { udp in
+                let port = udp.localAddress?.port ?? address.port
+                return ServerBootstrap(group: loop)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
+                            try channel.pipeline.syncOperations.addHandler(DNSStreamHandler(handler: handler))
+                        }
+                    }
+                    .bind(host: address.host, port: port)
+                    .map { DNSListener(udp: udp, tcp: $0) }
+                    .flatMapErrorThrowing { error in
+                        udp.close(promise: nil)
+                        throw error
+                    }
+            }
+        }
+    }
+
+    func close() async {
+        try? await udp.close()
+        try? await tcp.close()
+    }
+}
