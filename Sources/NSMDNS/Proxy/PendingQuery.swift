@@ -17,7 +17,8 @@ final class PendingQuery: @unchecked Sendable {
     var timer: Scheduled<Void>?
 
     init(query: DNSMessage, queryBytes: [UInt8], transport: DNSTransport, reply: @escaping ([UInt8]) -> Void,
-         upstreams: [DNSUpstream], outgoingID: UInt16, deadline: UInt64) {
+         upstreams: [DNSUpstream], outgoingID: UInt16, deadline: UInt64, loopMarker: EDNSOption) {
+        self.loopMarker = loopMarker
         self.query = query
         self.queryBytes = queryBytes
         self.key = DNSCacheKey(query)
@@ -30,11 +31,17 @@ final class PendingQuery: @unchecked Sendable {
         self.responses = Array(repeating: nil, count: upstreams.count)
     }
 
-    /// The query as sent upstream: the client's bytes with our id.
-    var outgoingBytes: [UInt8] {
-        var bytes = queryBytes
-        bytes[0] = UInt8(outgoingID >> 8)
-        bytes[1] = UInt8(outgoingID & 0xff)
-        return bytes
-    }
+    /// The query as sent upstream: our id, and an EDNS0 OPT that carries the proxy's loop
+    /// token (added when the client sent none; the answer is then returned without it).
+    private(set) lazy var outgoingBytes: [UInt8] = {
+        var message = query
+        message.header.id = outgoingID
+        var edns = message.edns ?? EDNS(udpPayloadSize: EDNS.defaultPayloadSize)
+        edns.udpPayloadSize = max(edns.udpPayloadSize, 512)
+        edns.options.append(loopMarker)
+        message.edns = edns
+        return message.serialized()
+    }()
+
+    let loopMarker: EDNSOption
 }

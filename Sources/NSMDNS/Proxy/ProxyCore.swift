@@ -21,6 +21,9 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     var upstreamChannelV6: (any Channel)?
     private var pending: [UInt16: PendingQuery] = [:]
     private var generator = SystemRandomNumberGenerator()
+    /// Sent in every upstream query (EDNS0 option 65001, local/experimental range): a query
+    /// that arrives carrying it went round a forwarding loop back to us.
+    let loopMarker = EDNSOption(code: 65001, data: (0..<8).map { _ in UInt8.random(in: 0...255) })
 
     init(loop: any EventLoop, timeout: TimeAmount, cache: DNSCache, logger: Logger) {
         self.loop = loop
@@ -65,7 +68,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         }
 
         // One of our own queries coming back: an upstream forwards to us.
-        if let mine = pending[query.header.id], mine.query.questions[0] == question {
+        if query.edns?.options.contains(loopMarker) == true
+            || pending[query.header.id].map({ $0.query.questions[0] == question && $0.query.header.flags == query.header.flags }) == true {
             metricsBox.withLock { $0.loopsDetected += 1 }
             logger.warning("query loop: an upstream sent our own query back; refusing it", metadata: ["question": "\(question)"])
             return send(query.response(rcode: .refused).serialized(), rcode: .refused, to: reply)
@@ -85,7 +89,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         var id = UInt16.random(in: 0...UInt16.max, using: &generator)
         while pending[id] != nil { id &+= 1 }
         let entry = PendingQuery(query: query, queryBytes: bytes, transport: transport, reply: reply, upstreams: asked,
-                                 outgoingID: id, deadline: now + UInt64(timeout.nanoseconds))
+                                 outgoingID: id, deadline: now + UInt64(timeout.nanoseconds), loopMarker: loopMarker)
         pending[id] = entry
         let outgoing = entry.outgoingBytes
         for index in asked.indices { sendUpstream(entry, index, outgoing, now: now) }
@@ -178,8 +182,15 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         guard pending[entry.outgoingID] === entry else { return }
         pending[entry.outgoingID] = nil
         entry.timer?.cancel()
-        guard var bytes = upstreamBytes, let response = try? DNSMessage(bytes: bytes) else {
+        guard var bytes = upstreamBytes, var response = try? DNSMessage(bytes: bytes) else {
             return send(entry.query.response(rcode: .servFail).serialized(), rcode: .servFail, to: entry.reply)
+        }
+        if entry.query.edns == nil, response.edns != nil {
+            // The client spoke no EDNS: the OPT we added must not reach it (RFC 6891 §7).
+            response.edns = nil
+            bytes = response.serialized()
+            guard let reparsed = try? DNSMessage(bytes: bytes) else { return }
+            response = reparsed
         }
         cache.store(response, bytes: bytes, key: entry.key, now: NIODeadline.now().uptimeNanoseconds)
         bytes[0] = entry.queryBytes[0]

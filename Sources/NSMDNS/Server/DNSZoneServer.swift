@@ -2,6 +2,7 @@ public import Logging
 import NIOCore
 import NIOPosix
 public import ServiceLifecycle
+import Synchronization
 
 /// Serves a ``DNSZone`` on UDP and TCP (`nsm dns serve`): the local cluster's DNS, and the DNS
 /// an endpoint offers for its own service.
@@ -12,7 +13,13 @@ public final class DNSZoneServer: Service, Sendable {
     let group: MultiThreadedEventLoopGroup
     private let handler: ZoneHandler
 
-    public init(zone: DNSZone, listen: [DNSListenAddress], logger: Logger = Logger(label: "nsm.dns.zone")) {
+    let threadSetup: (@Sendable () throws -> Void)?
+    private let boundAddresses = Mutex<[DNSListenAddress]>([])
+
+    /// `threadSetup` runs first on the server's thread (e.g. to enter a network namespace).
+    public init(zone: DNSZone, listen: [DNSListenAddress], threadSetup: (@Sendable () throws -> Void)? = nil,
+                logger: Logger = Logger(label: "nsm.dns.zone")) {
+        self.threadSetup = threadSetup
         self.zone = zone
         self.listen = listen
         self.logger = logger
@@ -22,14 +29,19 @@ public final class DNSZoneServer: Service, Sendable {
 
     deinit { try? group.syncShutdownGracefully() }
 
+    /// The bound addresses once listening (ports resolved when 0 was asked for).
+    public var listening: [DNSListenAddress] { boundAddresses.withLock { $0 } }
+
     public func run() async throws {
         var listeners: [DNSListener] = []
         do {
+            if let threadSetup { try await group.next().submit { try threadSetup() }.get() }
             for address in listen { listeners.append(try await DNSListener.bind(address, on: group.next(), handler: handler).get()) }
         } catch {
             for listener in listeners { await listener.close() }
             throw DNSConfigurationError("cannot listen on \(listen.map(\.description).joined(separator: ", ")): \(error)")
         }
+        boundAddresses.withLock { $0 = listeners.map(\.address) }
         logger.info("DNS zone served", metadata: ["zone": "\(zone.origin)", "listen": "\(listeners.map(\.address))"])
         try? await gracefulShutdown()
         for listener in listeners { await listener.close() }

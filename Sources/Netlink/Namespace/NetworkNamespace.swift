@@ -67,6 +67,13 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
         try DedicatedThread.run { () throws(NetlinkError) -> Result<T, any Error> in try enter(body) }.get()
     }
 
+    /// Moves the calling OS thread into this namespace for the rest of its life. Only for a
+    /// thread that exists for this purpose (e.g. the event loop thread of a DNS proxy serving a
+    /// pod): never for a Swift concurrency thread, which other tasks share.
+    public func moveCurrentThread() throws(NetlinkError) {
+        guard cnetlink_setns(descriptor, CNETLINK_CLONE_NEWNET) == 0 else { throw NetlinkError.fromErrno("setns into \(path)") }
+    }
+
     /// Switches the calling OS thread into this namespace, runs `body`, and switches back.
     /// Must only be called on a thread that nothing else shares (hopper or dedicated thread).
     private func enter<T, E: Error>(_ body: () throws(E) -> T) throws(NetlinkError) -> Result<T, E> {
