@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "NSMRuntime",
             dependencies: [
-                "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing",
+                "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing", "NSMDNS",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "NSMLocalMesh",
             dependencies: [
-                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks",
+                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

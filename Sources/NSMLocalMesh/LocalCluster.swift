@@ -24,6 +24,25 @@ public final class LocalCluster: @unchecked Sendable {
     public func managerURL(_ node: Int) -> String { "unix://\(directory)/node\(node)/nsm.io.sock" }
     public var excludedPrefixesFile: String { "\(directory)/excluded_prefixes.yaml" }
 
+    // The cluster network of pods, as in a kind cluster: pods on 10.244.0.0/16 (their eth0 on the
+    // fabric bridge), services on 10.96.0.0/12, the cluster DNS at 10.96.0.10 (in the fabric).
+    public static let podGateway = IPPrefix("10.244.0.1/16")!
+    public static let serviceCIDR = IPPrefix("10.96.0.0/12")!
+    public static let clusterDNS = IPAddress("10.96.0.10")!
+    public static let clusterDomain = "cluster.local"
+    /// What kubelet writes into a pod in namespace `default`.
+    public static let podResolvConf = """
+        nameserver \(clusterDNS)
+        search default.svc.\(clusterDomain) svc.\(clusterDomain) \(clusterDomain)
+        options ndots:5
+
+        """
+    /// Records of the cluster DNS (relative to cluster.local).
+    public var clusterRecords: [String] {
+        ["registry.nsm-system.svc=\(Self.subnet).254", "kubernetes.default.svc=10.96.0.1"]
+            + (0..<nodeCount).map { "node\($0).nodes=\(nodeAddress($0))" }
+    }
+
     public init(prefix: String, nodes: Int, executable: String = currentExecutable(), directory: String? = nil) {
         self.prefix = prefix
         self.nodeCount = nodes
@@ -52,6 +71,8 @@ public final class LocalCluster: @unchecked Sendable {
         try fabricHandle.addBridge(name: "br0", options: LinkOptions(up: true))
         let bridge = try fabricHandle.link(named: "br0")
         try fabricHandle.addAddress(IPPrefix("\(Self.subnet).254/24")!, index: bridge.index)
+        try fabricHandle.addAddress(Self.podGateway, index: bridge.index)
+        try fabricHandle.addAddress(Self.clusterDNS.hostPrefix, index: 1)
         for node in 0..<nodeCount {
             let namespace = try createNamespace("node\(node)")
             try FileManager.default.createDirectory(atPath: "\(directory)/node\(node)", withIntermediateDirectories: true)
@@ -71,7 +92,13 @@ public final class LocalCluster: @unchecked Sendable {
             name: "registry", executable: executable,
             arguments: ["registry", "--listen", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory)
         processes["registry"] = registry
+        let dns = try ManagedProcess(
+            name: "cluster-dns", executable: executable,
+            arguments: ["dns", "serve", "--listen", "\(Self.clusterDNS):53", "--zone", Self.clusterDomain] + clusterRecords.flatMap { ["--record", $0] },
+            namespace: namespaces["fabric"], logDirectory: directory)
+        processes["cluster-dns"] = dns
         try await registry.waitFor("registry listening on unix")
+        try await dns.waitFor("dns zone")
         for node in 0..<nodeCount { try await startNode(node) }
     }
 
@@ -115,7 +142,15 @@ public final class LocalCluster: @unchecked Sendable {
             try? NetworkNamespace.delete(named: name)
         }
         namespaces = [:]
+        Self.removePodFiles(prefix: prefix)
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Removes `/etc/netns/<prefix>-*` (the pods' resolv.conf files).
+    static func removePodFiles(prefix: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: LocalPod.etcDirectory)) ?? [] where name.hasPrefix(prefix + "-") {
+            try? FileManager.default.removeItem(atPath: "\(LocalPod.etcDirectory)/\(name)")
+        }
     }
 
     private func order(_ name: String) -> Int {
@@ -150,6 +185,7 @@ public final class LocalCluster: @unchecked Sendable {
             for pid in pids.values where kill(Int32(pid), 0) == 0 { kill(Int32(pid), SIGKILL) }
         }
         for name in NetworkNamespace.names() where name.hasPrefix(prefix + "-") { try? NetworkNamespace.delete(named: name) }
+        removePodFiles(prefix: prefix)
         try? FileManager.default.removeItem(atPath: directory)
         return stopped
     }
@@ -166,6 +202,8 @@ public final class LocalCluster: @unchecked Sendable {
         var found = NetworkNamespace.names().filter { $0.hasPrefix(prefix + "-") }.map { "namespace \($0)" }
         found += processes.values.filter(\.isRunning).map { "process \($0.name) (pid \($0.pid))" }
         if FileManager.default.fileExists(atPath: directory) { found.append("directory \(directory)") }
+        found += ((try? FileManager.default.contentsOfDirectory(atPath: LocalPod.etcDirectory)) ?? []).filter { $0.hasPrefix(prefix + "-") }
+            .map { "directory \(LocalPod.etcDirectory)/\($0)" }
         return found
     }
 }

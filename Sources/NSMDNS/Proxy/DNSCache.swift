@@ -53,6 +53,15 @@ final class DNSCache {
 
     var count: Int { entries.count }
 
+    /// Forgets everything (the upstreams changed: an answer may come from one that is gone).
+    func removeAll() {
+        entries = [:]
+        order = CircularBuffer()
+        negativeOrder = CircularBuffer()
+        positiveCount = 0
+        negativeCount = 0
+    }
+
     /// The cached answer for `query` with its id, question spelling and TTLs made current, or nil.
     func answer(_ query: DNSMessage, queryBytes: [UInt8], key: DNSCacheKey, now: UInt64) -> [UInt8]? {
         guard let entry = entries[key] else { return nil }

@@ -74,10 +74,15 @@ public final class DNSProxy: Service, Sendable {
 
     public var metrics: DNSProxyMetrics { core.metricsBox.withLock { $0 } }
 
-    /// Replaces the upstreams (connections come and go); queries in flight keep theirs.
+    /// Replaces the upstreams (connections come and go); queries in flight keep theirs. A real
+    /// change empties the cache: its answers may come from an upstream that is gone.
     public func setUpstreams(_ upstreams: [DNSUpstream]) {
         let core = self.core
-        core.loop.execute { core.upstreams = upstreams }
+        core.loop.execute {
+            guard core.upstreams != upstreams else { return }
+            core.upstreams = upstreams
+            core.cache.removeAll()
+        }
     }
 
     /// Binds the listeners and the upstream sockets; returns the bound addresses.

@@ -4,6 +4,7 @@ public import IPAddressing
 public import NSMAPI
 public import NSMCore
 public import NSMElements
+public import NSMDNS
 public import ServiceLifecycle
 
 /// `nsm endpoint`: provides network services (like upstream's icmp-responder): point-to-point
@@ -23,6 +24,10 @@ public struct Endpoint: Sendable {
         /// Prefixes clients should route through this endpoint.
         public var routes: [IPPrefix]
         public var dnsConfigs: [Connectioncontext_DNSConfig]
+        /// A zone the endpoint serves itself on `dnsListen` (UDP and TCP, all its addresses); each
+        /// client gets the endpoint's address on its connection as the DNS server for the zone.
+        public var dnsZone: DNSZone?
+        public var dnsListen: DNSListenAddress
         public var listen: NSMURL
         /// The node's manager (`NSM_CONNECT_TO`).
         public var managerURL: NSMURL
@@ -40,8 +45,10 @@ public struct Endpoint: Sendable {
             name: String, serviceNames: [String], labels: [String: String] = [:], cidrPrefixes: [IPPrefix], routes: [IPPrefix] = [],
             dnsConfigs: [Connectioncontext_DNSConfig] = [], listen: NSMURL, managerURL: NSMURL, payload: String = Payload.ethernet,
             registerService: Bool = true, namespaceURL: String = NamespaceURL.currentThread.description, maxTokenLifetime: Duration = .seconds(600),
-            unregisterOnShutdown: Bool = false
+            unregisterOnShutdown: Bool = false, dnsZone: DNSZone? = nil, dnsListen: DNSListenAddress = DNSListenAddress(host: "0.0.0.0", port: 53)
         ) {
+            self.dnsZone = dnsZone
+            self.dnsListen = dnsListen
             self.unregisterOnShutdown = unregisterOnShutdown
             self.name = name
             self.serviceNames = serviceNames
@@ -80,6 +87,7 @@ public struct Endpoint: Sendable {
             ipam,
             RoutesElement(routes: configuration.routes),
             DNSContextElement(configs: configuration.dnsConfigs),
+            OwnDNSServerElement(searchDomains: configuration.dnsZone.map { [String($0.origin.description.dropLast())] } ?? []),
             KernelMechanismElement(namespaceURL: configuration.namespaceURL),
         ])
         timeouts.attach(chain: chain, logger: logger)
@@ -112,6 +120,7 @@ public struct Endpoint: Sendable {
             unregister: { [unregister = configuration.unregisterOnShutdown] in if unregister { try await registry.unregister($0) } })
         // Keeper first: on shutdown services stop in reverse, so the server stops before the
         // registration is (optionally) withdrawn.
-        self.services = [keeper, timeouts, server]
+        let zoneServer: [any Service] = configuration.dnsZone.map { [DNSZoneServer(zone: $0, listen: [configuration.dnsListen], logger: logger)] } ?? []
+        self.services = [keeper, timeouts] + zoneServer + [server]
     }
 }

@@ -31,12 +31,17 @@ public final class NSMClient: Service, Sendable {
         public var requestTimeout: Duration
         public var maxTokenLifetime: Duration
         public var retryInterval: Duration
+        /// Called with every connection held after each change (established, healed, refreshed, closed):
+        /// how the pod's DNS proxy learns the services' DNS configs.
+        public var onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)?
 
         public init(
             name: String, managerURL: NSMURL, annotation: NetworkServiceAnnotation, labels: [String: String] = [:],
             namespaceURL: String = NamespaceURL.currentThread.description, requestTimeout: Duration = .seconds(15),
-            maxTokenLifetime: Duration = .seconds(600), retryInterval: Duration = .milliseconds(200)
+            maxTokenLifetime: Duration = .seconds(600), retryInterval: Duration = .milliseconds(200),
+            onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)? = nil
         ) {
+            self.onConnectionsChange = onConnectionsChange
             self.name = name
             self.managerURL = managerURL
             self.annotation = annotation
@@ -150,6 +155,7 @@ public final class NSMClient: Service, Sendable {
                 return clash
             }
             if collision.isEmpty {
+                configuration.onConnectionsChange?(connections)
                 notifyIfReady()
                 return connection
             }
@@ -170,6 +176,7 @@ public final class NSMClient: Service, Sendable {
     /// Closes every connection (15 s each at most).
     public func closeAll() async {
         let all = state.withLock { table in defer { table = [:] }; return table }
+        configuration.onConnectionsChange?([])
         await withTaskGroup(of: Void.self) { group in
             for connection in all.values {
                 group.addTask {

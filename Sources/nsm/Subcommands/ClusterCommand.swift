@@ -49,6 +49,8 @@ struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "Comma-separated network services.") var services: String
         @Option(help: "Labels k=v,k2=v2.") var labels: String = ""
         @Option(help: "Address pool.") var cidr: String = "172.16.1.0/24"
+        @Option(help: "A DNS zone the endpoint serves to its clients (see nsm endpoint --dns-zone).") var dnsZone: String?
+        @Option(help: "Records of the zone, NAME=IP or NAME=self, comma-separated.") var dnsRecords: String = ""
 
         func run() async throws {
             let state = options.cluster
@@ -62,7 +64,8 @@ struct ClusterCommand: AsyncParsableCommand {
                 return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
             }, uniquingKeysWith: { $1 })
             let process = try await cluster.startEndpoint(endpointName, node: node, services: services.split(separator: ",").map(String.init),
-                                                          labels: parsed, cidr: cidr)
+                                                          labels: parsed, cidr: cidr,
+                                                          extra: dnsZone.map { ["--dns-zone", $0, "--dns-records", dnsRecords] } ?? [])
             var pids = (recorded["pids"] as? [String: Int]) ?? [:]
             pids[endpointName] = Int(process.pid)
             try JSONSerialization.data(withJSONObject: ["nodes": nodes, "pids": pids], options: [.sortedKeys])

@@ -34,7 +34,11 @@ struct DNSServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "nsm.dns.zone")
         let server = DNSZoneServer(zone: dnsZone, listen: listen, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        printFlushed("dns zone \(origin) on \(listen.map(\.description).joined(separator: ", "))")
-        try await group.run()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            while server.listening.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            printFlushed("dns zone \(origin) on \(server.listening.map(\.description).joined(separator: ", "))")
+            try await tasks.waitForAll()
+        }
     }
 }

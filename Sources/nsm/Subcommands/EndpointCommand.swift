@@ -3,6 +3,7 @@ import Foundation
 import IPAddressing
 import Logging
 import NSMAPI
+import NSMDNS
 import NSMCore
 import NSMRuntime
 import ServiceLifecycle
@@ -39,6 +40,15 @@ struct EndpointCommand: AsyncParsableCommand {
     @Option(help: #"DNS configs as JSON (NSM_DNS_CONFIGS), e.g. [{"dns_server_ips":["172.16.1.100"],"search_domains":["my.svc"]}]"#)
     var dnsConfigs: String = Environment.string("NSM_DNS_CONFIGS") ?? "[]"
 
+    @Option(help: "A DNS zone this endpoint serves itself on UDP/TCP port 53 of all its addresses (NSM_DNS_ZONE); clients get it as a DNS config with this endpoint's address.")
+    var dnsZone: String? = Environment.string("NSM_DNS_ZONE")
+
+    @Option(help: "Records of --dns-zone, NAME=IP or NAME=self (the address the client reached), comma-separated (NSM_DNS_RECORDS).")
+    var dnsRecords: String = Environment.string("NSM_DNS_RECORDS") ?? ""
+
+    @Option(help: "Where the zone is served.")
+    var dnsListen: String = "0.0.0.0:53"
+
     @Option(help: "The node's manager (NSM_CONNECT_TO).")
     var connectTo: String = Environment.string("NSM_CONNECT_TO") ?? "unix:///var/lib/networkservicemesh/nsm.io.sock"
 
@@ -69,6 +79,21 @@ struct EndpointCommand: AsyncParsableCommand {
         }
         do { _ = try [String: String].parseLabels(labels) } catch { throw ValidationError("--labels/NSM_LABELS: \(error)") }
         _ = try parsedDNSConfigs()
+        _ = try parsedZone()
+        do { _ = try DNSListenAddress(parsing: dnsListen) } catch { throw ValidationError("--dns-listen: \(error)") }
+    }
+
+    func parsedZone() throws -> DNSZone? {
+        guard let dnsZone else {
+            guard dnsRecords.isEmpty else { throw ValidationError("--dns-records/NSM_DNS_RECORDS need --dns-zone/NSM_DNS_ZONE") }
+            return nil
+        }
+        var zone: DNSZone
+        do { zone = DNSZone(origin: try DNSName(dnsZone)) } catch { throw ValidationError("--dns-zone/NSM_DNS_ZONE: \(error)") }
+        for record in dnsRecords.split(separator: ",") {
+            do { try zone.add(parsing: record.trimmingCharacters(in: .whitespaces)) } catch { throw ValidationError("--dns-records/NSM_DNS_RECORDS: \(error)") }
+        }
+        return zone
     }
 
     func parsedDNSConfigs() throws -> [Connectioncontext_DNSConfig] {
@@ -91,7 +116,8 @@ struct EndpointCommand: AsyncParsableCommand {
             cidrPrefixes: cidrPrefix.split(separator: ",").compactMap { IPPrefix($0.trimmingCharacters(in: .whitespaces)) },
             routes: routes.split(separator: ",").compactMap { IPPrefix($0.trimmingCharacters(in: .whitespaces)) },
             dnsConfigs: try parsedDNSConfigs(), listen: listen, managerURL: try NSMURL(connectTo), payload: payload,
-            registerService: registerService, namespaceURL: namespaceURL ?? Self.ownNamespaceURL(), unregisterOnShutdown: unregisterItself),
+            registerService: registerService, namespaceURL: namespaceURL ?? Self.ownNamespaceURL(), unregisterOnShutdown: unregisterItself,
+            dnsZone: try parsedZone(), dnsListen: try DNSListenAddress(parsing: dnsListen)),
             pool: pool, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: ([pool] + endpoint.services).map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -33,22 +33,22 @@ struct RunCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: localCluster.stateFile) else {
             throw ValidationError("cluster \(cluster) is not up; run nsm cluster up --name \(cluster)")
         }
-        let podNamespaceName = localCluster.namespaceName(podName)
-        let pod = try NetworkNamespace.create(named: podNamespaceName)
-        defer { try? NetworkNamespace.delete(named: podNamespaceName) }
-        try NetlinkHandle(namespace: pod).setUp(index: 1)
+        let pod = try LocalPod(cluster: localCluster, name: podName)
+        defer { pod.destroy() }
         var logger = Logger(label: "nsm.run")
         logger.logLevel = .warning
         let pool = GRPCClientPool()
+        let dns = try pod.makeDNS(logger: logger)
         let client = NSMClient(.init(
             name: podName, managerURL: try NSMURL(localCluster.managerURL(node)), annotation: parsed, labels: ["podName": podName],
-            namespaceURL: pod.identity.url), pool: pool, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: pool), .init(service: client)], logger: logger))
+            namespaceURL: pod.namespace.identity.url, onConnectionsChange: { dns.update($0) }), pool: pool, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: pool), .init(service: dns), .init(service: client)], logger: logger))
         var status: Int32 = 0
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let deadline = Date().addingTimeInterval(timeout)
-            while client.connections.count < parsed.services.count {
+            while client.connections.count < parsed.services.count || !dns.isReady || dns.connectionCount < parsed.services.count {
                 guard Date() < deadline else {
                     await group.triggerGracefulShutdown()
                     try await tasks.waitForAll()
@@ -57,10 +57,8 @@ struct RunCommand: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(20))
             }
             FileHandle.standardError.write(Data((ConnectionsTable.render(client.connections) + "\n").utf8))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: command[0].hasPrefix("/") ? command[0] : "/usr/bin/env")
-            process.arguments = command[0].hasPrefix("/") ? Array(command.dropFirst()) : command
-            try pod.run { try process.run() }
+            let process = pod.process(command)
+            try process.run()
             while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
             status = process.terminationStatus
             await group.triggerGracefulShutdown()
