@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and benchmarks need on a fresh Debian/Ubuntu machine (as root):
-# system packages, and a Python venv (.venv-test) with grpcio-tools and pytest.
+# system packages (iproute2, ping, CNI plugins, dnsmasq, dig, dnsperf), and a Python venv
+# (.venv-test) with grpcio-tools, pytest and dnspython.
 # Safe to run repeatedly; installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,9 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
 [ -x /usr/lib/cni/ptp ] || need+=(containernetworking-plugins)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+command -v dig >/dev/null || need+=(bind9-dnsutils)
+command -v dnsperf >/dev/null || need+=(dnsperf)
 if [ ${#need[@]} -gt 0 ]; then
     echo "install-deps: apt-get install ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -17,8 +21,8 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest' 2>/dev/null; then
-    echo "install-deps: creating .venv-test (grpcio-tools, pytest)"
+if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest, dns.message' 2>/dev/null; then
+    echo "install-deps: creating .venv-test (grpcio-tools, pytest, dnspython)"
     python3 -m venv .venv-test
-    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest
+    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest dnspython
 fi

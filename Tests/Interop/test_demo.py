@@ -19,8 +19,16 @@ def test_demo_runs_end_to_end_and_cleans_up():
     # Addresses of the two services never overlap and avoid the cluster's prefixes.
     assert "nsm-1  veth  mtu 1500  UP  172.16.1.1/32" in output
     assert "vxlan  mtu 1446  UP  172.16.3.1/32" in output
-    # Every ping went through, before and after healing.
-    assert output.count(", 0% packet loss") == 6, output
+    # Every ping went through, before and after healing (one of them by name).
+    assert output.count(", 0% packet loss") == 7, output
+    # DNS in the pod: cluster names and each service's names, through the pod's proxy.
+    assert "getent hosts registry.nsm-system.svc.cluster.local → 192.168.240.254" in output
+    assert "getent hosts kubernetes.default → 10.96.0.1" in output
+    assert "getent hosts endpoint.service-1.nsm → 172.16.1.0" in output
+    assert "getent hosts web.service-2.nsm → 10.80.0.7" in output
+    assert "search default.svc.cluster.local svc.cluster.local cluster.local service-1.nsm service-2.nsm" in output
+    assert "endpoint.service-1.nsm now resolves to 172.16.4.0" in output
+    assert "The pod's resolv.conf is the original again: yes" in output
     assert "my-networkservice-1 now served by nse-foo-2" in output
     # The node restart kept the pod's interfaces (same names, same indexes).
     restart = next(line for line in output.splitlines() if line.startswith("interfaces before:"))
@@ -32,4 +40,4 @@ def test_demo_runs_end_to_end_and_cleans_up():
     assert "nsmdemo" not in namespaces
     after_links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
     assert len(after_links.splitlines()) == len(before_links.splitlines())
-    assert subprocess.run(["pgrep", "-f", "nsm (registry|node|endpoint) "], capture_output=True).returncode == 1
+    assert subprocess.run(["pgrep", "-f", "nsm (registry|node|endpoint|dns) "], capture_output=True).returncode == 1

@@ -42,9 +42,11 @@ def cluster(stubs):
     nsm("cluster", "up", "--name", NAME)
     try:
         nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-foo", "--node", "0",
-            "--services", "my-networkservice-1", "--labels", "app=foo", "--cidr", "172.16.61.0/24")
+            "--services", "my-networkservice-1", "--labels", "app=foo", "--cidr", "172.16.61.0/24",
+            "--dns-zone", "foo.nsm", "--dns-records", "db=172.16.99.1,endpoint=self")
         nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-bar", "--node", "1",
-            "--services", "my-networkservice-1", "--labels", "app=bar", "--cidr", "172.16.62.0/24")
+            "--services", "my-networkservice-1", "--labels", "app=bar", "--cidr", "172.16.62.0/24",
+            "--dns-zone", "bar.nsm", "--dns-records", "db=172.16.99.2")
         # Addresses that collide with the cluster's excluded prefixes (10.96.0.0/12) are never handed out.
         nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-excl", "--node", "1",
             "--services", "svc-excluded", "--cidr", "10.96.0.0/30")
@@ -70,7 +72,7 @@ def addresses(output):
 def test_spec_examples_get_an_interface_and_reach_the_endpoint(cluster, annotation, interface):
     result = run_in_pod(annotation, "ip -br -4 addr show | grep -v '^lo'; ip -4 route show")
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = [line for line in result.stdout.splitlines() if not line.startswith("lo")]
+    lines = [line for line in result.stdout.splitlines() if not line.startswith(("lo", "eth0"))]
     name = lines[0].split()[0].split("@")[0]
     if interface:
         assert name == interface
@@ -94,6 +96,24 @@ def test_excluded_prefixes_are_never_handed_out(cluster):
     result = nsm("run", "--cluster", NAME, "--timeout", "5", "--annotation", "kernel://svc-excluded/nsm-1", "--", "true", check=False)
     assert result.returncode != 0
     assert "no two free addresses left outside the excluded prefixes" in result.stderr
+
+
+def test_dns_in_the_pod_resolves_cluster_and_connected_service_names(cluster):
+    script = ("grep -v '^#' /etc/resolv.conf; for n in db.foo.nsm db.bar.nsm endpoint.foo.nsm registry.nsm-system.svc.cluster.local "
+              "kubernetes.default; do getent hosts $n || echo \"$n UNRESOLVED\"; done")
+    both = run_in_pod("kernel://my-networkservice-1/nsm-1?app=foo, kernel://my-networkservice-1/nsm-2?app=bar", script)
+    assert both.returncode == 0, both.stdout + both.stderr
+    lines = both.stdout.splitlines()
+    assert "nameserver 127.0.0.1" in lines
+    assert "search default.svc.cluster.local svc.cluster.local cluster.local foo.nsm bar.nsm" in lines
+    assert "172.16.99.1     db.foo.nsm" in lines and "172.16.99.2     db.bar.nsm" in lines
+    assert "172.16.61.0     endpoint.foo.nsm" in lines
+    assert any(line.startswith("192.168.240.254 registry.nsm-system.svc.cluster.local") for line in lines)
+    assert any(line.startswith("10.96.0.1 ") for line in lines), both.stdout
+    # Connected to foo only: bar's names are not resolvable (its DNS is not the pod's).
+    foo = run_in_pod("kernel://my-networkservice-1/nsm-1?app=foo", "getent hosts db.bar.nsm || echo UNRESOLVED; getent hosts db.foo.nsm")
+    assert "UNRESOLVED" in foo.stdout and "172.16.99.1" in foo.stdout, foo.stdout + foo.stderr
+    assert not [name for name in os.listdir("/etc/netns") if name.startswith(f"nsm-{NAME}-")] if os.path.isdir("/etc/netns") else True
 
 
 def test_command_status_and_cleanup(cluster):
