@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
 
         // Benchmarks that compare our parts with peers measured in the same run (`nsm bench …`).
-        .target(name: "NSMBenchmarks", dependencies: ["Netlink", "IPAddressing"], swiftSettings: strictSettings),
+        .target(name: "NSMBenchmarks", dependencies: ["Netlink", "IPAddressing", "NSMDNS"], swiftSettings: strictSettings),
 
         // The NSM wire API: generated messages and services plus hand-written helpers.
         .target(

@@ -10,6 +10,21 @@ struct DNSCacheKey: Hashable {
     var edns: Bool
     var dnssecOK: Bool
 
+    init(_ view: DNSQueryView) {
+        name = view.canonicalName
+        type = view.type
+        dnsClass = view.dnsClass
+        edns = view.hasEDNS
+        dnssecOK = view.dnssecOK
+    }
+
+    func hash(into hasher: inout Hasher) {
+        name.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(UInt32(type) << 16 | UInt32(dnsClass))
+        hasher.combine(edns)
+        hasher.combine(dnssecOK)
+    }
+
     init(_ query: DNSMessage) {
         let question = query.questions[0]
         name = question.name.canonicalWire
@@ -64,6 +79,11 @@ final class DNSCache {
 
     /// The cached answer for `query` with its id, question spelling and TTLs made current, or nil.
     func answer(_ query: DNSMessage, queryBytes: [UInt8], key: DNSCacheKey, now: UInt64) -> [UInt8]? {
+        answer(nameLength: query.questions[0].name.wire.count, queryBytes: queryBytes, key: key, now: now)
+    }
+
+    /// The same, for a query known by its bytes and the length of its question name.
+    func answer(nameLength: Int, queryBytes: [UInt8], key: DNSCacheKey, now: UInt64) -> [UInt8]? {
         guard let entry = entries[key] else { return nil }
         guard now < entry.expiresAt else {
             remove(key)
@@ -73,7 +93,6 @@ final class DNSCache {
         bytes[0] = queryBytes[0]
         bytes[1] = queryBytes[1]
         // Echo the question as the client spelled it (same length: same name, other case).
-        let nameLength = query.questions[0].name.wire.count
         if bytes.count >= 12 + nameLength, queryBytes.count >= 12 + nameLength {
             bytes.replaceSubrange(12..<(12 + nameLength), with: queryBytes[12..<(12 + nameLength)])
         }

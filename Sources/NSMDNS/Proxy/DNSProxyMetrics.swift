@@ -4,7 +4,12 @@ public struct DNSProxyMetrics: Sendable, Equatable {
     public var tcpQueries = 0
     public var cacheHits = 0
     /// Responses sent, by rcode name (NOERROR, NXDOMAIN, SERVFAIL, FORMERR, REFUSED, …).
-    public var answers: [String: Int] = [:]
+    public var answers: [String: Int] {
+        var result: [String: Int] = [:]
+        for (code, count) in answersByRCode.enumerated() where count > 0 { result[DNSRCode(rawValue: UInt8(code)).description] = count }
+        return result
+    }
+    var answersByRCode = Array(repeating: 0, count: 16)
     /// Queries dropped because they were our own, looping back.
     public var loopsDetected = 0
     /// UDP answers that came back truncated and were asked again over TCP.
@@ -47,6 +52,7 @@ public struct DNSProxyMetrics: Sendable, Equatable {
     public var lines: [String] {
         var lines = ["queries=\(queries)", "queries.udp=\(udpQueries)", "queries.tcp=\(tcpQueries)", "cache.hits=\(cacheHits)",
                      "loops=\(loopsDetected)", "tcp.retries=\(tcpRetries)"]
+        let answers = self.answers
         lines += answers.keys.sorted().map { "answers.\($0)=\(answers[$0]!)" }
         for key in upstreams.keys.sorted() {
             let latency = upstreams[key]!

@@ -38,6 +38,20 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     // MARK: Queries from clients
 
     func handle(_ bytes: [UInt8], transport: DNSTransport, local: SocketAddress?, reply: @escaping ([UInt8]) -> Void) {
+        // The common case first: an ordinary query answered from the cache, read in place.
+        if let view = DNSQueryView(bytes, marker: loopMarker), !view.isResponse, view.opcode == 0, !view.carriesMarker, view.dnsClass == 1,
+           pending[view.id] == nil {
+            let key = DNSCacheKey(view)
+            if let cached = cache.answer(nameLength: view.nameLength, queryBytes: bytes, key: key, now: NIODeadline.now().uptimeNanoseconds) {
+                let answer = Self.fit(cached, limit: transport == .udp ? view.acceptedUDPSize : 65535)
+                metricsBox.withLock { metrics in
+                    if transport == .udp { metrics.udpQueries += 1 } else { metrics.tcpQueries += 1 }
+                    metrics.cacheHits += 1
+                    metrics.answersByRCode[Int(answer[3] & 0x0f)] += 1
+                }
+                return reply(answer)
+            }
+        }
         metricsBox.withLock { if transport == .udp { $0.udpQueries += 1 } else { $0.tcpQueries += 1 } }
         let query: DNSMessage
         do {
@@ -103,7 +117,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     }
 
     private func send(_ bytes: [UInt8], rcode: DNSRCode, to reply: ([UInt8]) -> Void) {
-        metricsBox.withLock { $0.answers[rcode.description, default: 0] += 1 }
+        metricsBox.withLock { $0.answersByRCode[Int(rcode.rawValue)] += 1 }
         reply(bytes)
     }
 

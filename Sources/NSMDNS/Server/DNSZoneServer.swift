@@ -36,7 +36,7 @@ public final class DNSZoneServer: Service, Sendable {
         var listeners: [DNSListener] = []
         do {
             if let threadSetup { try await group.next().submit { try threadSetup() }.get() }
-            for address in listen { listeners.append(try await DNSListener.bind(address, on: group.next(), handler: handler).get()) }
+            for address in listen { listeners.append(try await DNSListener.bind(address, on: group.next(), handler: handler, packetInfo: true).get()) }
         } catch {
             for listener in listeners { await listener.close() }
             throw DNSConfigurationError("cannot listen on \(listen.map(\.description).joined(separator: ", ")): \(error)")

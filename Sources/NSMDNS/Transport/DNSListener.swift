@@ -31,14 +31,15 @@ struct DNSListener {
     }
 
     /// Binds on `loop` (sockets are created on the loop's thread, so in its network namespace).
-    static func bind(_ address: DNSListenAddress, on loop: any EventLoop, handler: any DNSQueryHandling) -> EventLoopFuture<DNSListener> {
+    /// `packetInfo`: learn the address each datagram was sent to (for `NAME=self` answers).
+    static func bind(_ address: DNSListenAddress, on loop: any EventLoop, handler: any DNSQueryHandling, packetInfo: Bool = false) -> EventLoopFuture<DNSListener> {
         loop.flatSubmit {
             let udp = DatagramBootstrap(group: loop)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-                .channelOption(.datagramVectorReadMessageCount, value: 32)
-                .channelOption(.receivePacketInfo, value: true)
-                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+                .channelOption(.datagramVectorReadMessageCount, value: 8)
+                .channelOption(.receivePacketInfo, value: packetInfo)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DNSDatagramHandler(handler: handler)) }
                 }
