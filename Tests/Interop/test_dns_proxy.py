@@ -85,7 +85,8 @@ def mesh(tmp_path_factory):
         slow = SlowServer(ns, SLOW, 0.3)
         slow.start()
         proxy = ns.popen([nsm_binary(), "dns", "proxy", "--listen", f"{PROXY}:53", "--cluster-dns", CLUSTER,
-                          "--upstream", f"{SERVICE}=svc.nsm", "--upstream", f"{OTHER}=other.nsm", "--upstream", f"{SLOW}=slow.nsm"],
+                          "--upstream", f"{SERVICE}=svc.nsm", "--upstream", f"{OTHER}=other.nsm", "--upstream", f"{SLOW}=slow.nsm",
+                          "--tcp-idle-timeout", "500ms"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         processes.append(proxy)
         wait_for_line(proxy, "dns proxy listening")
@@ -185,6 +186,19 @@ def test_tcp(mesh):
     ns, _ = mesh
     assert addresses(ask(ns, "db.svc.nsm", tcp=True)) == ["172.16.1.5"]
     assert dig(ns, "+tcp", "+short", "web.cluster.local").split() == ["10.1.1.1"]
+
+
+def test_idle_tcp_connections_are_closed(mesh):
+    ns, _ = mesh
+    sock = ns.socket(socket.SOCK_STREAM)
+    try:
+        sock.connect((PROXY, 53))
+        sock.settimeout(5)
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # the proxy closed it
+        assert time.monotonic() - started < 4
+    finally:
+        sock.close()
 
 
 def test_truncation_and_retry_over_tcp(mesh):

@@ -23,10 +23,13 @@ public final class DNSProxy: Service, Sendable {
         public var negativeCacheCapacity: Int
         public var maximumNegativeTTL: UInt32
         public var threadSetup: (@Sendable () throws -> Void)?
+        /// A client's TCP connection is closed after this long without a query.
+        public var tcpIdleTimeout: Duration
 
         public init(listen: [DNSListenAddress] = [DNSListenAddress(host: "127.0.0.1", port: 53)], upstreams: [DNSUpstream] = [],
                     timeout: Duration = .seconds(5), cacheCapacity: Int = 10_000, negativeCacheCapacity: Int = 1_000,
-                    maximumNegativeTTL: UInt32 = 60, threadSetup: (@Sendable () throws -> Void)? = nil) {
+                    maximumNegativeTTL: UInt32 = 60, tcpIdleTimeout: Duration = .seconds(10), threadSetup: (@Sendable () throws -> Void)? = nil) {
+            self.tcpIdleTimeout = tcpIdleTimeout
             self.listen = listen
             self.upstreams = upstreams
             self.timeout = timeout
@@ -49,9 +52,8 @@ public final class DNSProxy: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let nanoseconds = configuration.timeout.components.seconds * 1_000_000_000 + configuration.timeout.components.attoseconds / 1_000_000_000
         core = ProxyCore(
-            loop: group.next(), timeout: TimeAmount.nanoseconds(Int64(nanoseconds)),
+            loop: group.next(), timeout: Self.timeAmount(configuration.timeout),
             cache: DNSCache(capacity: configuration.cacheCapacity, negativeCapacity: configuration.negativeCacheCapacity,
                             maximumNegativeTTL: configuration.maximumNegativeTTL),
             logger: logger)
@@ -90,17 +92,23 @@ public final class DNSProxy: Service, Sendable {
     public func start() async throws -> [DNSListenAddress] {
         let core = self.core, loop = core.loop, setup = configuration.threadSetup
         if let setup { try await loop.submit { try setup() }.get() }
-        let answers: @Sendable (AddressedEnvelope<ByteBuffer>) -> Void = { envelope in
-            let bytes = envelope.data.getBytes(at: envelope.data.readerIndex, length: envelope.data.readableBytes) ?? []
-            core.upstreamAnswer(bytes, from: envelope.remoteAddress)
+        func answers(_ socket: Int) -> @Sendable (AddressedEnvelope<ByteBuffer>) -> Void {
+            { envelope in
+                let bytes = envelope.data.getBytes(at: envelope.data.readerIndex, length: envelope.data.readableBytes) ?? []
+                core.upstreamAnswer(bytes, from: envelope.remoteAddress, socket: socket)
+            }
         }
-        let v4 = try await Self.upstreamChannel(host: "0.0.0.0", loop: loop, onAnswer: answers)
-        let v6 = try? await Self.upstreamChannel(host: "::", loop: loop, onAnswer: answers)
-        var opened: [any Channel] = [v4] + (v6.map { [$0] } ?? [])
+        var v4: [any Channel] = [], v6: [any Channel] = []
+        for socket in 0..<Self.upstreamSockets {
+            v4.append(try await Self.upstreamChannel(host: "0.0.0.0", loop: loop, onAnswer: answers(socket)))
+            // IPv6 may be off in the namespace: then only IPv4 upstreams work.
+            if let channel = try? await Self.upstreamChannel(host: "::", loop: loop, onAnswer: answers(socket)) { v6.append(channel) }
+        }
+        var opened: [any Channel] = v4 + v6
         var addresses: [DNSListenAddress] = []
         do {
             for address in configuration.listen {
-                let listener = try await DNSListener.bind(address, on: loop, handler: core).get()
+                let listener = try await DNSListener.bind(address, on: loop, handler: core, tcpIdleTimeout: Self.timeAmount(configuration.tcpIdleTimeout)).get()
                 opened += [listener.udp, listener.tcp]
                 addresses.append(listener.address)
             }
@@ -111,8 +119,8 @@ public final class DNSProxy: Service, Sendable {
         }
         let upstreams = configuration.upstreams, own = Set(addresses)
         try await loop.submit {
-            core.upstreamChannelV4 = v4
-            core.upstreamChannelV6 = v6
+            core.upstreamChannelsV4 = v4
+            core.upstreamChannelsV6 = v6
             core.ownAddresses = own
             core.upstreams = upstreams
         }.get()
@@ -133,6 +141,13 @@ public final class DNSProxy: Service, Sendable {
         try? await gracefulShutdown()
         await stop()
     }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// Upstream sockets per address family (each a random source port).
+    static let upstreamSockets = 8
 
     static func upstreamChannel(host: String, loop: any EventLoop, onAnswer: @escaping @Sendable (AddressedEnvelope<ByteBuffer>) -> Void) async throws -> any Channel {
         try await loop.flatSubmit {

@@ -15,6 +15,8 @@ final class PendingQuery: @unchecked Sendable {
     var responses: [[UInt8]?]
     var overTCP: Set<Int> = []
     var timer: Scheduled<Void>?
+    /// Which upstream socket this query uses (modulo the number open).
+    let socketChoice = Int.random(in: 0..<1024)
 
     init(query: DNSMessage, queryBytes: [UInt8], transport: DNSTransport, reply: @escaping ([UInt8]) -> Void,
          upstreams: [DNSUpstream], outgoingID: UInt16, deadline: UInt64, loopMarker: EDNSOption) {

@@ -17,8 +17,10 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     let metricsBox = Mutex(DNSProxyMetrics())
     var upstreams: [DNSUpstream] = []
     var ownAddresses: Set<DNSListenAddress> = []
-    var upstreamChannelV4: (any Channel)?
-    var upstreamChannelV6: (any Channel)?
+    /// Upstream sockets, each on its own random port; a query uses one at random and its
+    /// answers count only when they arrive there (port randomisation, RFC 5452).
+    var upstreamChannelsV4: [any Channel] = []
+    var upstreamChannelsV6: [any Channel] = []
     private var pending: [UInt16: PendingQuery] = [:]
     private var generator = SystemRandomNumberGenerator()
     /// Sent in every upstream query (EDNS0 option 65001, local/experimental range): a query
@@ -131,7 +133,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
 
     private func sendUpstream(_ entry: PendingQuery, _ index: Int, _ bytes: [UInt8], now: UInt64) {
         let upstream = entry.state.upstreams[index]
-        guard let channel = upstream.address.family == .v4 ? upstreamChannelV4 : upstreamChannelV6,
+        let channels = upstream.address.family == .v4 ? upstreamChannelsV4 : upstreamChannelsV6
+        guard !channels.isEmpty, case let channel = channels[entry.socketChoice % channels.count],
               let address = try? SocketAddress(ipAddress: upstream.address.description, port: Int(upstream.port)) else {
             return apply(entry, entry.state.fail(upstream: index))
         }
@@ -139,11 +142,12 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: channel.allocator.buffer(bytes: bytes)), promise: nil)
     }
 
-    /// A datagram on an upstream socket.
-    func upstreamAnswer(_ bytes: [UInt8], from remote: SocketAddress) {
+    /// A datagram on upstream socket `socket` (its index in its family's list).
+    func upstreamAnswer(_ bytes: [UInt8], from remote: SocketAddress, socket: Int) {
         guard bytes.count >= 12 else { return }
         let id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
         guard let entry = pending[id],
+              socket == entry.socketChoice % max(1, remote.protocol == .inet ? upstreamChannelsV4.count : upstreamChannelsV6.count),
               let index = entry.state.upstreams.indices.first(where: { i in
                   let upstream = entry.state.upstreams[i]
                   return remote.port == Int(upstream.port) && remote.ipAddress.flatMap(IPAddressParsing.parse) == upstream.address

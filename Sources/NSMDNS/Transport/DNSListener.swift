@@ -32,7 +32,8 @@ struct DNSListener {
 
     /// Binds on `loop` (sockets are created on the loop's thread, so in its network namespace).
     /// `packetInfo`: learn the address each datagram was sent to (for `NAME=self` answers).
-    static func bind(_ address: DNSListenAddress, on loop: any EventLoop, handler: any DNSQueryHandling, packetInfo: Bool = false) -> EventLoopFuture<DNSListener> {
+    static func bind(_ address: DNSListenAddress, on loop: any EventLoop, handler: any DNSQueryHandling, packetInfo: Bool = false,
+                     tcpIdleTimeout: TimeAmount = .seconds(10)) -> EventLoopFuture<DNSListener> {
         loop.flatSubmit {
             let udp = DatagramBootstrap(group: loop)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -50,6 +51,8 @@ struct DNSListener {
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            // An idle client connection is closed (RFC 7766 §6.2.3).
+                            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: tcpIdleTimeout))
                             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
                             try channel.pipeline.syncOperations.addHandler(DNSStreamHandler(handler: handler))
                         }
