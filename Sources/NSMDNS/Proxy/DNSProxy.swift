@@ -45,6 +45,7 @@ public final class DNSProxy: Service, Sendable {
     let group: MultiThreadedEventLoopGroup
     let core: ProxyCore
     private let channels = Mutex<[any Channel]>([])
+    private let frontends = Mutex<[DatagramFrontend]>([])
     private let bound = Mutex<[DNSListenAddress]>([])
     private let startFailure = Mutex<DNSConfigurationError?>(nil)
 
@@ -83,7 +84,7 @@ public final class DNSProxy: Service, Sendable {
         core.loop.execute {
             guard core.upstreams != upstreams else { return }
             core.upstreams = upstreams
-            core.cache.removeAll()
+            core.cache.withLock { $0.removeAll() }
         }
     }
 
@@ -106,13 +107,17 @@ public final class DNSProxy: Service, Sendable {
         }
         var opened: [any Channel] = v4 + v6
         var addresses: [DNSListenAddress] = []
+        var udp: [DatagramFrontend] = []
         do {
             for address in configuration.listen {
-                let listener = try await DNSListener.bind(address, on: loop, handler: core, tcpIdleTimeout: Self.timeAmount(configuration.tcpIdleTimeout)).get()
-                opened += [listener.udp, listener.tcp]
-                addresses.append(listener.address)
+                let frontend = try DatagramFrontend(address, core: core, threadSetup: setup)
+                udp.append(frontend)
+                let bound = DNSListenAddress(host: address.host, port: frontend.port)
+                opened.append(try await DNSListener.bindStream(bound, on: loop, handler: core, tcpIdleTimeout: Self.timeAmount(configuration.tcpIdleTimeout)).get())
+                addresses.append(bound)
             }
         } catch {
+            for frontend in udp { frontend.stop() }
             for channel in opened { try? await channel.close() }
             startFailure.withLock { $0 = DNSConfigurationError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error)") }
             throw DNSConfigurationError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error)")
@@ -125,6 +130,7 @@ public final class DNSProxy: Service, Sendable {
             core.upstreams = upstreams
         }.get()
         channels.withLock { $0 = opened }
+        frontends.withLock { $0 = udp }
         bound.withLock { $0 = addresses }
         logger.info("DNS proxy listening", metadata: ["listen": "\(addresses)", "upstreams": "\(upstreams)"])
         return addresses
@@ -132,6 +138,7 @@ public final class DNSProxy: Service, Sendable {
 
     /// Closes every socket.
     public func stop() async {
+        for frontend in frontends.withLock({ list in defer { list = [] }; return list }) { frontend.stop() }
         for channel in channels.withLock({ list in defer { list = [] }; return list }) { try? await channel.close() }
     }
 

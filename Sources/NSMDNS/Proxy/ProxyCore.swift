@@ -13,7 +13,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     let timeout: TimeAmount
     let retransmitInterval: TimeAmount
     let logger: Logger
-    let cache: DNSCache
+    /// Shared with the UDP frontend thread, which answers cache hits itself.
+    let cache: Mutex<DNSCache>
     let metricsBox = Mutex(DNSProxyMetrics())
     var upstreams: [DNSUpstream] = []
     var ownAddresses: Set<DNSListenAddress> = []
@@ -27,11 +28,11 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     /// that arrives carrying it went round a forwarding loop back to us.
     let loopMarker = EDNSOption(code: 65001, data: (0..<8).map { _ in UInt8.random(in: 0...255) })
 
-    init(loop: any EventLoop, timeout: TimeAmount, cache: DNSCache, logger: Logger) {
+    init(loop: any EventLoop, timeout: TimeAmount, cache: sending DNSCache, logger: Logger) {
         self.loop = loop
         self.timeout = timeout
         self.retransmitInterval = .milliseconds(min(1000, timeout.nanoseconds / 3_000_000))
-        self.cache = cache
+        self.cache = Mutex(cache)
         self.logger = logger
     }
 
@@ -41,19 +42,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
 
     func handle(_ bytes: [UInt8], transport: DNSTransport, local: SocketAddress?, reply: @escaping ([UInt8]) -> Void) {
         // The common case first: an ordinary query answered from the cache, read in place.
-        if let view = DNSQueryView(bytes, marker: loopMarker), !view.isResponse, view.opcode == 0, !view.carriesMarker, view.dnsClass == 1,
-           pending[view.id] == nil {
-            let key = DNSCacheKey(view)
-            if let cached = cache.answer(nameLength: view.nameLength, queryBytes: bytes, key: key, now: NIODeadline.now().uptimeNanoseconds) {
-                let answer = Self.fit(cached, limit: transport == .udp ? view.acceptedUDPSize : 65535)
-                metricsBox.withLock { metrics in
-                    if transport == .udp { metrics.udpQueries += 1 } else { metrics.tcpQueries += 1 }
-                    metrics.cacheHits += 1
-                    metrics.answersByRCode[Int(answer[3] & 0x0f)] += 1
-                }
-                return reply(answer)
-            }
-        }
+        if let answer = cachedAnswer(bytes, transport: transport) { return reply(answer) }
         metricsBox.withLock { if transport == .udp { $0.udpQueries += 1 } else { $0.tcpQueries += 1 } }
         let query: DNSMessage
         do {
@@ -93,7 +82,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
 
         let key = DNSCacheKey(query)
         let now = NIODeadline.now().uptimeNanoseconds
-        if let cached = cache.answer(query, queryBytes: bytes, key: key, now: now) {
+        if let cached = cache.withLock({ $0.answer(query, queryBytes: bytes, key: key, now: now) }) {
             metricsBox.withLock { $0.cacheHits += 1 }
             return send(Self.fit(cached, limit: limit), rcode: DNSRCode(rawValue: cached[3] & 0x0f), to: reply)
         }
@@ -113,6 +102,22 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     }
 
     static let metricsName = try! DNSName("metrics.nsm.")
+
+    /// The answer to an ordinary query if the cache has it (counted in the metrics), else nil.
+    /// Safe from any thread: the UDP frontend calls it before handing a query to the loop.
+    func cachedAnswer(_ bytes: [UInt8], transport: DNSTransport) -> [UInt8]? {
+        guard let view = DNSQueryView(bytes, marker: loopMarker), !view.isResponse, view.opcode == 0, !view.carriesMarker, view.dnsClass == 1
+        else { return nil }
+        let key = DNSCacheKey(view), now = NIODeadline.now().uptimeNanoseconds
+        guard let cached = cache.withLock({ $0.answer(nameLength: view.nameLength, queryBytes: bytes, key: key, now: now) }) else { return nil }
+        let answer = Self.fit(cached, limit: transport == .udp ? view.acceptedUDPSize : 65535)
+        metricsBox.withLock { metrics in
+            if transport == .udp { metrics.udpQueries += 1 } else { metrics.tcpQueries += 1 }
+            metrics.cacheHits += 1
+            metrics.answersByRCode[Int(answer[3] & 0x0f)] += 1
+        }
+        return answer
+    }
 
     private func isOwn(_ upstream: DNSUpstream) -> Bool {
         ownAddresses.contains { $0.port == Int(upstream.port) && ($0.host == upstream.address.description || $0.host == "0.0.0.0" && upstream.address.family == .v4) }
@@ -210,7 +215,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
             guard let reparsed = try? DNSMessage(bytes: bytes) else { return }
             response = reparsed
         }
-        cache.store(response, bytes: bytes, key: entry.key, now: NIODeadline.now().uptimeNanoseconds)
+        let key = entry.key, stored = bytes, message = response
+        cache.withLock { $0.store(message, bytes: stored, key: key, now: NIODeadline.now().uptimeNanoseconds) }
         bytes[0] = entry.queryBytes[0]
         bytes[1] = entry.queryBytes[1]
         let nameLength = entry.query.questions[0].name.wire.count

@@ -67,6 +67,23 @@ struct DNSListener {
         }
     }
 
+    /// The TCP side alone (the proxy serves UDP with its own thread).
+    static func bindStream(_ address: DNSListenAddress, on loop: any EventLoop, handler: any DNSQueryHandling,
+                           tcpIdleTimeout: TimeAmount) -> EventLoopFuture<any Channel> {
+        loop.flatSubmit {
+            ServerBootstrap(group: loop)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: tcpIdleTimeout))
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(DNSStreamHandler(handler: handler))
+                    }
+                }
+                .bind(host: address.host, port: address.port)
+        }
+    }
+
     func close() async {
         try? await udp.close()
         try? await tcp.close()
