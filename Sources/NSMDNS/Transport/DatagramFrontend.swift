@@ -103,7 +103,9 @@ final class DatagramFrontend: @unchecked Sendable {
             polls[1].revents = 0
             guard poll(&polls, 2, -1) >= 0 || errno == EINTR else { return }
             if polls[1].revents != 0 { return }
-            // Drain the socket: one wake-up serves every datagram that arrived meanwhile.
+            // Drain the socket: one wake-up serves every datagram that arrived meanwhile; the
+            // misses go to the event loop together, in one hand-off.
+            var misses: [([UInt8], sockaddr_storage, socklen_t)] = []
             while true {
                 var peer = sockaddr_storage()
                 var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -116,11 +118,16 @@ final class DatagramFrontend: @unchecked Sendable {
                 let query = Array(buffer[0..<count])
                 if let answer = core.cachedAnswer(query, transport: .udp) {
                     Self.send(fd, answer, to: peer, length: peerLength)
-                    continue
+                } else {
+                    misses.append((query, peer, peerLength))
                 }
-                let from = peer, fromLength = peerLength
-                core.loop.execute {
-                    core.handle(query, transport: .udp, local: nil) { answer in Self.send(fd, answer, to: from, length: fromLength) }
+                if misses.count >= 64 { break }
+            }
+            guard !misses.isEmpty else { continue }
+            let batch = misses
+            core.loop.execute {
+                for (query, peer, peerLength) in batch {
+                    core.handle(query, transport: .udp, local: nil) { answer in Self.send(fd, answer, to: peer, length: peerLength) }
                 }
             }
         }
