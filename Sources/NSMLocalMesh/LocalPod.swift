@@ -82,14 +82,7 @@ public final class LocalPod: Sendable {
 
     /// Runs `argv` in the pod and returns its status and output.
     public func run(_ argv: [String]) throws -> (status: Int32, output: String) {
-        let process = process(argv)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runCapturing(process(argv))
     }
 
     /// Deletes the namespace (its eth0 pair with it) and the pod's /etc files.

@@ -89,10 +89,15 @@ public func runIn(_ namespace: NetworkNamespace, _ executable: String, _ argumen
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    return try runCapturing(process) { started in try namespace.run { try started.run() } }
+}
+
+/// Starts `process` with `launch`, waits for it, and returns its status and combined output.
+func runCapturing(_ process: Process, launch: (Process) throws -> Void = { try $0.run() }) throws -> (status: Int32, output: String) {
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
-    try namespace.run { try process.run() }
+    try launch(process)
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))

@@ -89,21 +89,18 @@ public struct DNSBenchmark: Sendable {
         }
 
         // Names: each peer and run gets its own slice, so cold queries are never cached anywhere.
+        // Even positions ask the cluster zone, odd ones the service zone.
+        func query(_ position: Int, _ i: Int) -> DNSLoadGenerator.Query {
+            position % 2 == 0
+                ? .init(name: "web\(i).cluster.local", expected: "10.1.\(i / 250).\(i % 250 + 1)")
+                : .init(name: "db\(i).svc.nsm", expected: "172.16.\(i / 250).\(i % 250 + 1)")
+        }
         var nextName = 0
         func freshQueries(_ count: Int) -> [DNSLoadGenerator.Query] {
             defer { nextName += count / 2 }
-            return (0..<count).map { index in
-                let i = (nextName + index / 2) % n
-                return index % 2 == 0
-                    ? .init(name: "web\(i).cluster.local", expected: "10.1.\(i / 250).\(i % 250 + 1)")
-                    : .init(name: "db\(i).svc.nsm", expected: "172.16.\(i / 250).\(i % 250 + 1)")
-            }
+            return (0..<count).map { query($0, (nextName + $0 / 2) % n) }
         }
-        let warmSet = (0..<configuration.warmNames).map { index -> DNSLoadGenerator.Query in
-            let i = n - 1 - index / 2
-            return index % 2 == 0 ? .init(name: "web\(i).cluster.local", expected: "10.1.\(i / 250).\(i % 250 + 1)")
-                : .init(name: "db\(i).svc.nsm", expected: "172.16.\(i / 250).\(i % 250 + 1)")
-        }
+        let warmSet = (0..<configuration.warmNames).map { query($0, n - 1 - $0 / 2) }
         var reports: [PeerReport] = []
         for (index, peer) in Self.peers.enumerated() {
             let load = DNSLoadGenerator(namespace: namespace, port: peer.port)

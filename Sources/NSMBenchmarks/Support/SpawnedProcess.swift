@@ -1,14 +1,14 @@
 import Glibc
+import Synchronization
 
 /// A child process started with `posix_spawn` and reaped with our own `waitpid` (Foundation's
 /// Process reaps children from a shared monitor thread, which has been seen to block on one
 /// child while another had exited). Output goes to a file.
-public final class SpawnedProcess: @unchecked Sendable {
-    // @unchecked: `status` is written once, by whoever reaps first, under `lock`.
+public final class SpawnedProcess: Sendable {
     public let pid: pid_t
     public let command: String
-    private var status: Int32?
-    private let lock = NSLockLike()
+    /// The raw wait status, once reaped (by whoever reaps first).
+    private let status = Mutex<Int32?>(nil)
 
     /// Starts `argv` (argv[0] a path), stdout and stderr appended to `output`.
     public init(_ argv: [String], output: String) throws {
@@ -40,7 +40,7 @@ public final class SpawnedProcess: @unchecked Sendable {
 
     /// The exit status if it has exited (reaps it), else nil.
     public var exitStatus: Int32? {
-        lock.locked {
+        status.withLock { status in
             if status == nil {
                 var raw: Int32 = 0
                 if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
@@ -54,7 +54,7 @@ public final class SpawnedProcess: @unchecked Sendable {
     /// Waits for the exit and returns the raw wait status.
     @discardableResult
     public func wait() -> Int32 {
-        lock.locked {
+        status.withLock { status in
             if status == nil {
                 var raw: Int32 = 0
                 while waitpid(pid, &raw, 0) == -1, errno == EINTR {}
@@ -68,17 +68,5 @@ public final class SpawnedProcess: @unchecked Sendable {
     public func stop() {
         if isRunning { kill(pid, SIGTERM) }
         wait()
-    }
-}
-
-/// A pthread mutex, without Foundation.
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }

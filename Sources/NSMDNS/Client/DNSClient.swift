@@ -26,35 +26,21 @@ public final class DNSClient: Sendable {
         try await ready.get()
         let loop = group.next()
         let host = server.description, remote = try SocketAddress(ipAddress: host, port: Int(port))
+        if transport == .tcp {
+            return try await DNSUpstreamTCP.query(query, to: DNSUpstream(address: server, port: port), on: loop, timeout: timeout).get()
+        }
         let promise = loop.makePromise(of: [UInt8].self)
         let timer = loop.scheduleTask(in: timeout) { promise.fail(Timeout(description: "no answer from \(host):\(port) over \(transport) within \(timeout.nanoseconds / 1_000_000) ms")) }
         let channel: EventLoopFuture<any Channel> = loop.flatSubmit {
-            switch transport {
-            case .udp:
-                DatagramBootstrap(group: loop)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DatagramAnswerHandler(promise: promise)) }
-                    }
-                    .connect(to: remote)
-                    .map { channel in
-                        channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: channel.allocator.buffer(bytes: query)), promise: nil)
-                        return channel
-                    }
-            case .tcp:
-                ClientBootstrap(group: loop)
-                    .connectTimeout(timeout)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(AnswerHandler(promise: promise))
-                        }
-                    }
-                    .connect(to: remote)
-                    .map { channel in
-                        channel.writeAndFlush(channel.allocator.framedDNS(query), promise: nil)
-                        return channel
-                    }
-            }
+            DatagramBootstrap(group: loop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DatagramAnswerHandler(promise: promise)) }
+                }
+                .connect(to: remote)
+                .map { channel in
+                    channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: channel.allocator.buffer(bytes: query)), promise: nil)
+                    return channel
+                }
         }
         channel.whenFailure { promise.fail($0) }
         defer {
@@ -78,21 +64,6 @@ public final class DNSClient: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let buffer = unwrapInboundIn(data).data
-            promise.succeed(buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [])
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            promise.fail(error)
-        }
-    }
-
-    private final class AnswerHandler: ChannelInboundHandler {
-        typealias InboundIn = ByteBuffer
-        let promise: EventLoopPromise<[UInt8]>
-        init(promise: EventLoopPromise<[UInt8]>) { self.promise = promise }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let buffer = unwrapInboundIn(data)
             promise.succeed(buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [])
         }
 

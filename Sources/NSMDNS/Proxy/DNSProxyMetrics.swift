@@ -59,8 +59,8 @@ public struct DNSProxyMetrics: Sendable, Equatable {
             let mean = latency.count > 0 ? latency.totalMilliseconds / Double(latency.count) : 0
             lines.append("upstream.\(key).answers=\(latency.count)")
             lines.append("upstream.\(key).timeouts=\(latency.timeouts)")
-            lines.append("upstream.\(key).mean_ms=\(Int(mean * 1000) / 1000)")
-            lines.append("upstream.\(key).max_ms=\(Int(latency.maximumMilliseconds * 1000) / 1000)")
+            lines.append("upstream.\(key).mean_ms=\(Int(mean))")
+            lines.append("upstream.\(key).max_ms=\(Int(latency.maximumMilliseconds))")
         }
         return lines
     }

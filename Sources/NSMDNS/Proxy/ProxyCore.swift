@@ -42,20 +42,24 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
 
     func handle(_ bytes: [UInt8], transport: DNSTransport, local: SocketAddress?, reply: @escaping ([UInt8]) -> Void) {
         // The common case first: an ordinary query answered from the cache, read in place.
-        if let answer = cachedAnswer(bytes, transport: transport) { return reply(answer) }
+        switch lookup(bytes, transport: transport) {
+        case .hit(let answer): reply(answer)
+        case .miss: resolve(bytes, transport: transport, cacheChecked: true, reply: reply)
+        case .unusual: resolve(bytes, transport: transport, cacheChecked: false, reply: reply)
+        }
+    }
+
+    /// Everything after the in-place cache lookup: parse, special names, loops, fan-out.
+    /// `cacheChecked`: the lookup already read this query (so the cache is not asked again).
+    func resolve(_ bytes: [UInt8], transport: DNSTransport, cacheChecked: Bool, reply: @escaping ([UInt8]) -> Void) {
         metricsBox.withLock { if transport == .udp { $0.udpQueries += 1 } else { $0.tcpQueries += 1 } }
         let query: DNSMessage
         do {
             query = try DNSMessage(bytes: bytes)
         } catch {
             // Answer FORMERR if there is a header to answer to; keep serving either way.
-            guard bytes.count >= 12, bytes[2] & 0x80 == 0 else { return }
-            var header = DNSHeader(id: UInt16(bytes[0]) << 8 | UInt16(bytes[1]), flags: UInt16(bytes[2]) << 8 | UInt16(bytes[3]))
-            header.flags &= 0x7800 | 0x0100  // keep opcode and RD
-            header.isResponse = true
-            header.rcode = .formErr
             logger.debug("malformed query", metadata: ["error": "\(error)"])
-            send(DNSMessage(header: header).serialized(), rcode: .formErr, to: reply)
+            if let formatError = DNSMessage.formatError(answering: bytes) { send(formatError, rcode: .formErr, to: reply) }
             return
         }
         guard !query.header.isResponse else { return }
@@ -82,7 +86,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
 
         let key = DNSCacheKey(query)
         let now = NIODeadline.now().uptimeNanoseconds
-        if let cached = cache.withLock({ $0.answer(query, queryBytes: bytes, key: key, now: now) }) {
+        if !cacheChecked, let cached = cache.withLock({ $0.answer(query, queryBytes: bytes, key: key, now: now) }) {
             metricsBox.withLock { $0.cacheHits += 1 }
             return send(Self.fit(cached, limit: limit), rcode: DNSRCode(rawValue: cached[3] & 0x0f), to: reply)
         }
@@ -103,20 +107,29 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
 
     static let metricsName = try! DNSName("metrics.nsm.")
 
-    /// The answer to an ordinary query if the cache has it (counted in the metrics), else nil.
-    /// Safe from any thread: the UDP frontend calls it before handing a query to the loop.
-    func cachedAnswer(_ bytes: [UInt8], transport: DNSTransport) -> [UInt8]? {
+    enum CacheLookup {
+        /// The answer (counted in the metrics).
+        case hit([UInt8])
+        /// An ordinary query the cache does not hold.
+        case miss
+        /// Not an ordinary query: the in-place reader leaves it to the full parser.
+        case unusual
+    }
+
+    /// The cache lookup of an ordinary query, read in place. Safe from any thread: the UDP
+    /// frontend calls it before handing a query to the loop.
+    func lookup(_ bytes: [UInt8], transport: DNSTransport) -> CacheLookup {
         guard let view = DNSQueryView(bytes, marker: loopMarker), !view.isResponse, view.opcode == 0, !view.carriesMarker, view.dnsClass == 1
-        else { return nil }
+        else { return .unusual }
         let key = DNSCacheKey(view), now = NIODeadline.now().uptimeNanoseconds
-        guard let cached = cache.withLock({ $0.answer(nameLength: view.nameLength, queryBytes: bytes, key: key, now: now) }) else { return nil }
+        guard let cached = cache.withLock({ $0.answer(nameLength: view.nameLength, queryBytes: bytes, key: key, now: now) }) else { return .miss }
         let answer = Self.fit(cached, limit: transport == .udp ? view.acceptedUDPSize : 65535)
         metricsBox.withLock { metrics in
             if transport == .udp { metrics.udpQueries += 1 } else { metrics.tcpQueries += 1 }
             metrics.cacheHits += 1
             metrics.answersByRCode[Int(answer[3] & 0x0f)] += 1
         }
-        return answer
+        return .hit(answer)
     }
 
     private func isOwn(_ upstream: DNSUpstream) -> Bool {

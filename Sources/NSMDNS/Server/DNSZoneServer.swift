@@ -36,7 +36,7 @@ public final class DNSZoneServer: Service, Sendable {
         var listeners: [DNSListener] = []
         do {
             if let threadSetup { try await group.next().submit { try threadSetup() }.get() }
-            for address in listen { listeners.append(try await DNSListener.bind(address, on: group.next(), handler: handler, packetInfo: true).get()) }
+            for address in listen { listeners.append(try await DNSListener.bind(address, on: group.next(), handler: handler).get()) }
         } catch {
             for listener in listeners { await listener.close() }
             throw DNSConfigurationError("cannot listen on \(listen.map(\.description).joined(separator: ", ")): \(error)")
@@ -55,11 +55,8 @@ final class ZoneHandler: DNSQueryHandling, Sendable {
 
     func handle(_ bytes: [UInt8], transport: DNSTransport, local: SocketAddress?, reply: @escaping ([UInt8]) -> Void) {
         guard let query = try? DNSMessage(bytes: bytes) else {
-            guard bytes.count >= 12, bytes[2] & 0x80 == 0 else { return }
-            var header = DNSHeader(id: UInt16(bytes[0]) << 8 | UInt16(bytes[1]))
-            header.isResponse = true
-            header.rcode = .formErr
-            return reply(DNSMessage(header: header).serialized())
+            if let formatError = DNSMessage.formatError(answering: bytes) { reply(formatError) }
+            return
         }
         guard !query.header.isResponse else { return }
         let localAddress = local?.ipAddress.flatMap(IPAddressParsing.parse)

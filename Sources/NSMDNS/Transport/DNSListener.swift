@@ -31,33 +31,23 @@ struct DNSListener {
     }
 
     /// Binds on `loop` (sockets are created on the loop's thread, so in its network namespace).
-    /// `packetInfo`: learn the address each datagram was sent to (for `NAME=self` answers).
-    static func bind(_ address: DNSListenAddress, on loop: any EventLoop, handler: any DNSQueryHandling, packetInfo: Bool = false,
+    /// Each datagram comes with the address it was sent to (for `NAME=self` answers).
+    static func bind(_ address: DNSListenAddress, on loop: any EventLoop, handler: any DNSQueryHandling,
                      tcpIdleTimeout: TimeAmount = .seconds(10)) -> EventLoopFuture<DNSListener> {
         loop.flatSubmit {
             let udp = DatagramBootstrap(group: loop)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
                 .channelOption(.datagramVectorReadMessageCount, value: 8)
-                .channelOption(.receivePacketInfo, value: packetInfo)
+                .channelOption(.receivePacketInfo, value: true)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DNSDatagramHandler(handler: handler)) }
                 }
                 .bind(host: address.host, port: address.port)
             return udp.flatMap { udp in
-                let port = udp.localAddress?.port ?? address.port
-                return ServerBootstrap(group: loop)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            // An idle client connection is closed (RFC 7766 §6.2.3).
-                            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: tcpIdleTimeout))
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(DNSStreamHandler(handler: handler))
-                        }
-                    }
-                    .bind(host: address.host, port: port)
+                bindStream(DNSListenAddress(host: address.host, port: udp.localAddress?.port ?? address.port), on: loop, handler: handler,
+                           tcpIdleTimeout: tcpIdleTimeout)
                     .map { DNSListener(udp: udp, tcp: $0) }
                     .flatMapErrorThrowing { error in
                         udp.close(promise: nil)
@@ -67,7 +57,8 @@ struct DNSListener {
         }
     }
 
-    /// The TCP side alone (the proxy serves UDP with its own thread).
+    /// The TCP side alone (the proxy serves UDP with its own thread). An idle client
+    /// connection is closed (RFC 7766 §6.2.3).
     static func bindStream(_ address: DNSListenAddress, on loop: any EventLoop, handler: any DNSQueryHandling,
                            tcpIdleTimeout: TimeAmount) -> EventLoopFuture<any Channel> {
         loop.flatSubmit {

@@ -1,5 +1,7 @@
+import Dispatch
 import Glibc
 import NIOCore
+import Synchronization
 
 /// The proxy's UDP listener on a thread of its own, without SwiftNIO in the way: `poll`, then
 /// `recvfrom` until the socket is empty, cache hits answered on the spot, everything else handed
@@ -105,7 +107,7 @@ final class DatagramFrontend: @unchecked Sendable {
             if polls[1].revents != 0 { return }
             // Drain the socket: one wake-up serves every datagram that arrived meanwhile; the
             // misses go to the event loop together, in one hand-off.
-            var misses: [([UInt8], sockaddr_storage, socklen_t)] = []
+            var misses: [([UInt8], Bool, sockaddr_storage, socklen_t)] = []
             while true {
                 var peer = sockaddr_storage()
                 var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -116,18 +118,18 @@ final class DatagramFrontend: @unchecked Sendable {
                 }
                 guard count >= 0 else { break }
                 let query = Array(buffer[0..<count])
-                if let answer = core.cachedAnswer(query, transport: .udp) {
-                    Self.send(fd, answer, to: peer, length: peerLength)
-                } else {
-                    misses.append((query, peer, peerLength))
+                switch core.lookup(query, transport: .udp) {
+                case .hit(let answer): Self.send(fd, answer, to: peer, length: peerLength)
+                case .miss: misses.append((query, true, peer, peerLength))
+                case .unusual: misses.append((query, false, peer, peerLength))
                 }
                 if misses.count >= 64 { break }
             }
             guard !misses.isEmpty else { continue }
             let batch = misses
             core.loop.execute {
-                for (query, peer, peerLength) in batch {
-                    core.handle(query, transport: .udp, local: nil) { answer in Self.send(fd, answer, to: peer, length: peerLength) }
+                for (query, checked, peer, peerLength) in batch {
+                    core.resolve(query, transport: .udp, cacheChecked: checked) { answer in Self.send(fd, answer, to: peer, length: peerLength) }
                 }
             }
         }
@@ -146,25 +148,16 @@ final class DatagramFrontend: @unchecked Sendable {
     }
 
     /// The thread's report of whether the socket is bound.
-    private final class StartResult: @unchecked Sendable {
-        private var mutex = pthread_mutex_t(), condition = pthread_cond_t()
-        private var done = false, failure: String?
-        init() {
-            pthread_mutex_init(&mutex, nil)
-            pthread_cond_init(&condition, nil)
-        }
+    private final class StartResult: Sendable {
+        private let signal = DispatchSemaphore(value: 0)
+        private let failure = Mutex<String?>(nil)
         func finish(_ failure: String?) {
-            pthread_mutex_lock(&mutex)
-            self.failure = failure
-            done = true
-            pthread_cond_signal(&condition)
-            pthread_mutex_unlock(&mutex)
+            self.failure.withLock { $0 = failure }
+            signal.signal()
         }
         func wait() -> String? {
-            pthread_mutex_lock(&mutex)
-            while !done { pthread_cond_wait(&condition, &mutex) }
-            defer { pthread_mutex_unlock(&mutex) }
-            return failure
+            signal.wait()
+            return failure.withLock { $0 }
         }
     }
 }

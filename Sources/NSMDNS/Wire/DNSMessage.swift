@@ -70,6 +70,17 @@ public struct DNSMessage: Hashable, Sendable {
     /// NXDOMAIN, or NOERROR without answers (NODATA): the name or type does not exist.
     public var isNegative: Bool { header.rcode == .nxDomain || (header.rcode == .noError && answers.isEmpty) }
 
+    /// FORMERR for bytes that do not parse, if they hold a query header to answer to (same id,
+    /// opcode and RD); nil for anything shorter or a response.
+    public static func formatError(answering bytes: [UInt8]) -> [UInt8]? {
+        guard bytes.count >= 12, bytes[2] & 0x80 == 0 else { return nil }
+        var header = DNSHeader(id: UInt16(bytes[0]) << 8 | UInt16(bytes[1]), flags: UInt16(bytes[2]) << 8 | UInt16(bytes[3]))
+        header.flags &= 0x7800 | 0x0100
+        header.isResponse = true
+        header.rcode = .formErr
+        return DNSMessage(header: header).serialized()
+    }
+
     /// A response to this query: same id, question, opcode and RD; QR and RA set.
     public func response(rcode: DNSRCode) -> DNSMessage {
         var header = DNSHeader(id: self.header.id)
