@@ -38,6 +38,8 @@ let package = Package(
         // rtnetlink: C shim (kernel headers, setns/unshare), wire layer (no sockets), and the
         // handle with typed operations. None of it knows about NSM.
         .target(name: "CNetlink"),
+        // epoll for the DNS proxy's own thread (the Glibc module lacks it). Headers only.
+        .target(name: "CEventPoll"),
         .target(name: "NetlinkWire", swiftSettings: strictSettings),
         .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
 
@@ -127,7 +129,7 @@ let package = Package(
         .target(
             name: "NSMDNS",
             dependencies: [
-                "IPAddressing",
+                "IPAddressing", "CEventPoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

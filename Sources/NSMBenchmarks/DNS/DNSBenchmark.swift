@@ -20,9 +20,13 @@ public struct DNSBenchmark: Sendable {
         public var warmNames: Int
         /// dnsperf duration per peer, seconds.
         public var seconds: Int
+        /// Latency is measured in this many rounds, the peers taking turns in each.
+        public var rounds: Int
         public var executable: String
 
-        public init(names: Int = 20_000, coldQueries: Int = 1_000, warmQueries: Int = 20_000, warmNames: Int = 100, seconds: Int = 10, executable: String) {
+        public init(names: Int = 20_000, coldQueries: Int = 2_000, warmQueries: Int = 20_000, warmNames: Int = 100, seconds: Int = 10,
+                    rounds: Int = 5, executable: String) {
+            self.rounds = rounds
             self.names = names
             self.coldQueries = coldQueries
             self.warmQueries = warmQueries
@@ -102,17 +106,32 @@ public struct DNSBenchmark: Sendable {
         }
         let warmSet = (0..<configuration.warmNames).map { query($0, n - 1 - $0 / 2) }
         var reports: [PeerReport] = []
+        let loads = Self.peers.map { DNSLoadGenerator(namespace: namespace, port: $0.port) }
         for (index, peer) in Self.peers.enumerated() {
-            let load = DNSLoadGenerator(namespace: namespace, port: peer.port)
             progress("\(peer.name): correctness over \(configuration.coldQueries) new names")
-            let check = await load.run(freshQueries(configuration.coldQueries), concurrency: 1)
-            var report = PeerReport(name: peer.name, correctFraction: Double(check.correct) / Double(max(1, configuration.coldQueries)))
+            let check = await loads[index].run(freshQueries(configuration.coldQueries), concurrency: 1)
+            reports.append(PeerReport(name: peer.name, correctFraction: Double(check.correct) / Double(max(1, configuration.coldQueries))))
+            _ = await loads[index].run(warmSet, concurrency: 1)
+        }
+        // Latency in rounds, the peers taking turns within each round: drift of the machine
+        // (other load, CPU frequency) then lands on every peer alike.
+        let rounds = max(1, configuration.rounds)
+        var cold: [[Int: [Double]]] = Array(repeating: [:], count: Self.peers.count), warm = cold
+        for round in 0..<rounds {
+            progress("latency round \(round + 1) of \(rounds)")
             for concurrency in [1, 50] {
-                progress("\(peer.name): cold and warm latency, concurrency \(concurrency)")
-                report.cold[concurrency] = Percentiles(await load.run(freshQueries(configuration.coldQueries), concurrency: concurrency).latencies)
-                _ = await load.run(warmSet, concurrency: 1)
-                let warm = (0..<configuration.warmQueries).map { warmSet[$0 % warmSet.count] }
-                report.warm[concurrency] = Percentiles(await load.run(warm, concurrency: concurrency).latencies)
+                for index in Self.peers.indices {
+                    cold[index][concurrency, default: []] += await loads[index].run(freshQueries(configuration.coldQueries / rounds), concurrency: concurrency).latencies
+                    let queries = (0..<(configuration.warmQueries / rounds)).map { warmSet[$0 % warmSet.count] }
+                    warm[index][concurrency, default: []] += await loads[index].run(queries, concurrency: concurrency).latencies
+                }
+            }
+        }
+        for (index, peer) in Self.peers.enumerated() {
+            var report = reports[index]
+            for concurrency in [1, 50] {
+                report.cold[concurrency] = Percentiles(cold[index][concurrency] ?? [])
+                report.warm[concurrency] = Percentiles(warm[index][concurrency] ?? [])
             }
             if let dnsperf = Subprocess.find("dnsperf") {
                 progress("\(peer.name): dnsperf for \(configuration.seconds) s")
@@ -127,7 +146,7 @@ public struct DNSBenchmark: Sendable {
                     .flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) }
             }
             report.rssKilobytes = Self.rss(pids[index])
-            reports.append(report)
+            reports[index] = report
         }
         return reports
     }

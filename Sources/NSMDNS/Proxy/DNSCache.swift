@@ -109,22 +109,37 @@ final class DNSCache {
 
     /// Keeps `response` (as `bytes`) if it is cacheable: positive with a TTL, or negative with an SOA.
     func store(_ response: DNSMessage, bytes: [UInt8], key: DNSCacheKey, now: UInt64) {
-        guard !response.header.isTruncated else { return }
         let records = response.answers + response.authorities + response.additionals.filter { $0.type != .opt }
+        var soa: (ttl: UInt32, minimum: UInt32)?
+        if let record = response.authorities.first(where: { $0.type == .soa }), case .soa(let fields) = record.data {
+            soa = (record.ttl, fields.minimum)
+        }
+        store(bytes, truncated: response.header.isTruncated, positive: response.isPositive, negative: response.isNegative,
+              minimumAnswerTTL: response.answers.map(\.ttl).min(), soa: soa,
+              ttls: records.compactMap { record in record.ttlOffset.map { ($0, record.ttl) } }, key: key, now: now)
+    }
+
+    /// The same, for an answer read in place.
+    func store(_ response: DNSResponseView, bytes: [UInt8], key: DNSCacheKey, now: UInt64) {
+        store(bytes, truncated: response.isTruncated, positive: response.isPositive, negative: response.isNegative,
+              minimumAnswerTTL: response.minimumAnswerTTL, soa: response.soa, ttls: response.ttls, key: key, now: now)
+    }
+
+    private func store(_ bytes: [UInt8], truncated: Bool, positive: Bool, negative isNegative: Bool, minimumAnswerTTL: UInt32?,
+                       soa: (ttl: UInt32, minimum: UInt32)?, ttls: [(offset: Int, ttl: UInt32)], key: DNSCacheKey, now: UInt64) {
+        guard !truncated else { return }
         let ttl: UInt32
         let negative: Bool
-        if response.isPositive {
-            ttl = min(response.answers.map(\.ttl).min() ?? 0, maximumTTL)
+        if positive {
+            ttl = min(minimumAnswerTTL ?? 0, maximumTTL)
             negative = false
-        } else if response.isNegative, let soa = response.authorities.first(where: { $0.type == .soa }),
-                  case .soa(let fields) = soa.data {
-            ttl = min(soa.ttl, fields.minimum, maximumNegativeTTL)
+        } else if isNegative, let soa {
+            ttl = min(soa.ttl, soa.minimum, maximumNegativeTTL)
             negative = true
         } else {
             return
         }
         guard ttl > 0 else { return }
-        let ttls = records.compactMap { record in record.ttlOffset.map { ($0, record.ttl) } }
         if entries[key] == nil {
             if negative {
                 negativeOrder.append(key)
@@ -136,8 +151,8 @@ final class DNSCache {
         } else if entries[key]!.negative != negative {
             // Kind changed: drop and re-add so the counts and queues stay right.
             remove(key)
-            store(response, bytes: bytes, key: key, now: now)
-            return
+            return store(bytes, truncated: truncated, positive: positive, negative: isNegative, minimumAnswerTTL: minimumAnswerTTL,
+                         soa: soa, ttls: ttls, key: key, now: now)
         }
         entries[key] = Entry(bytes: bytes, ttls: ttls, storedAt: now, expiresAt: now + UInt64(ttl) * 1_000_000_000, negative: negative)
         while positiveCount > capacity, let oldest = order.popFirst() { dropIfPresent(oldest, negative: false) }

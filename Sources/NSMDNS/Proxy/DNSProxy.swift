@@ -10,9 +10,10 @@ import Synchronization
 /// answer, else the best negative one (with its SOA), else SERVFAIL when nobody answered within
 /// the budget. Answers are cached by TTL; truncated UDP answers are asked again over TCP.
 ///
-/// Everything runs on one event loop thread owned by the proxy. `threadSetup` runs on that
-/// thread first — e.g. to move it into the pod's network namespace, so every socket the proxy
-/// makes (listeners and upstream sockets) lives there.
+/// UDP — listeners, upstream sockets, the fan-out and its timers — runs on one thread of the
+/// proxy's own (`ProxyThread`); TCP on one SwiftNIO event loop thread, which hands its queries
+/// to that thread. `threadSetup` runs first on both threads — e.g. to move them into the pod's
+/// network namespace, so every socket the proxy makes (listeners and upstream sockets) lives there.
 public final class DNSProxy: Service, Sendable {
     public struct Configuration: Sendable {
         public var listen: [DNSListenAddress]
@@ -42,10 +43,11 @@ public final class DNSProxy: Service, Sendable {
 
     public let configuration: Configuration
     let logger: Logger
+    /// Serves TCP (clients, and retries of truncated upstream answers).
     let group: MultiThreadedEventLoopGroup
     let core: ProxyCore
     private let channels = Mutex<[any Channel]>([])
-    private let frontends = Mutex<[DatagramFrontend]>([])
+    private let thread = Mutex<ProxyThread?>(nil)
     private let bound = Mutex<[DNSListenAddress]>([])
     private let startFailure = Mutex<DNSConfigurationError?>(nil)
 
@@ -54,7 +56,7 @@ public final class DNSProxy: Service, Sendable {
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         core = ProxyCore(
-            loop: group.next(), timeout: Self.timeAmount(configuration.timeout),
+            tcpLoop: group.next(), timeout: configuration.timeout,
             cache: DNSCache(capacity: configuration.cacheCapacity, negativeCapacity: configuration.negativeCacheCapacity,
                             maximumNegativeTTL: configuration.maximumNegativeTTL),
             logger: logger)
@@ -81,56 +83,40 @@ public final class DNSProxy: Service, Sendable {
     /// change empties the cache: its answers may come from an upstream that is gone.
     public func setUpstreams(_ upstreams: [DNSUpstream]) {
         let core = self.core
-        core.loop.execute {
-            guard core.upstreams != upstreams else { return }
-            core.upstreams = upstreams
-            core.cache.withLock { $0.removeAll() }
-        }
+        core.mailbox.post { core.setUpstreams(upstreams) }
     }
 
     /// Binds the listeners and the upstream sockets; returns the bound addresses.
     @discardableResult
     public func start() async throws -> [DNSListenAddress] {
-        let core = self.core, loop = core.loop, setup = configuration.threadSetup
-        if let setup { try await loop.submit { try setup() }.get() }
-        func answers(_ socket: Int) -> @Sendable (AddressedEnvelope<ByteBuffer>) -> Void {
-            { envelope in
-                let bytes = envelope.data.getBytes(at: envelope.data.readerIndex, length: envelope.data.readableBytes) ?? []
-                core.upstreamAnswer(bytes, from: envelope.remoteAddress, socket: socket)
-            }
-        }
-        var v4: [any Channel] = [], v6: [any Channel] = []
-        for socket in 0..<Self.upstreamSockets {
-            v4.append(try await Self.upstreamChannel(host: "0.0.0.0", loop: loop, onAnswer: answers(socket)))
-            // IPv6 may be off in the namespace: then only IPv4 upstreams work.
-            if let channel = try? await Self.upstreamChannel(host: "::", loop: loop, onAnswer: answers(socket)) { v6.append(channel) }
-        }
-        var opened: [any Channel] = v4 + v6
+        let core = self.core, loop = core.tcpLoop, setup = configuration.threadSetup
+        var opened: [any Channel] = []
+        var proxyThread: ProxyThread?
         var addresses: [DNSListenAddress] = []
-        var udp: [DatagramFrontend] = []
         do {
-            for address in configuration.listen {
-                let frontend = try DatagramFrontend(address, core: core, threadSetup: setup)
-                udp.append(frontend)
-                let bound = DNSListenAddress(host: address.host, port: frontend.port)
+            // TCP sockets are made on the NIO loop, UDP ones on the proxy thread: both run `setup` first.
+            if let setup { try await loop.submit { try setup() }.get() }
+            let udp = try ProxyThread(listen: configuration.listen, upstreamSockets: Self.upstreamSockets, core: core, setup: setup)
+            proxyThread = udp
+            for (address, port) in zip(configuration.listen, udp.ports) {
+                let bound = DNSListenAddress(host: address.host, port: port)
                 opened.append(try await DNSListener.bindStream(bound, on: loop, handler: core, tcpIdleTimeout: Self.timeAmount(configuration.tcpIdleTimeout)).get())
                 addresses.append(bound)
             }
         } catch {
-            for frontend in udp { frontend.stop() }
+            proxyThread?.stop()
             for channel in opened { try? await channel.close() }
-            startFailure.withLock { $0 = DNSConfigurationError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error)") }
-            throw DNSConfigurationError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error)")
+            let failure = DNSConfigurationError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error)")
+            startFailure.withLock { $0 = failure }
+            throw failure
         }
         let upstreams = configuration.upstreams, own = Set(addresses)
-        try await loop.submit {
-            core.upstreamChannelsV4 = v4
-            core.upstreamChannelsV6 = v6
+        core.mailbox.post {
             core.ownAddresses = own
-            core.upstreams = upstreams
-        }.get()
+            core.setUpstreams(upstreams)
+        }
         channels.withLock { $0 = opened }
-        frontends.withLock { $0 = udp }
+        thread.withLock { $0 = proxyThread }
         bound.withLock { $0 = addresses }
         logger.info("DNS proxy listening", metadata: ["listen": "\(addresses)", "upstreams": "\(upstreams)"])
         return addresses
@@ -138,7 +124,7 @@ public final class DNSProxy: Service, Sendable {
 
     /// Closes every socket.
     public func stop() async {
-        for frontend in frontends.withLock({ list in defer { list = [] }; return list }) { frontend.stop() }
+        thread.withLock { thread in defer { thread = nil }; return thread }?.stop()
         for channel in channels.withLock({ list in defer { list = [] }; return list }) { try? await channel.close() }
     }
 
@@ -155,26 +141,4 @@ public final class DNSProxy: Service, Sendable {
 
     /// Upstream sockets per address family (each a random source port).
     static let upstreamSockets = 8
-
-    static func upstreamChannel(host: String, loop: any EventLoop, onAnswer: @escaping @Sendable (AddressedEnvelope<ByteBuffer>) -> Void) async throws -> any Channel {
-        try await loop.flatSubmit {
-            DatagramBootstrap(group: loop)
-                .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65535))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(UpstreamAnswerHandler(onAnswer: onAnswer)) }
-                }
-                .bind(host: host, port: 0)
-        }.get()
-    }
-}
-
-/// Passes datagrams from upstreams to the proxy core.
-final class UpstreamAnswerHandler: ChannelInboundHandler {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let onAnswer: @Sendable (AddressedEnvelope<ByteBuffer>) -> Void
-    init(onAnswer: @escaping @Sendable (AddressedEnvelope<ByteBuffer>) -> Void) { self.onAnswer = onAnswer }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { onAnswer(unwrapInboundIn(data)) }
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {}
 }

@@ -60,6 +60,11 @@ public struct DNSUpstream: Hashable, Sendable, CustomStringConvertible {
         domains.isEmpty || domains.contains { name.isSubdomain(of: $0) }
     }
 
+    /// The same for a lower-cased wire-form name.
+    func serves(canonicalName: [UInt8]) -> Bool {
+        domains.isEmpty || domains.contains { DNSName.isSubdomain(canonicalName, of: $0.canonicalWire) }
+    }
+
     /// True if it is asked only for some domains (then it is authoritative for them, for us).
     public var isScoped: Bool { !domains.isEmpty }
 

@@ -27,11 +27,17 @@ struct FanoutState {
 
     /// Records the response of upstream `index`; a second response from it is ignored.
     mutating func record(upstream index: Int, response: DNSMessage) -> Outcome {
+        record(upstream: index, positive: response.isPositive, negative: response.isNegative, noError: response.rcode == .noError)
+    }
+
+    /// The same, from the facts of a response: positive (NOERROR with records), negative
+    /// (NXDOMAIN or NODATA), and whether its rcode is NOERROR (NODATA, for a negative).
+    mutating func record(upstream index: Int, positive: Bool, negative: Bool, noError: Bool) -> Outcome {
         guard replied.indices.contains(index), !replied[index] else { return .wait }
         replied[index] = true
-        if response.isPositive { return .forward(upstream: index) }
-        if response.isNegative {
-            negatives.append((index, response.rcode == .noError))
+        if positive { return .forward(upstream: index) }
+        if negative {
+            negatives.append((index, noError))
         } else {
             failures += 1
         }

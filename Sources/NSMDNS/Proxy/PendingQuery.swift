@@ -1,49 +1,134 @@
-import NIOCore
-
 /// A query being fanned out: who asked, what we sent, what came back.
-/// `@unchecked Sendable`: lives on the proxy's event loop only.
+/// `@unchecked Sendable`: lives on the proxy thread only.
 final class PendingQuery: @unchecked Sendable {
-    let query: DNSMessage
+    let facts: QueryFacts
     let queryBytes: [UInt8]
     let key: DNSCacheKey
     let transport: DNSTransport
     let reply: ([UInt8]) -> Void
     let outgoingID: UInt16
+    /// The query as sent upstream: our id, and an EDNS0 OPT that carries the proxy's loop token.
+    let outgoingBytes: [UInt8]
     let deadline: UInt64
+    /// Where each upstream asked is reached over UDP, and how its latency is filed.
+    let peers: [SocketPeer]
+    let endpoints: [String]
     var state: FanoutState
     var sentAt: [UInt64]
-    var responses: [[UInt8]?]
+    var answers: [UpstreamAnswer?]
     var overTCP: Set<Int> = []
-    var timer: Scheduled<Void>?
     /// Which upstream socket this query uses (modulo the number open).
-    let socketChoice = Int.random(in: 0..<1024)
+    let socketChoice: Int
 
-    init(query: DNSMessage, queryBytes: [UInt8], transport: DNSTransport, reply: @escaping ([UInt8]) -> Void,
-         upstreams: [DNSUpstream], outgoingID: UInt16, deadline: UInt64, loopMarker: EDNSOption) {
-        self.loopMarker = loopMarker
-        self.query = query
+    init(facts: QueryFacts, queryBytes: [UInt8], key: DNSCacheKey, transport: DNSTransport, reply: @escaping ([UInt8]) -> Void,
+         outgoingID: UInt16, outgoingBytes: [UInt8], deadline: UInt64, upstreams: [DNSUpstream], peers: [SocketPeer],
+         endpoints: [String], socketChoice: Int) {
+        self.facts = facts
         self.queryBytes = queryBytes
-        self.key = DNSCacheKey(query)
+        self.key = key
         self.transport = transport
         self.reply = reply
         self.outgoingID = outgoingID
+        self.outgoingBytes = outgoingBytes
         self.deadline = deadline
+        self.peers = peers
+        self.endpoints = endpoints
+        self.socketChoice = socketChoice
         self.state = FanoutState(upstreams: upstreams)
         self.sentAt = Array(repeating: 0, count: upstreams.count)
-        self.responses = Array(repeating: nil, count: upstreams.count)
+        self.answers = Array(repeating: nil, count: upstreams.count)
     }
 
-    /// The query as sent upstream: our id, and an EDNS0 OPT that carries the proxy's loop
-    /// token (added when the client sent none; the answer is then returned without it).
-    private(set) lazy var outgoingBytes: [UInt8] = {
-        var message = query
-        message.header.id = outgoingID
+    /// Whether `response`'s question is the one asked (name case-insensitively).
+    func asks(name: [UInt8], type: UInt16, dnsClass: UInt16) -> Bool {
+        facts.type == type && facts.dnsClass == dnsClass && facts.canonicalName == name
+    }
+}
+
+/// What the proxy keeps of a client's query to answer it: the question, its flags (to tell a
+/// looped-back copy of our own query) and what the client accepts.
+struct QueryFacts {
+    var canonicalName: [UInt8]
+    var type: UInt16
+    var dnsClass: UInt16
+    var flags: UInt16
+    /// Length of the question name as the client wrote it (it starts at byte 12).
+    var nameLength: Int
+    var hasEDNS: Bool
+    var acceptedUDPSize: Int
+
+    init(_ view: DNSQueryView) {
+        canonicalName = view.canonicalName
+        type = view.type
+        dnsClass = view.dnsClass
+        flags = view.flags
+        nameLength = view.nameLength
+        hasEDNS = view.hasEDNS
+        acceptedUDPSize = view.acceptedUDPSize
+    }
+
+    init(_ query: DNSMessage) {
+        let question = query.questions[0]
+        canonicalName = question.name.canonicalWire
+        type = question.type.rawValue
+        dnsClass = question.dnsClass.rawValue
+        flags = query.header.flags
+        nameLength = question.name.wire.count
+        hasEDNS = query.edns != nil
+        acceptedUDPSize = query.acceptedUDPSize
+    }
+}
+
+/// An upstream's answer as received, with what was read from it: in place (the usual case) or
+/// by the full parser (anything the in-place reader leaves aside).
+struct UpstreamAnswer {
+    enum Reading {
+        case view(DNSResponseView)
+        case message(DNSMessage)
+    }
+
+    var bytes: [UInt8]
+    var reading: Reading
+}
+
+extension DNSQueryView {
+    /// The query as sent upstream, built from its bytes: id `id`, and an OPT carrying `marker`
+    /// (added with our default size when the client sent none; otherwise the client's OPT with
+    /// the size raised to at least 512 and `marker` appended to its options).
+    func upstreamBytes(_ bytes: [UInt8], id: UInt16, marker: EDNSOption) -> [UInt8] {
+        var out = bytes
+        out.reserveCapacity(bytes.count + 23 + marker.data.count)
+        out[0] = UInt8(id >> 8)
+        out[1] = UInt8(id & 0xff)
+        let option = [UInt8(marker.code >> 8), UInt8(marker.code & 0xff), UInt8(marker.data.count >> 8), UInt8(marker.data.count & 0xff)] + marker.data
+        if hasEDNS {
+            let opt = 12 + nameLength + 4
+            let size = max(udpPayloadSize, 512)
+            out[opt + 3] = UInt8(size >> 8)
+            out[opt + 4] = UInt8(size & 0xff)
+            let length = (Int(out[opt + 9]) << 8 | Int(out[opt + 10])) + option.count
+            out[opt + 9] = UInt8(length >> 8)
+            out[opt + 10] = UInt8(length & 0xff)
+            out += option
+        } else {
+            out[11] = 1
+            let size = EDNS.defaultPayloadSize
+            out += [0, 0, 41, UInt8(size >> 8), UInt8(size & 0xff), 0, 0, 0, 0, UInt8(option.count >> 8), UInt8(option.count & 0xff)]
+            out += option
+        }
+        return out
+    }
+}
+
+extension DNSMessage {
+    /// The query as sent upstream (the full parser's path; see ``DNSQueryView/upstreamBytes``).
+    func upstreamBytes(id: UInt16, marker: EDNSOption) -> [UInt8] {
+        var message = self
+        message.header.id = id
         var edns = message.edns ?? EDNS(udpPayloadSize: EDNS.defaultPayloadSize)
         edns.udpPayloadSize = max(edns.udpPayloadSize, 512)
-        edns.options.append(loopMarker)
+        edns.options.append(marker)
         message.edns = edns
         return message.serialized()
-    }()
-
-    let loopMarker: EDNSOption
+    }
 }

@@ -1,57 +1,97 @@
 import IPAddressing
 import Logging
 import NIOCore
-import NIOPosix
 import Synchronization
 
-/// The proxy's logic, confined to its one event loop: cache, fan-out, replies, metrics.
+/// The proxy's logic, confined to the proxy thread (`ProxyThread`): cache, fan-out, replies,
+/// metrics. Other threads hand it work through `mailbox`.
 ///
-/// `@unchecked Sendable`: every mutable member is touched only on `loop` (channel handlers
-/// call in on it; other threads go through `loop.execute`).
+/// `@unchecked Sendable`: every mutable member is touched only on the proxy thread; the cache
+/// and metrics, also read by TCP lookups on the NIO loop, are behind locks.
 final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
-    let loop: any EventLoop
-    let timeout: TimeAmount
-    let retransmitInterval: TimeAmount
+    /// The NIO loop that serves TCP (clients, and retries of truncated answers).
+    let tcpLoop: any EventLoop
+    let mailbox = ProxyMailbox()
+    let timeout: UInt64
+    let retransmitInterval: UInt64
     let logger: Logger
-    /// Shared with the UDP frontend thread, which answers cache hits itself.
     let cache: Mutex<DNSCache>
     let metricsBox = Mutex(DNSProxyMetrics())
-    var upstreams: [DNSUpstream] = []
+    /// As configured, and as asked: own addresses left out, scoped ones first.
+    private var configuredUpstreams: [DNSUpstream] = []
+    private(set) var upstreams: [DNSUpstream] = []
+    private var upstreamPeers: [SocketPeer] = []
+    private var upstreamEndpoints: [String] = []
+    /// The listeners' addresses: an upstream that is one of them is never asked (a loop).
     var ownAddresses: Set<DNSListenAddress> = []
     /// Upstream sockets, each on its own random port; a query uses one at random and its
     /// answers count only when they arrive there (port randomisation, RFC 5452).
-    var upstreamChannelsV4: [any Channel] = []
-    var upstreamChannelsV6: [any Channel] = []
+    var upstreamV4: [Int32] = []
+    var upstreamV6: [Int32] = []
     private var pending: [UInt16: PendingQuery] = [:]
+    private var ticks = TickQueue()
     private var generator = SystemRandomNumberGenerator()
     /// Sent in every upstream query (EDNS0 option 65001, local/experimental range): a query
     /// that arrives carrying it went round a forwarding loop back to us.
     let loopMarker = EDNSOption(code: 65001, data: (0..<8).map { _ in UInt8.random(in: 0...255) })
 
-    init(loop: any EventLoop, timeout: TimeAmount, cache: sending DNSCache, logger: Logger) {
-        self.loop = loop
-        self.timeout = timeout
-        self.retransmitInterval = .milliseconds(min(1000, timeout.nanoseconds / 3_000_000))
+    init(tcpLoop: any EventLoop, timeout: Duration, cache: sending DNSCache, logger: Logger) {
+        self.tcpLoop = tcpLoop
+        self.timeout = UInt64(timeout.components.seconds) * 1_000_000_000 + UInt64(timeout.components.attoseconds / 1_000_000_000)
+        self.retransmitInterval = min(1_000_000_000, self.timeout / 3)
         self.cache = Mutex(cache)
         self.logger = logger
     }
 
     var inFlight: Int { pending.count }
 
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    /// On the proxy thread: the upstreams for new queries. A real change empties the cache: its
+    /// answers may come from an upstream that is gone.
+    func setUpstreams(_ new: [DNSUpstream]) {
+        guard new != configuredUpstreams else { return }
+        configuredUpstreams = new
+        let kept = new.filter { !isOwn($0) }
+        // Scoped upstreams first (they are the authority for their names), the most specific first.
+        upstreams = kept.enumerated().sorted { lhs, rhs in
+            let l = lhs.element.domains.map(\.wire.count).max() ?? 0, r = rhs.element.domains.map(\.wire.count).max() ?? 0
+            return l != r ? l > r : lhs.offset < rhs.offset
+        }.map(\.element)
+        upstreamPeers = upstreams.map { SocketPeer(address: $0.address, port: $0.port) }
+        upstreamEndpoints = upstreams.map(\.endpoint)
+        cache.withLock { $0.removeAll() }
+    }
+
     // MARK: Queries from clients
 
+    /// On the NIO loop: a query from a TCP client. Cache hits are answered here; the rest go to
+    /// the proxy thread (the reply writes to the channel, which is safe from any thread).
     func handle(_ bytes: [UInt8], transport: DNSTransport, local: SocketAddress?, reply: @escaping ([UInt8]) -> Void) {
-        // The common case first: an ordinary query answered from the cache, read in place.
-        switch lookup(bytes, transport: transport) {
-        case .hit(let answer): reply(answer)
-        case .miss: resolve(bytes, transport: transport, cacheChecked: true, reply: reply)
-        case .unusual: resolve(bytes, transport: transport, cacheChecked: false, reply: reply)
+        let lookedUp = lookup(bytes, transport: transport)
+        if case .hit(let answer) = lookedUp { return reply(answer) }
+        let send = UncheckedReply(reply)
+        mailbox.post { [self] in
+            if case .miss(let view) = lookedUp {
+                resolve(bytes, view: view, transport: transport) { send.reply($0) }
+            } else {
+                resolve(bytes, transport: transport) { send.reply($0) }
+            }
         }
     }
 
-    /// Everything after the in-place cache lookup: parse, special names, loops, fan-out.
-    /// `cacheChecked`: the lookup already read this query (so the cache is not asked again).
-    func resolve(_ bytes: [UInt8], transport: DNSTransport, cacheChecked: Bool, reply: @escaping ([UInt8]) -> Void) {
+    /// An ordinary query the cache does not hold, read in place: straight to the fan-out.
+    func resolve(_ bytes: [UInt8], view: DNSQueryView, transport: DNSTransport, reply: @escaping ([UInt8]) -> Void) {
+        metricsBox.withLock { if transport == .udp { $0.udpQueries += 1 } else { $0.tcpQueries += 1 } }
+        let facts = QueryFacts(view)
+        if isLoopedBack(id: view.id, facts) { return refuseLoop(bytes, reply: reply) }
+        fanOut(bytes, facts: facts, key: DNSCacheKey(view), transport: transport, reply: reply) { id in
+            view.upstreamBytes(bytes, id: id, marker: loopMarker)
+        }
+    }
+
+    /// Any other query: parse, special names, loops, cache, fan-out.
+    func resolve(_ bytes: [UInt8], transport: DNSTransport, reply: @escaping ([UInt8]) -> Void) {
         metricsBox.withLock { if transport == .udp { $0.udpQueries += 1 } else { $0.tcpQueries += 1 } }
         let query: DNSMessage
         do {
@@ -76,33 +116,54 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
             return send(response.serialized(limit: limit), rcode: .noError, to: reply)
         }
 
-        // One of our own queries coming back: an upstream forwards to us.
-        if query.edns?.options.contains(loopMarker) == true
-            || pending[query.header.id].map({ $0.query.questions[0] == question && $0.query.header.flags == query.header.flags }) == true {
-            metricsBox.withLock { $0.loopsDetected += 1 }
-            logger.warning("query loop: an upstream sent our own query back; refusing it", metadata: ["question": "\(question)"])
-            return send(query.response(rcode: .refused).serialized(), rcode: .refused, to: reply)
+        let facts = QueryFacts(query)
+        if query.edns?.options.contains(loopMarker) == true || isLoopedBack(id: query.header.id, facts) {
+            return refuseLoop(bytes, reply: reply)
         }
 
         let key = DNSCacheKey(query)
-        let now = NIODeadline.now().uptimeNanoseconds
-        if !cacheChecked, let cached = cache.withLock({ $0.answer(query, queryBytes: bytes, key: key, now: now) }) {
+        if let cached = cache.withLock({ $0.answer(query, queryBytes: bytes, key: key, now: Self.now()) }) {
             metricsBox.withLock { $0.cacheHits += 1 }
             return send(Self.fit(cached, limit: limit), rcode: DNSRCode(rawValue: cached[3] & 0x0f), to: reply)
         }
+        fanOut(bytes, facts: facts, key: key, transport: transport, reply: reply) { id in query.upstreamBytes(id: id, marker: loopMarker) }
+    }
 
-        let asked = upstreams.filter { $0.serves(question.name) && !isOwn($0) }
+    /// One of our own queries coming back: an upstream forwards to us (the marker is checked
+    /// by the callers; this is the id and question of a query in flight).
+    private func isLoopedBack(id: UInt16, _ facts: QueryFacts) -> Bool {
+        guard let entry = pending[id] else { return false }
+        return entry.facts.flags == facts.flags && entry.asks(name: facts.canonicalName, type: facts.type, dnsClass: facts.dnsClass)
+    }
+
+    private func refuseLoop(_ bytes: [UInt8], reply: ([UInt8]) -> Void) {
+        metricsBox.withLock { $0.loopsDetected += 1 }
+        guard let query = try? DNSMessage(bytes: bytes) else { return }
+        logger.warning("query loop: an upstream sent our own query back; refusing it", metadata: ["question": "\(query.questions.first.map { "\($0)" } ?? "-")"])
+        send(query.response(rcode: .refused).serialized(), rcode: .refused, to: reply)
+    }
+
+    /// Sends the query to every upstream that serves its name and files it as pending.
+    private func fanOut(_ bytes: [UInt8], facts: QueryFacts, key: DNSCacheKey, transport: DNSTransport,
+                        reply: @escaping ([UInt8]) -> Void, outgoing: (UInt16) -> [UInt8]) {
+        var asked: [Int] = []
+        for index in upstreams.indices where upstreams[index].serves(canonicalName: facts.canonicalName) { asked.append(index) }
         guard !asked.isEmpty, pending.count < 60_000 else {
+            guard let query = try? DNSMessage(bytes: bytes) else { return }
             return send(query.response(rcode: .servFail).serialized(), rcode: .servFail, to: reply)
         }
-        var id = UInt16.random(in: 0...UInt16.max, using: &generator)
+        // One random draw: the upstream id (16 bits) and the upstream socket.
+        let random = generator.next()
+        var id = UInt16(truncatingIfNeeded: random)
         while pending[id] != nil { id &+= 1 }
-        let entry = PendingQuery(query: query, queryBytes: bytes, transport: transport, reply: reply, upstreams: asked,
-                                 outgoingID: id, deadline: now + UInt64(timeout.nanoseconds), loopMarker: loopMarker)
+        let now = Self.now()
+        let entry = PendingQuery(
+            facts: facts, queryBytes: bytes, key: key, transport: transport, reply: reply, outgoingID: id, outgoingBytes: outgoing(id),
+            deadline: now + timeout, upstreams: asked.map { upstreams[$0] }, peers: asked.map { upstreamPeers[$0] },
+            endpoints: asked.map { upstreamEndpoints[$0] }, socketChoice: Int(truncatingIfNeeded: (random >> 16) & 0xffff))
         pending[id] = entry
-        let outgoing = entry.outgoingBytes
-        for index in asked.indices { sendUpstream(entry, index, outgoing, now: now) }
-        scheduleTick(entry)
+        for index in asked.indices { sendUpstream(entry, index, entry.outgoingBytes, now: now) }
+        ticks.push(min(now + retransmitInterval, entry.deadline), entry)
     }
 
     static let metricsName = try! DNSName("metrics.nsm.")
@@ -110,19 +171,18 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     enum CacheLookup {
         /// The answer (counted in the metrics).
         case hit([UInt8])
-        /// An ordinary query the cache does not hold.
-        case miss
+        /// An ordinary query the cache does not hold, as read in place.
+        case miss(DNSQueryView)
         /// Not an ordinary query: the in-place reader leaves it to the full parser.
         case unusual
     }
 
-    /// The cache lookup of an ordinary query, read in place. Safe from any thread: the UDP
-    /// frontend calls it before handing a query to the loop.
+    /// The cache lookup of an ordinary query, read in place. Safe from any thread.
     func lookup(_ bytes: [UInt8], transport: DNSTransport) -> CacheLookup {
         guard let view = DNSQueryView(bytes, marker: loopMarker), !view.isResponse, view.opcode == 0, !view.carriesMarker, view.dnsClass == 1
         else { return .unusual }
-        let key = DNSCacheKey(view), now = NIODeadline.now().uptimeNanoseconds
-        guard let cached = cache.withLock({ $0.answer(nameLength: view.nameLength, queryBytes: bytes, key: key, now: now) }) else { return .miss }
+        let key = DNSCacheKey(view), now = Self.now()
+        guard let cached = cache.withLock({ $0.answer(nameLength: view.nameLength, queryBytes: bytes, key: key, now: now) }) else { return .miss(view) }
         let answer = Self.fit(cached, limit: transport == .udp ? view.acceptedUDPSize : 65535)
         metricsBox.withLock { metrics in
             if transport == .udp { metrics.udpQueries += 1 } else { metrics.tcpQueries += 1 }
@@ -150,120 +210,160 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     // MARK: Upstreams
 
     private func sendUpstream(_ entry: PendingQuery, _ index: Int, _ bytes: [UInt8], now: UInt64) {
-        let upstream = entry.state.upstreams[index]
-        let channels = upstream.address.family == .v4 ? upstreamChannelsV4 : upstreamChannelsV6
-        guard !channels.isEmpty, case let channel = channels[entry.socketChoice % channels.count],
-              let address = try? SocketAddress(ipAddress: upstream.address.description, port: Int(upstream.port)) else {
+        let peer = entry.peers[index]
+        let sockets = peer.isIPv4 ? upstreamV4 : upstreamV6
+        guard !sockets.isEmpty, UDPSocket.send(sockets[entry.socketChoice % sockets.count], bytes, to: peer) else {
             return apply(entry, entry.state.fail(upstream: index))
         }
         if entry.sentAt[index] == 0 { entry.sentAt[index] = now }
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: channel.allocator.buffer(bytes: bytes)), promise: nil)
     }
 
-    /// A datagram on upstream socket `socket` (its index in its family's list).
-    func upstreamAnswer(_ bytes: [UInt8], from remote: SocketAddress, socket: Int) {
+    /// On the proxy thread: a datagram on upstream socket `socket` (its index in its family's list).
+    func upstreamAnswer(_ bytes: [UInt8], from remote: SocketPeer, v4: Bool, socket: Int) {
         guard bytes.count >= 12 else { return }
         let id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
         guard let entry = pending[id],
-              socket == entry.socketChoice % max(1, remote.protocol == .inet ? upstreamChannelsV4.count : upstreamChannelsV6.count),
-              let index = entry.state.upstreams.indices.first(where: { i in
-                  let upstream = entry.state.upstreams[i]
-                  return remote.port == Int(upstream.port) && remote.ipAddress.flatMap(IPAddressParsing.parse) == upstream.address
-              }),
+              socket == entry.socketChoice % max(1, v4 ? upstreamV4.count : upstreamV6.count),
+              let index = entry.peers.indices.first(where: { entry.peers[$0].sameEndpoint(as: remote) }),
               !entry.state.replied[index], !entry.overTCP.contains(index)
         else { return }
         accept(bytes, entry: entry, index: index, viaTCP: false)
     }
 
     private func accept(_ bytes: [UInt8], entry: PendingQuery, index: Int, viaTCP: Bool) {
-        guard pending[entry.outgoingID] === entry else { return }
-        guard let response = try? DNSMessage(bytes: bytes), response.header.isResponse,
-              response.questions.first == entry.query.questions[0] else {
+        guard pending[entry.outgoingID] === entry, let answer = Self.read(bytes, answering: entry) else {
             // Garbage or a reply to another question: not an answer (a spoofer cannot end the query early).
-            if viaTCP { apply(entry, entry.state.fail(upstream: index)) }
+            if viaTCP, pending[entry.outgoingID] === entry { apply(entry, entry.state.fail(upstream: index)) }
             return
         }
         recordLatency(entry, index)
-        if response.header.isTruncated, !viaTCP {
+        let truncated: Bool, positive: Bool, negative: Bool, noError: Bool
+        switch answer.reading {
+        case .view(let view): (truncated, positive, negative, noError) = (view.isTruncated, view.isPositive, view.isNegative, view.rcode == 0)
+        case .message(let message):
+            (truncated, positive, negative, noError) = (message.header.isTruncated, message.isPositive, message.isNegative, message.rcode == .noError)
+        }
+        if truncated, !viaTCP {
             entry.overTCP.insert(index)
             metricsBox.withLock { $0.tcpRetries += 1 }
-            let remaining = TimeAmount.nanoseconds(Int64(max(1, Int64(entry.deadline) - Int64(NIODeadline.now().uptimeNanoseconds))))
-            DNSUpstreamTCP.query(entry.outgoingBytes, to: entry.state.upstreams[index], on: loop, timeout: remaining).whenComplete { result in
-                switch result {
-                case .success(let answer): self.accept(answer, entry: entry, index: index, viaTCP: true)
-                case .failure: if self.pending[entry.outgoingID] === entry { self.apply(entry, entry.state.fail(upstream: index)) }
+            let remaining = TimeAmount.nanoseconds(max(1, Int64(entry.deadline) - Int64(Self.now())))
+            let mailbox = self.mailbox
+            let retry = UncheckedEntry(entry: entry)
+            DNSUpstreamTCP.query(entry.outgoingBytes, to: entry.state.upstreams[index], on: tcpLoop, timeout: remaining).whenComplete { result in
+                mailbox.post { [self] in
+                    let entry = retry.entry
+                    switch result {
+                    case .success(let answer): accept(answer, entry: entry, index: index, viaTCP: true)
+                    case .failure: if pending[entry.outgoingID] === entry { apply(entry, entry.state.fail(upstream: index)) }
+                    }
                 }
             }
             return
         }
-        entry.responses[index] = bytes
-        apply(entry, entry.state.record(upstream: index, response: response))
+        entry.answers[index] = answer
+        apply(entry, entry.state.record(upstream: index, positive: positive, negative: negative, noError: noError))
+    }
+
+    /// An upstream's response to `entry`'s question, read in place when it can be, else by the
+    /// full parser; nil for anything else.
+    static func read(_ bytes: [UInt8], answering entry: PendingQuery) -> UpstreamAnswer? {
+        if let view = DNSResponseView(bytes) {
+            guard view.isResponse, entry.asks(name: view.questionName, type: view.questionType, dnsClass: view.questionClass) else { return nil }
+            return UpstreamAnswer(bytes: bytes, reading: .view(view))
+        }
+        guard let message = try? DNSMessage(bytes: bytes), message.header.isResponse, let question = message.questions.first,
+              message.questions.count == 1,
+              entry.asks(name: question.name.canonicalWire, type: question.type.rawValue, dnsClass: question.dnsClass.rawValue)
+        else { return nil }
+        return UpstreamAnswer(bytes: bytes, reading: .message(message))
     }
 
     private func recordLatency(_ entry: PendingQuery, _ index: Int) {
-        let elapsed = Double(NIODeadline.now().uptimeNanoseconds - entry.sentAt[index]) / 1e6
-        let key = entry.state.upstreams[index].endpoint
+        let elapsed = Double(Self.now() - entry.sentAt[index]) / 1e6
+        let key = entry.endpoints[index]
         metricsBox.withLock { $0.upstreams[key, default: .init()].record(milliseconds: elapsed) }
     }
 
     private func apply(_ entry: PendingQuery, _ outcome: FanoutState.Outcome) {
         switch outcome {
         case .wait: return
-        case .forward(let index): finish(entry, with: entry.responses[index])
+        case .forward(let index): finish(entry, with: entry.answers[index])
         case .servFail: finish(entry, with: nil)
         }
     }
 
-    private func finish(_ entry: PendingQuery, with upstreamBytes: [UInt8]?) {
+    private func finish(_ entry: PendingQuery, with answer: UpstreamAnswer?) {
         guard pending[entry.outgoingID] === entry else { return }
         pending[entry.outgoingID] = nil
-        entry.timer?.cancel()
-        guard var bytes = upstreamBytes, var response = try? DNSMessage(bytes: bytes) else {
-            return send(entry.query.response(rcode: .servFail).serialized(), rcode: .servFail, to: entry.reply)
+        guard let answer else {
+            guard let query = try? DNSMessage(bytes: entry.queryBytes) else { return }
+            return send(query.response(rcode: .servFail).serialized(), rcode: .servFail, to: entry.reply)
         }
-        if entry.query.edns == nil, response.edns != nil {
+        var bytes = answer.bytes
+        let rcode: DNSRCode
+        let key = entry.key, now = Self.now()
+        switch answer.reading {
+        case .view(let view):
             // The client spoke no EDNS: the OPT we added must not reach it (RFC 6891 §7).
-            response.edns = nil
-            bytes = response.serialized()
-            guard let reparsed = try? DNSMessage(bytes: bytes) else { return }
-            response = reparsed
+            if !entry.facts.hasEDNS, view.optRange != nil { bytes = view.removingOPT(from: bytes) }
+            let stored = bytes
+            cache.withLock { $0.store(view, bytes: stored, key: key, now: now) }
+            rcode = DNSRCode(rawValue: view.rcode)
+        case .message(var response):
+            if !entry.facts.hasEDNS, response.edns != nil {
+                response.edns = nil
+                bytes = response.serialized()
+                guard let reparsed = try? DNSMessage(bytes: bytes) else { return }
+                response = reparsed
+            }
+            let stored = bytes, message = response
+            cache.withLock { $0.store(message, bytes: stored, key: key, now: now) }
+            rcode = response.rcode
         }
-        let key = entry.key, stored = bytes, message = response
-        cache.withLock { $0.store(message, bytes: stored, key: key, now: NIODeadline.now().uptimeNanoseconds) }
         bytes[0] = entry.queryBytes[0]
         bytes[1] = entry.queryBytes[1]
-        let nameLength = entry.query.questions[0].name.wire.count
+        let nameLength = entry.facts.nameLength
         if bytes.count >= 12 + nameLength, entry.queryBytes.count >= 12 + nameLength {
             bytes.replaceSubrange(12..<(12 + nameLength), with: entry.queryBytes[12..<(12 + nameLength)])
         }
-        let limit = entry.transport == .udp ? entry.query.acceptedUDPSize : 65535
-        send(Self.fit(bytes, limit: limit), rcode: response.rcode, to: entry.reply)
+        let limit = entry.transport == .udp ? entry.facts.acceptedUDPSize : 65535
+        send(Self.fit(bytes, limit: limit), rcode: rcode, to: entry.reply)
     }
 
-    /// Every retransmit interval: ask the silent upstreams again over UDP, until the budget is spent.
-    private func scheduleTick(_ entry: PendingQuery) {
-        let remaining = Int64(entry.deadline) - Int64(NIODeadline.now().uptimeNanoseconds)
-        let delay = TimeAmount.nanoseconds(max(0, min(retransmitInterval.nanoseconds, remaining)))
-        entry.timer = loop.scheduleTask(in: delay) { [self] in
-            guard pending[entry.outgoingID] === entry else { return }
-            let now = NIODeadline.now().uptimeNanoseconds
+    // MARK: Timers
+
+    /// When the proxy thread must next call ``fireTicks()``.
+    var nextTick: UInt64? { ticks.nextTime }
+
+    /// Every retransmit interval a pending query asks its silent upstreams again over UDP, until
+    /// its budget is spent; then it concludes with what it heard.
+    func fireTicks() {
+        let now = Self.now()
+        while let tick = ticks.popDue(now) {
+            let entry = tick.entry
+            guard pending[entry.outgoingID] === entry else { continue }
             if now >= entry.deadline {
                 metricsBox.withLock { metrics in
                     for index in entry.state.pendingUpstreams { metrics.upstreams[entry.state.upstreams[index].endpoint, default: .init()].timeouts += 1 }
                 }
-                return apply(entry, entry.state.conclusion())
+                apply(entry, entry.state.conclusion())
+                continue
             }
             let outgoing = entry.outgoingBytes
             for index in entry.state.pendingUpstreams where !entry.overTCP.contains(index) { sendUpstream(entry, index, outgoing, now: now) }
-            scheduleTick(entry)
+            ticks.push(min(now + retransmitInterval, entry.deadline), entry)
         }
+        if pending.isEmpty, ticks.count > 4096 { ticks.removeAll() }
     }
 }
 
-/// Reads an address printed by NIO back into our type.
-enum IPAddressParsing {
-    static func parse(_ text: String) -> IPAddress? {
-        if let percent = text.firstIndex(of: "%") { return IPAddress(text[..<percent]) }
-        return IPAddress(text)
-    }
+/// A TCP client's reply, called from the proxy thread (it only writes to a NIO channel).
+private struct UncheckedReply: @unchecked Sendable {
+    let reply: ([UInt8]) -> Void
+    init(_ reply: @escaping ([UInt8]) -> Void) { self.reply = reply }
+}
+
+/// A pending query carried through the NIO loop and back (only touched on the proxy thread).
+private struct UncheckedEntry: @unchecked Sendable {
+    let entry: PendingQuery
 }

@@ -1,3 +1,4 @@
+import IPAddressing
 public import Logging
 import NIOCore
 import NIOPosix
@@ -62,5 +63,13 @@ final class ZoneHandler: DNSQueryHandling, Sendable {
         let localAddress = local?.ipAddress.flatMap(IPAddressParsing.parse)
         let limit = transport == .udp ? query.acceptedUDPSize : 65535
         reply(zone.answer(query, local: localAddress).serialized(limit: limit))
+    }
+}
+
+/// Reads an address printed by NIO back into our type.
+enum IPAddressParsing {
+    static func parse(_ text: String) -> IPAddress? {
+        if let percent = text.firstIndex(of: "%") { return IPAddress(text[..<percent]) }
+        return IPAddress(text)
     }
 }

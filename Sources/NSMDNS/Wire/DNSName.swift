@@ -51,13 +51,17 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// True if this name equals `domain` or lies under it (`a.b.example.org` under `example.org`).
     public func isSubdomain(of domain: DNSName) -> Bool {
-        let mine = canonicalWire, theirs = domain.canonicalWire
+        Self.isSubdomain(canonicalWire, of: domain.canonicalWire)
+    }
+
+    /// The same on lower-cased wire forms.
+    static func isSubdomain(_ mine: [UInt8], of theirs: [UInt8]) -> Bool {
         guard mine.count >= theirs.count else { return false }
         guard mine.suffix(theirs.count).elementsEqual(theirs) else { return false }
         // The suffix must start on a label boundary of this name.
         var index = 0
         let start = mine.count - theirs.count
-        while index < start { index += Int(wire[index]) + 1 }
+        while index < start { index += Int(mine[index]) + 1 }
         return index == start
     }
 

@@ -11,13 +11,14 @@ struct BenchDNSCommand: AsyncParsableCommand {
         discussion: "Needs root, dnsmasq and dnsperf (scripts/install-deps.sh). Build with -c release for meaningful numbers."
     )
 
-    @Option(help: "Cold queries per peer and concurrency.") var coldQueries: Int = 1_000
+    @Option(help: "Cold queries per peer and concurrency.") var coldQueries: Int = 2_000
     @Option(help: "Cached queries per peer and concurrency.") var warmQueries: Int = 20_000
     @Option(help: "dnsperf seconds per peer.") var seconds: Int = 10
+    @Option(help: "Latency rounds; the peers take turns within each.") var rounds: Int = 5
     @Flag(help: "Print the table as Markdown.") var markdown = false
 
     func run() async throws {
-        let benchmark = DNSBenchmark(.init(coldQueries: coldQueries, warmQueries: warmQueries, seconds: seconds, executable: currentExecutable()))
+        let benchmark = DNSBenchmark(.init(coldQueries: coldQueries, warmQueries: warmQueries, seconds: seconds, rounds: rounds, executable: currentExecutable()))
         let reports = try await benchmark.run { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         print(ReportTable.render(DNSReport.rows(reports), markdown: markdown))
     }

@@ -1,0 +1,122 @@
+/// The facts the proxy needs from an upstream's answer, read in place without building a
+/// ``DNSMessage``: flags and counts, the question (to match it against what was asked), every
+/// record's TTL and where it sits (for the cache to count TTLs down), the SOA's negative TTL,
+/// and where the OPT record is (to drop it for a client that sent none). Every read is bounds
+/// checked; names are skipped (a compression pointer ends a name), so no pointer is followed.
+/// Anything unusual — several questions, a compressed question name, an OPT record that is not
+/// the last record — yields nil and the caller falls back to the full parser.
+struct DNSResponseView {
+    var flags: UInt16
+    var answerCount: Int
+    /// Lower-cased wire form of the question name, with its type and class.
+    var questionName: [UInt8] = []
+    var questionType: UInt16 = 0
+    var questionClass: UInt16 = 0
+    /// Offset and TTL of every record but the OPT.
+    var ttls: [(offset: Int, ttl: UInt32)] = []
+    /// The smallest TTL in the answer section.
+    var minimumAnswerTTL: UInt32?
+    /// The first SOA of the authority section: its TTL and its MINIMUM field (RFC 2308).
+    var soa: (ttl: UInt32, minimum: UInt32)?
+    /// The OPT record's bytes (always the message's tail here).
+    var optRange: Range<Int>?
+
+    var isResponse: Bool { flags & 0x8000 != 0 }
+    var isTruncated: Bool { flags & 0x0200 != 0 }
+    var rcode: UInt8 { UInt8(flags & 0x000f) }
+    /// NOERROR with at least one answer record (as ``DNSMessage/isPositive``).
+    var isPositive: Bool { rcode == 0 && answerCount > 0 }
+    /// NXDOMAIN, or NOERROR without answers (as ``DNSMessage/isNegative``).
+    var isNegative: Bool { rcode == 3 || (rcode == 0 && answerCount == 0) }
+
+    init?(_ bytes: [UInt8]) {
+        let count = bytes.count
+        guard count >= 12 else { return nil }
+        func u16(_ at: Int) -> Int { Int(bytes[at]) << 8 | Int(bytes[at + 1]) }
+        func u32(_ at: Int) -> UInt32 { UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3]) }
+        flags = UInt16(u16(2))
+        guard u16(4) == 1 else { return nil }
+        answerCount = u16(6)
+        let authorityCount = u16(8), additionalCount = u16(10)
+
+        // The question: an uncompressed name, then type and class.
+        var index = 12
+        questionName.reserveCapacity(32)
+        while true {
+            guard index < count else { return nil }
+            let length = Int(bytes[index])
+            guard length & 0xc0 == 0, index + 1 + length <= count else { return nil }
+            questionName.append(UInt8(length))
+            if length == 0 { break }
+            for byte in bytes[(index + 1)...(index + length)] { questionName.append(byte >= 65 && byte <= 90 ? byte | 0x20 : byte) }
+            index += 1 + length
+            guard questionName.count <= 255 else { return nil }
+        }
+        index += 1
+        guard index + 4 <= count else { return nil }
+        questionType = UInt16(u16(index))
+        questionClass = UInt16(u16(index + 2))
+        index += 4
+
+        // The records: name, type, class, TTL, data length, data.
+        let total = answerCount + authorityCount + additionalCount
+        ttls.reserveCapacity(total)
+        for number in 0..<total {
+            let start = index
+            guard let nameEnd = Self.skipName(bytes, from: index), nameEnd + 10 <= count else { return nil }
+            index = nameEnd
+            let type = u16(index), ttl = u32(index + 4), length = u16(index + 8)
+            let dataStart = index + 10
+            guard dataStart + length <= count else { return nil }
+            if type == 41 {
+                // OPT: only in the additional section, only once, and last.
+                guard number >= answerCount + authorityCount, optRange == nil, dataStart + length == count else { return nil }
+                optRange = start..<count
+            } else {
+                ttls.append((index + 4, ttl))
+                if number < answerCount {
+                    minimumAnswerTTL = min(minimumAnswerTTL ?? ttl, ttl)
+                } else if number < answerCount + authorityCount, type == 6, soa == nil {
+                    // SOA data: MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM.
+                    guard let mname = Self.skipName(bytes, from: dataStart), let rname = Self.skipName(bytes, from: mname),
+                          rname + 20 == dataStart + length else { return nil }
+                    soa = (ttl, u32(rname + 16))
+                }
+            }
+            index = dataStart + length
+        }
+        guard index == count else { return nil }
+    }
+
+    /// The offset after the name at `start` (a compression pointer ends it), or nil if it runs
+    /// past the end or is malformed.
+    static func skipName(_ bytes: [UInt8], from start: Int) -> Int? {
+        var index = start, length = 0
+        while index < bytes.count {
+            let label = Int(bytes[index])
+            switch label & 0xc0 {
+            case 0:
+                if label == 0 { return index + 1 }
+                length += label + 1
+                guard length <= 255 else { return nil }
+                index += 1 + label
+            case 0xc0:
+                return index + 2 <= bytes.count ? index + 2 : nil
+            default:
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// `bytes` without the OPT record (and ARCOUNT one less); the TTL offsets stay valid, as the
+    /// OPT is the tail.
+    func removingOPT(from bytes: [UInt8]) -> [UInt8] {
+        guard let optRange else { return bytes }
+        var trimmed = Array(bytes[..<optRange.lowerBound])
+        let additional = (Int(trimmed[10]) << 8 | Int(trimmed[11])) - 1
+        trimmed[10] = UInt8(additional >> 8)
+        trimmed[11] = UInt8(additional & 0xff)
+        return trimmed
+    }
+}
