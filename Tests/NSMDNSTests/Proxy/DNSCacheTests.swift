@@ -37,6 +37,27 @@ struct DNSCacheTests {
         #expect(cache.count == 0)
     }
 
+    @Test("an answer read in place is cached exactly as a parsed one: same bytes served, same lifetime")
+    func inPlace() throws {
+        let (query, queryBytes) = Self.query("db.svc.nsm")
+        var response = query.response(rcode: .noError)
+        response.answers = [.a(try DNSName("db.svc.nsm"), IPv4Address("172.16.0.9")!, ttl: 30), .a(try DNSName("db.svc.nsm"), IPv4Address("172.16.0.8")!, ttl: 90)]
+        var negative = query.response(rcode: .nxDomain)
+        let soa = DNSStartOfAuthority(primary: try DNSName("ns.svc.nsm"), mailbox: try DNSName("hostmaster.svc.nsm"), serial: 1, minimum: 20)
+        negative.authorities = [DNSRecord(name: try DNSName("svc.nsm"), type: .soa, ttl: 45, data: .soa(soa))]
+        for answer in [response, negative] {
+            let bytes = answer.serialized()
+            let parsedCache = DNSCache(), viewCache = DNSCache()
+            parsedCache.store(try DNSMessage(bytes: bytes), bytes: bytes, key: DNSCacheKey(query), now: 0)
+            viewCache.store(try #require(DNSResponseView(bytes)), bytes: bytes, key: DNSCacheKey(query), now: 0)
+            for seconds: UInt64 in [0, 7, 19, 21, 29, 31] {
+                let fromParsed = parsedCache.answer(query, queryBytes: queryBytes, key: DNSCacheKey(query), now: seconds * Self.second)
+                let fromView = viewCache.answer(query, queryBytes: queryBytes, key: DNSCacheKey(query), now: seconds * Self.second)
+                #expect(fromParsed == fromView, "at \(seconds) s")
+            }
+        }
+    }
+
     @Test("an answer for an EDNS asker is not given to a plain one")
     func ednsSeparate() throws {
         let cache = DNSCache()
