@@ -83,6 +83,27 @@ struct NamespaceTests {
         }
     }
 
+    @Test("resolver finds namespaces created after its last scan, also under a reused name, and forgets")
+    func resolverRescan() throws {
+        try withTestNamespace { firstName, first, _ in
+            let resolver = NamespaceResolver()
+            #expect(try resolver.open(first.identity).identity == first.identity)
+            // A namespace that appears after the resolver has scanned /run/netns.
+            try withTestNamespace { _, second, _ throws in
+                let found = try resolver.open(second.identity)
+                #expect(found.identity == second.identity)
+            }
+            // The first name deleted and made again: a new namespace behind a remembered name.
+            let oldIdentity = first.identity
+            try NetworkNamespace.delete(named: firstName)
+            let again = try NetworkNamespace.create(named: firstName)
+            #expect(again.identity != oldIdentity)
+            resolver.forget(oldIdentity)
+            #expect(try resolver.open(again.identity).identity == again.identity)
+            #expect(throws: NetlinkError.self) { try resolver.open(oldIdentity) }
+        }
+    }
+
     @Test("sysctls are written inside the namespace only")
     func sysctl() throws {
         try withTestNamespace { name, namespace, _ in

@@ -27,7 +27,16 @@ public final class NetlinkHandle: Sendable {
 
     /// A handle whose socket lives in `namespace`.
     public convenience init(namespace: NetworkNamespace) throws(NetlinkError) {
-        let socket = try namespace.perform { () throws(NetlinkError) -> NetlinkSocket in try NetlinkSocket() }
+        try self.init(namespace: namespace, alsoInside: {})
+    }
+
+    /// A handle whose socket lives in `namespace`, after `work` ran there on the same trip into
+    /// it (e.g. a sysctl: one thread hop instead of two).
+    public convenience init(namespace: NetworkNamespace, alsoInside work: () throws(NetlinkError) -> Void) throws(NetlinkError) {
+        let socket = try namespace.perform { () throws(NetlinkError) -> NetlinkSocket in
+            try work()
+            return try NetlinkSocket()
+        }
         try self.init(socket: socket, namespace: namespace)
     }
 

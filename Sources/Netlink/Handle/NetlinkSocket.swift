@@ -42,7 +42,9 @@ final class NetlinkSocket: @unchecked Sendable {
         }
         descriptor = fd
         portID = address.nl_pid
-        buffer = [UInt8](repeating: 0, count: 1 << 16)
+        // Not zero-filled: only the pages a reply touches become resident (a node holds a
+        // handle per endpoint namespace; 64 KiB each adds up).
+        buffer = [UInt8](unsafeUninitializedCapacity: 1 << 16) { _, count in count = 1 << 16 }
     }
 
     deinit { close(descriptor) }

@@ -46,18 +46,27 @@ extension NetworkNamespace {
         guard unlink(path) == 0 else { throw NetlinkError.fromErrno("ip netns delete \(name)") }
     }
 
-    /// Names of the namespaces under `/run/netns`.
-    public static func names() -> [String] {
+    /// Names of the namespaces under `/run/netns`, sorted.
+    public static func names() -> [String] { unsortedNames().sorted() }
+
+    /// Names of the namespaces under `/run/netns`, in directory order.
+    static func unsortedNames() -> [String] {
         guard let directory = opendir(runDirectory) else { return [] }
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = NetworkNamespace.directoryEntryName(entry)
             if name != ".", name != ".." { names.append(name) }
         }
-        return names.sorted()
+        return names
+    }
+
+    /// The name in a `readdir` entry, read in place: entries are only as long as their name,
+    /// so copying the whole 256-byte `d_name` field can read past the end of the kernel's
+    /// buffer (a crash once the directory is large enough to end an entry at a page edge).
+    static func directoryEntryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        return String(cString: UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: CChar.self))
     }
 
     /// Makes `/run/netns` exist and be a shared mount point, as iproute2 does, so namespace

@@ -16,6 +16,12 @@ extension NetworkNamespace {
         try setSysctl(key.split(separator: ".").map(String.init), value)
     }
 
+    /// Writes `/proc/sys/<path>` in the calling thread's namespace — for work already running
+    /// inside one (see ``NetlinkHandle/init(namespace:alsoInside:)``).
+    public static func writeSysctl(_ path: String, _ value: String) throws(NetlinkError) {
+        try write(value, to: "/proc/sys/" + path)
+    }
+
     /// Reads a namespaced sysctl inside this namespace.
     public func sysctl(_ components: [String]) throws(NetlinkError) -> String {
         let path = "/proc/sys/" + components.joined(separator: "/")
