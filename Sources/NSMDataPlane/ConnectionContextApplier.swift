@@ -11,7 +11,8 @@ import NSMCore
 ///   family (onlink), or as plain device routes when the prefix lies inside a destination prefix;
 /// - endpoint side: the mirror image with `dst_ip_addrs`, `src_ip_addrs` and `dst_routes`;
 /// - MTU when given; the interface up; IPv6 enabled on it when it gets IPv6 addresses; in the
-///   client's namespace `net.ipv4.ping_group_range = 0 2147483647` (for liveness pings).
+///   client's namespace `net.ipv4.ping_group_range = 0 2147483647` (for liveness pings; the
+///   data plane writes it when it opens its handle there, see ``KernelDataPlane``).
 ///
 /// Everything is sent in one netlink batch with replace semantics, so a refresh re-applies.
 enum ConnectionContextApplier {
@@ -29,7 +30,6 @@ enum ConnectionContextApplier {
         if own.contains(where: { $0.family == .v6 }) {
             try? namespace.setSysctl(["net", "ipv6", "conf", interface, "disable_ipv6"], "0")
         }
-        if side == .client { try? namespace.setSysctl("net.ipv4.ping_group_range", "0 2147483647") }
         var requests: [NetlinkRequest] = []
         if context.mtu > 0, link.mtu != context.mtu { requests.append(.setMTU(index: link.index, context.mtu)) }
         requests.append(.setAlias(index: link.index, alias))

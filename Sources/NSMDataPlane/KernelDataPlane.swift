@@ -19,6 +19,11 @@ import Synchronization
 /// Then the connection context is applied on both sides (``ConnectionContextApplier``):
 /// addresses, routes, MTU, up. Connect is idempotent (a refresh re-applies with replace
 /// semantics); disconnect deletes the interfaces (deleting one veth end deletes both).
+///
+/// Netlink handles: one per endpoint namespace, kept (few, shared by many connections); one per
+/// pod namespace only for the duration of a call, opened with the pod's
+/// `net.ipv4.ping_group_range` written on the same trip into the namespace — a kept handle
+/// would pin the pod's namespace after the pod is gone and cost memory per pod.
 public final class KernelDataPlane: ForwarderDataPlane {
     let node: NetlinkHandle
     let resolver = NamespaceResolver()
@@ -46,9 +51,18 @@ public final class KernelDataPlane: ForwarderDataPlane {
     }
 
     public func disconnect(_ plumbing: Plumbing) async throws {
-        for (mechanism, name) in [(plumbing.incoming, plumbing.incoming.kernelInterfaceName), (plumbing.outgoing, plumbing.outgoing.kernelInterfaceName)] {
-            guard mechanism.isKernel, let name, let handle = try? handle(for: mechanism) else { continue }
-            if let failure = Self.creationFailure({ () throws(NetlinkError) in try handle.deleteLink(named: name) }), failure.code != .notFound { throw failure }
+        // The endpoint's side first: its handle is kept, and for a veth that deletes both ends.
+        var deletedVeth = false
+        for (mechanism, pod) in [(plumbing.outgoing, false), (plumbing.incoming, true)] {
+            guard mechanism.isKernel, let name = mechanism.kernelInterfaceName, !deletedVeth,
+                  let namespace = try? namespace(mechanism), let handle = try? (pod ? podHandle(for: namespace) : handle(for: namespace))
+            else { continue }
+            if let failure = Self.creationFailure({ () throws(NetlinkError) in try handle.deleteLink(named: name) }) {
+                if failure.code != .notFound { throw failure }
+            } else {
+                deletedVeth = plumbing.incoming.isKernel && plumbing.outgoing.isKernel
+            }
+            if pod { resolver.forget(namespace.identity) }
         }
     }
 
@@ -59,7 +73,7 @@ public final class KernelDataPlane: ForwarderDataPlane {
         let endpointName = try interfaceName(plumbing.outgoing, side: "endpoint")
         let clientNamespace = try namespace(plumbing.incoming)
         let endpointNamespace = try namespace(plumbing.outgoing)
-        let client = try handle(for: clientNamespace), endpoint = try handle(for: endpointNamespace)
+        let client = try podHandle(for: clientNamespace), endpoint = try handle(for: endpointNamespace)
         let mtu = plumbing.context.mtu == 0 ? nil : plumbing.context.mtu
         let failure = Self.creationFailure { () throws(NetlinkError) in
             try node.addVeth(
@@ -85,7 +99,7 @@ public final class KernelDataPlane: ForwarderDataPlane {
     func connectTunnel(_ plumbing: Plumbing, kernel: Connection_Mechanism, tunnel: Connection_Mechanism, side: ConnectionContextApplier.Side) throws {
         let name = try interfaceName(kernel, side: side == .client ? "client" : "endpoint")
         let target = try namespace(kernel)
-        let handle = try handle(for: target)
+        let handle = try side == .client ? podHandle(for: target) : handle(for: target)
         guard let vni = tunnel.vni, let source = tunnel.vxlanSourceIP, let destination = tunnel.vxlanDestinationIP else {
             throw NSMError.invalidArgument("VXLAN mechanism lacks vni, src_ip or dst_ip: \(tunnel.parameters)")
         }
@@ -131,8 +145,15 @@ public final class KernelDataPlane: ForwarderDataPlane {
         }
     }
 
-    func handle(for mechanism: Connection_Mechanism) throws -> NetlinkHandle { try handle(for: namespace(mechanism)) }
+    /// A handle in a pod's namespace for this call only, with the pod's ping range opened for
+    /// unprivileged ICMP (upstream's liveness pings) on the same trip into the namespace.
+    func podHandle(for namespace: NetworkNamespace) throws -> NetlinkHandle {
+        try NetlinkHandle(namespace: namespace) { () throws(NetlinkError) in
+            try? NetworkNamespace.writeSysctl("net/ipv4/ping_group_range", "0 2147483647")
+        }
+    }
 
+    /// The kept handle of an endpoint's namespace.
     func handle(for namespace: NetworkNamespace) throws -> NetlinkHandle {
         if let cached = handles.withLock({ $0[namespace.identity] }) { return cached }
         let created = try NetlinkHandle(namespace: namespace)
