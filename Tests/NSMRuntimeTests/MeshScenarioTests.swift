@@ -12,6 +12,20 @@ import Testing
 
 @Suite("Mesh scenarios over real sockets", .serialized)
 struct MeshScenarioTests {
+    @Test("without the in-process shortcut the manager reaches its forwarder over gRPC, with the same result")
+    func localRequestOverGRPC() async throws {
+        try await Mesh.with(nodes: 1, inProcess: false) { mesh in
+            try await mesh.addEndpoint("nse-foo", node: 0, services: ["svc-1"], labels: [:], cidr: ["172.16.1.0/24"], routes: [])
+            let client = try mesh.client("kernel://svc-1/nsm-1", name: "pod-g")
+            let connection = try #require(try await client.connect().first)
+            #expect(connection.path.pathSegments.map(\.name) == ["pod-g", "nsmgr-node-0", "forwarder-node-0", "nse-foo"])
+            #expect(connection.context.ipContext.srcIpAddrs == ["172.16.1.1/32"] && connection.state == .up)
+            #expect(mesh.nodes[0].dataPlane.connected.count == 1)
+            await client.closeAll()
+            #expect(mesh.nodes[0].dataPlane.connected.isEmpty)
+        }
+    }
+
     @Test("a local request travels client → manager → forwarder → endpoint and back")
     func localRequest() async throws {
         try await Mesh.with(nodes: 1) { mesh in

@@ -44,7 +44,11 @@ public struct Forwarder: Sendable {
     public let server: GRPCServerService
     public let services: [any Service]
 
-    public init(_ configuration: Configuration, dataPlane: any ForwarderDataPlane, pool: GRPCClientPool, logger: Logger = Logger(label: "nsm.forwarder")) {
+    /// - Parameter inProcess: where to offer its chain to a manager in the same process.
+    public init(
+        _ configuration: Configuration, dataPlane: any ForwarderDataPlane, pool: GRPCClientPool, inProcess: InProcessHops? = nil,
+        logger: Logger = Logger(label: "nsm.forwarder")
+    ) {
         self.configuration = configuration
         let registry = RegistryClient(url: configuration.managerURL, pool: pool)
         let cache = CachingRegistryReader(upstream: registry, logger: logger)
@@ -75,6 +79,7 @@ public struct Forwarder: Sendable {
             },
         ])
         timeouts.attach(chain: chain, logger: logger)
+        inProcess?.register(configuration.listen, chain: chain, logger: logger)
         server = GRPCServerService(url: configuration.listen, services: [
             NetworkServiceGRPCService(chain: chain, logger: logger),
             MonitorConnectionGRPCService(monitor: monitor),

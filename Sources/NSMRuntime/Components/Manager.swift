@@ -51,7 +51,8 @@ public struct Manager: Sendable {
     public let servers: [GRPCServerService]
     public let services: [any Service]
 
-    public init(_ configuration: Configuration, pool: GRPCClientPool, logger: Logger = Logger(label: "nsm.manager")) {
+    /// - Parameter inProcess: hops living in this process (the node's forwarder), called directly.
+    public init(_ configuration: Configuration, pool: GRPCClientPool, inProcess: InProcessHops? = nil, logger: Logger = Logger(label: "nsm.manager")) {
         self.configuration = configuration
         let publicURL = (configuration.publicURL ?? configuration.listenTCP).description
         let registry = RegistryClient(url: configuration.registryURL, pool: pool)
@@ -81,7 +82,8 @@ public struct Manager: Sendable {
         }
         let relay = MonitorRelay(hopName: configuration.name, pool: pool, monitor: monitor, logger: logger)
         elements.append(MonitorRelayElement(relay: relay) { request, context in try? forwarderURL(request, context) })
-        elements.append(ConnectElement(dialer: GRPCDialer(pool: pool)) { request, context in try forwarderURL(request, context) })
+        let dialer: any NetworkServiceDialer = inProcess.map { InProcessDialer(hops: $0, fallback: GRPCDialer(pool: pool)) } ?? GRPCDialer(pool: pool)
+        elements.append(ConnectElement(dialer: dialer) { request, context in try forwarderURL(request, context) })
         let chain = NetworkServiceChain(elements)
         timeouts.attach(chain: chain, logger: logger)
         let grpcServices: [any RegistrableRPCService] = [

@@ -60,13 +60,15 @@ struct NodeCommand: AsyncParsableCommand {
         let directory = (socketPath as NSString).deletingLastPathComponent
         let logger = Logger(label: "nsm.node")
         let pool = GRPCClientPool()
+        // The manager calls this process's forwarder directly, not over its unix socket.
+        let inProcess = InProcessHops()
         let manager = Manager(.init(
             name: name, listenUnix: unix, listenTCP: tcp, registryURL: try NSMURL(registryURL), nodeName: nodeName,
-            excludedPrefixesFile: excludedPrefixesFile), pool: pool, logger: logger)
+            excludedPrefixesFile: excludedPrefixesFile), pool: pool, inProcess: inProcess, logger: logger)
         let forwarder = Forwarder(.init(
             name: "forwarder-\(nodeName)", listen: .unix(path: "\(directory)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel,
             labels: try [String: String].parseLabels(labels), vxlanPort: vxlanPort),
-            dataPlane: KernelDataPlane(node: try NetlinkHandle(), logger: logger), pool: pool, logger: logger)
+            dataPlane: KernelDataPlane(node: try NetlinkHandle(), logger: logger), pool: pool, inProcess: inProcess, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: ([pool] + manager.services + forwarder.services).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

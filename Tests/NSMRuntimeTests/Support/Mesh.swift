@@ -37,8 +37,9 @@ final class Mesh: Sendable {
     let logger: Logger
     let runner: ServiceRunner
 
+    /// `inProcess`: the manager calls its forwarder directly, as in `nsm node`; otherwise over gRPC.
     init(nodes count: Int, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil,
-         dataPlanes: [(plane: any ForwarderDataPlane, tunnelIP: IPAddress)]? = nil) throws {
+         dataPlanes: [(plane: any ForwarderDataPlane, tunnelIP: IPAddress)]? = nil, inProcess: Bool = true) throws {
         directory = NSTemporaryDirectory() + "nsm-mesh-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "test")
@@ -54,14 +55,15 @@ final class Mesh: Sendable {
             let name = "node-\(index)"
             let unix = NSMURL.unix(path: "\(directory)/\(name)/nsm.io.sock")
             let tcp = NSMURL.tcp(host: "127.0.0.1", port: try freePort())
+            let hops = inProcess ? InProcessHops() : nil
             let manager = Manager(.init(
                 name: "nsmgr-\(name)", listenUnix: unix, listenTCP: tcp, registryURL: registryURL, nodeName: name,
-                excludedPrefixesFile: excludedPrefixesFile), pool: managerPool, logger: logger)
+                excludedPrefixesFile: excludedPrefixesFile), pool: managerPool, inProcess: hops, logger: logger)
             let dataPlane = RecordingDataPlane()
             let tunnel = dataPlanes?[index].tunnelIP ?? IPAddress("192.168.100.\(index + 1)")!
             let forwarder = Forwarder(.init(
                 name: "forwarder-\(name)", listen: .unix(path: "\(directory)/\(name)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel),
-                dataPlane: dataPlanes?[index].plane ?? dataPlane, pool: forwarderPool, logger: logger)
+                dataPlane: dataPlanes?[index].plane ?? dataPlane, pool: forwarderPool, inProcess: hops, logger: logger)
             nodes.append(Node(name: name, manager: manager, forwarder: forwarder, dataPlane: dataPlane, kernelDataPlane: dataPlanes?[index].plane,
                               managerUnix: unix, managerTCP: tcp, tunnelIP: tunnel))
         }
@@ -120,9 +122,9 @@ final class Mesh: Sendable {
     /// Runs `body` with a started mesh and always tears it down.
     static func with<T: Sendable>(
         nodes: Int = 2, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil,
-        dataPlanes: [(plane: any ForwarderDataPlane, tunnelIP: IPAddress)]? = nil, _ body: (Mesh) async throws -> T
+        dataPlanes: [(plane: any ForwarderDataPlane, tunnelIP: IPAddress)]? = nil, inProcess: Bool = true, _ body: (Mesh) async throws -> T
     ) async throws -> T {
-        let mesh = try Mesh(nodes: nodes, expirePeriod: expirePeriod, excludedPrefixesFile: excludedPrefixesFile, dataPlanes: dataPlanes)
+        let mesh = try Mesh(nodes: nodes, expirePeriod: expirePeriod, excludedPrefixesFile: excludedPrefixesFile, dataPlanes: dataPlanes, inProcess: inProcess)
         do {
             try await mesh.start()
             let result = try await body(mesh)
