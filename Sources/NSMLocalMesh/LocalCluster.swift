@@ -113,6 +113,8 @@ public final class LocalCluster: @unchecked Sendable {
             namespace: namespaces["node\(node)"], logDirectory: directory)
         processes["node\(node)"] = process
         try await process.waitFor("forwarder listening on")
+        // Requests need the forwarder in the registry, not only listening.
+        try await process.waitFor("forwarder-node\(node)")
     }
 
     /// Starts `nsm endpoint` in a new namespace for it, registered through `node`'s manager.
