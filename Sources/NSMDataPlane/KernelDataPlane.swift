@@ -36,13 +36,36 @@ public final class KernelDataPlane: ForwarderDataPlane {
         self.logger = logger
     }
 
+    /// The client's pod namespace and a handle in it, while the endpoint is being asked.
+    final class PreparedPod: PreparedPlumbing {
+        let url: String
+        let namespace: NetworkNamespace
+        let handle: NetlinkHandle
+        init(url: String, namespace: NetworkNamespace, handle: NetlinkHandle) {
+            self.url = url
+            self.namespace = namespace
+            self.handle = handle
+        }
+    }
+
+    public func prepare(_ incoming: Connection_Mechanism) async throws -> (any PreparedPlumbing)? {
+        guard incoming.isKernel, let url = incoming.inodeURL else { return nil }
+        let namespace = try namespace(incoming)
+        return PreparedPod(url: url, namespace: namespace, handle: try podHandle(for: namespace))
+    }
+
     public func connect(_ plumbing: Plumbing) async throws {
+        try await connect(plumbing, prepared: nil)
+    }
+
+    public func connect(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) async throws {
         let incoming = plumbing.incoming, outgoing = plumbing.outgoing
+        let pod = (prepared as? PreparedPod).flatMap { $0.url == incoming.inodeURL ? $0 : nil }
         switch (incoming.isKernel, outgoing.isKernel) {
         case (true, true):
-            try connectLocal(plumbing)
+            try connectLocal(plumbing, pod: pod)
         case (true, false) where outgoing.isVXLAN:
-            try connectTunnel(plumbing, kernel: incoming, tunnel: outgoing, side: .client)
+            try connectTunnel(plumbing, kernel: incoming, tunnel: outgoing, side: .client, pod: pod)
         case (false, true) where incoming.isVXLAN:
             try connectTunnel(plumbing, kernel: outgoing, tunnel: incoming, side: .endpoint)
         default:
@@ -68,12 +91,12 @@ public final class KernelDataPlane: ForwarderDataPlane {
 
     // MARK: Local
 
-    func connectLocal(_ plumbing: Plumbing) throws {
+    func connectLocal(_ plumbing: Plumbing, pod: PreparedPod?) throws {
         let clientName = try interfaceName(plumbing.incoming, side: "client")
         let endpointName = try interfaceName(plumbing.outgoing, side: "endpoint")
-        let clientNamespace = try namespace(plumbing.incoming)
+        let clientNamespace = try pod?.namespace ?? namespace(plumbing.incoming)
         let endpointNamespace = try namespace(plumbing.outgoing)
-        let client = try podHandle(for: clientNamespace), endpoint = try handle(for: endpointNamespace)
+        let client = try pod?.handle ?? podHandle(for: clientNamespace), endpoint = try handle(for: endpointNamespace)
         let mtu = plumbing.context.mtu == 0 ? nil : plumbing.context.mtu
         let failure = Self.creationFailure { () throws(NetlinkError) in
             try node.addVeth(
@@ -96,10 +119,12 @@ public final class KernelDataPlane: ForwarderDataPlane {
 
     // MARK: Remote
 
-    func connectTunnel(_ plumbing: Plumbing, kernel: Connection_Mechanism, tunnel: Connection_Mechanism, side: ConnectionContextApplier.Side) throws {
+    func connectTunnel(
+        _ plumbing: Plumbing, kernel: Connection_Mechanism, tunnel: Connection_Mechanism, side: ConnectionContextApplier.Side, pod: PreparedPod? = nil
+    ) throws {
         let name = try interfaceName(kernel, side: side == .client ? "client" : "endpoint")
-        let target = try namespace(kernel)
-        let handle = try side == .client ? podHandle(for: target) : handle(for: target)
+        let target = try pod?.namespace ?? namespace(kernel)
+        let handle = try pod?.handle ?? (side == .client ? podHandle(for: target) : handle(for: target))
         guard let vni = tunnel.vni, let source = tunnel.vxlanSourceIP, let destination = tunnel.vxlanDestinationIP else {
             throw NSMError.invalidArgument("VXLAN mechanism lacks vni, src_ip or dst_ip: \(tunnel.parameters)")
         }

@@ -12,6 +12,19 @@ public protocol ForwarderDataPlane: Sendable {
     func connect(_ plumbing: Plumbing) async throws
     /// Removes the plumbing of a connection; removing an unknown one is not an error.
     func disconnect(_ plumbing: Plumbing) async throws
+    /// Work that needs only the incoming side (e.g. finding the client's namespace), done while
+    /// the next hop is being asked; nil when there is none. Dropping the result releases it.
+    func prepare(_ incoming: Connection_Mechanism) async throws -> (any PreparedPlumbing)?
+    /// ``connect(_:)`` with what ``prepare(_:)`` made for the same incoming side.
+    func connect(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) async throws
+}
+
+/// What a data plane prepared for one connection's incoming side (opaque to the forwarder).
+public protocol PreparedPlumbing: Sendable {}
+
+extension ForwarderDataPlane {
+    public func prepare(_ incoming: Connection_Mechanism) async throws -> (any PreparedPlumbing)? { nil }
+    public func connect(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) async throws { try await connect(plumbing) }
 }
 
 /// One connection's plumbing at a forwarder.

@@ -46,7 +46,11 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         if incoming.isVXLAN {
             incoming = try completeTunnel(incoming, previous: context.metadata[Plumbed.self]?.incoming)
         }
+        // Meanwhile the data plane gets ready what needs only the client's side.
+        let dataPlane = self.dataPlane, incomingSide = incoming
+        async let preparation = try? dataPlane.prepare(incomingSide)
         var connection = try await next.request(outgoingRequest, context: context)
+        let prepared = await preparation
         let outgoing = connection.mechanism
         if outgoing.isVXLAN || incoming.isVXLAN {
             let tunnelMTU = (incoming.isVXLAN ? incoming.tunnelMTU : outgoing.tunnelMTU) ?? underlayMTU - 54
@@ -54,7 +58,7 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         }
         let plumbing = Plumbing(connectionID: connection.id, incoming: incoming, outgoing: outgoing, context: connection.context)
         do {
-            try await dataPlane.connect(plumbing)
+            try await dataPlane.connect(plumbing, prepared: prepared ?? nil)
         } catch {
             // Leave nothing half-made downstream either.
             try? await next.close(connection, context: context)
