@@ -50,10 +50,13 @@ public final class DNSProxy: Service, Sendable {
     private let thread = Mutex<ProxyThread?>(nil)
     private let bound = Mutex<[DNSListenAddress]>([])
     private let startFailure = Mutex<DNSConfigurationError?>(nil)
+    /// The upstreams last asked for (``setUpstreams(_:)``, else the configuration's).
+    private let wanted: WantedUpstreams
 
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "nsm.dns")) {
         self.configuration = configuration
         self.logger = logger
+        wanted = WantedUpstreams(configuration.upstreams)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         core = ProxyCore(
             tcpLoop: group.next(), timeout: configuration.timeout,
@@ -82,8 +85,15 @@ public final class DNSProxy: Service, Sendable {
     /// Replaces the upstreams (connections come and go); queries in flight keep theirs. A real
     /// change empties the cache: its answers may come from an upstream that is gone.
     public func setUpstreams(_ upstreams: [DNSUpstream]) {
-        let core = self.core
-        core.mailbox.post { core.setUpstreams(upstreams) }
+        wanted.list.withLock { $0 = upstreams }
+        applyWanted()
+    }
+
+    /// Hands the latest upstreams to the proxy thread, read when the thread runs it: a call
+    /// before ``start()`` is not undone by the configuration's initial list.
+    private func applyWanted() {
+        let core = self.core, wanted = self.wanted
+        core.mailbox.post { core.setUpstreams(wanted.list.withLock { $0 }) }
     }
 
     /// Binds the listeners and the upstream sockets; returns the bound addresses.
@@ -110,11 +120,9 @@ public final class DNSProxy: Service, Sendable {
             startFailure.withLock { $0 = failure }
             throw failure
         }
-        let upstreams = configuration.upstreams, own = Set(addresses)
-        core.mailbox.post {
-            core.ownAddresses = own
-            core.setUpstreams(upstreams)
-        }
+        let own = Set(addresses), upstreams = wanted.list.withLock { $0 }
+        core.mailbox.post { core.ownAddresses = own }
+        applyWanted()
         channels.withLock { $0 = opened }
         thread.withLock { $0 = proxyThread }
         bound.withLock { $0 = addresses }
@@ -141,4 +149,10 @@ public final class DNSProxy: Service, Sendable {
 
     /// Upstream sockets per address family (each a random source port).
     static let upstreamSockets = 8
+}
+
+/// The proxy's wanted upstreams, shared with the work it posts to its thread.
+final class WantedUpstreams: Sendable {
+    let list: Mutex<[DNSUpstream]>
+    init(_ list: [DNSUpstream]) { self.list = Mutex(list) }
 }

@@ -43,6 +43,7 @@ public final class PodDNS: Service, Sendable {
         var writtenSearch: [String]?
         var ready = false
         var connections = 0
+        var failure: String?
     }
     private let state = Mutex(State())
 
@@ -59,6 +60,9 @@ public final class PodDNS: Service, Sendable {
 
     /// Listening, and the resolv.conf points at the proxy.
     public var isReady: Bool { state.withLock { $0.ready } }
+
+    /// Why the proxy could not start, if it could not.
+    public var failure: String? { state.withLock { $0.failure } }
 
     /// How many connections the last ``update(_:)`` saw (after its upstreams and resolv.conf were applied).
     public var connectionCount: Int { state.withLock { $0.connections } }
@@ -99,7 +103,10 @@ public final class PodDNS: Service, Sendable {
     }
 
     public func run() async throws {
-        try await proxy.start()
+        do { try await proxy.start() } catch {
+            state.withLock { $0.failure = "\(error)" }
+            throw error
+        }
         state.withLock { $0.installed = true }
         writeResolvConf()
         state.withLock { $0.ready = true }

@@ -52,7 +52,11 @@ struct RunCommand: AsyncParsableCommand {
                 guard Date() < deadline else {
                     await group.triggerGracefulShutdown()
                     try await tasks.waitForAll()
-                    throw ValidationError("the services did not connect within \(Int(timeout)) s; last error: \(client.lastError ?? "none")")
+                    let dnsState = dns.failure.map { "the DNS proxy failed: \($0)" }
+                        ?? (dns.isReady ? "DNS saw \(dns.connectionCount) connection(s)" : "the DNS proxy is not listening yet")
+                    throw ValidationError(
+                        "the services did not connect within \(Int(timeout)) s: \(client.connections.count) of \(parsed.services.count) connected, "
+                            + "\(dnsState); last request error: \(client.lastError ?? "none")")
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }

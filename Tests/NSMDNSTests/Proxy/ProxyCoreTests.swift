@@ -38,4 +38,16 @@ struct ProxyCoreTests {
         core.setUpstreams(Array(upstreams.prefix(1)))
         #expect(core.cache.withLock { $0.count } == 0, "an upstream left: answers dropped")
     }
+
+    @Test("upstreams set before start are not replaced by the configuration's initial list")
+    func setBeforeStart() async throws {
+        let cluster = try DNSUpstream(parsing: "10.96.0.10"), service = try DNSUpstream(parsing: "172.16.0.2=svc.nsm")
+        let proxy = DNSProxy(.init(listen: [DNSListenAddress(host: "127.0.0.1", port: 0)], upstreams: [cluster]))
+        proxy.setUpstreams([cluster, service])
+        try await proxy.start()
+        let core = proxy.core
+        let seen = await withCheckedContinuation { continuation in core.mailbox.post { continuation.resume(returning: core.upstreams) } }
+        await proxy.stop()
+        #expect(seen == [service, cluster])
+    }
 }
