@@ -14,7 +14,8 @@ public final class DNSClient: Sendable {
         ready = EventLoopFuture.andAllSucceed(setups, on: group.next())
     }
 
-    deinit { try? group.syncShutdownGracefully() }
+    // Not the sync variant: that traps when the last reference goes away on an event loop thread.
+    deinit { group.shutdownGracefully { _ in } }
 
     public struct Timeout: Error, CustomStringConvertible {
         public var description: String

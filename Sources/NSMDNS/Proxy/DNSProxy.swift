@@ -65,7 +65,8 @@ public final class DNSProxy: Service, Sendable {
             logger: logger)
     }
 
-    deinit { try? group.syncShutdownGracefully() }
+    // Not the sync variant: that traps when the last reference goes away on an event loop thread.
+    deinit { group.shutdownGracefully { _ in } }
 
     /// The addresses actually bound (ports resolved when 0 was asked for).
     public var listening: [DNSListenAddress] { bound.withLock { $0 } }

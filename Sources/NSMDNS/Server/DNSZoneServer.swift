@@ -28,7 +28,8 @@ public final class DNSZoneServer: Service, Sendable {
         handler = ZoneHandler(zone: zone)
     }
 
-    deinit { try? group.syncShutdownGracefully() }
+    // Not the sync variant: that traps when the last reference goes away on an event loop thread.
+    deinit { group.shutdownGracefully { _ in } }
 
     /// The bound addresses once listening (ports resolved when 0 was asked for).
     public var listening: [DNSListenAddress] { boundAddresses.withLock { $0 } }
