@@ -3,7 +3,6 @@
 final class PendingQuery: @unchecked Sendable {
     let facts: QueryFacts
     let queryBytes: [UInt8]
-    let key: DNSCacheKey
     let transport: DNSTransport
     let reply: ([UInt8]) -> Void
     let outgoingID: UInt16
@@ -20,12 +19,11 @@ final class PendingQuery: @unchecked Sendable {
     /// Which upstream socket this query uses (modulo the number open).
     let socketChoice: Int
 
-    init(facts: QueryFacts, queryBytes: [UInt8], key: DNSCacheKey, transport: DNSTransport, reply: @escaping ([UInt8]) -> Void,
+    init(facts: QueryFacts, queryBytes: [UInt8], transport: DNSTransport, reply: @escaping ([UInt8]) -> Void,
          outgoingID: UInt16, outgoingBytes: [UInt8], deadline: UInt64, upstreams: [DNSUpstream], peers: [SocketPeer],
          endpoints: [String], socketChoice: Int) {
         self.facts = facts
         self.queryBytes = queryBytes
-        self.key = key
         self.transport = transport
         self.reply = reply
         self.outgoingID = outgoingID
@@ -41,40 +39,33 @@ final class PendingQuery: @unchecked Sendable {
 
     /// Whether `response`'s question is the one asked (name case-insensitively).
     func asks(name: [UInt8], type: UInt16, dnsClass: UInt16) -> Bool {
-        facts.type == type && facts.dnsClass == dnsClass && facts.canonicalName == name
+        facts.key.type == type && facts.key.dnsClass == dnsClass && facts.key.name == name
     }
 }
 
-/// What the proxy keeps of a client's query to answer it: the question, its flags (to tell a
-/// looped-back copy of our own query) and what the client accepts.
+/// What the proxy keeps of a client's query to answer it: the question as the cache files it
+/// (which also says whether the client spoke EDNS), its flags (to tell a looped-back copy of
+/// our own query) and what the client accepts.
 struct QueryFacts {
-    var canonicalName: [UInt8]
-    var type: UInt16
-    var dnsClass: UInt16
+    var key: DNSCacheKey
     var flags: UInt16
     /// Length of the question name as the client wrote it (it starts at byte 12).
     var nameLength: Int
-    var hasEDNS: Bool
     var acceptedUDPSize: Int
 
+    var hasEDNS: Bool { key.edns }
+
     init(_ view: DNSQueryView) {
-        canonicalName = view.canonicalName
-        type = view.type
-        dnsClass = view.dnsClass
+        key = DNSCacheKey(view)
         flags = view.flags
         nameLength = view.nameLength
-        hasEDNS = view.hasEDNS
         acceptedUDPSize = view.acceptedUDPSize
     }
 
     init(_ query: DNSMessage) {
-        let question = query.questions[0]
-        canonicalName = question.name.canonicalWire
-        type = question.type.rawValue
-        dnsClass = question.dnsClass.rawValue
+        key = DNSCacheKey(query)
         flags = query.header.flags
-        nameLength = question.name.wire.count
-        hasEDNS = query.edns != nil
+        nameLength = query.questions[0].name.wire.count
         acceptedUDPSize = query.acceptedUDPSize
     }
 }

@@ -37,7 +37,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
 
     init(tcpLoop: any EventLoop, timeout: Duration, cache: sending DNSCache, logger: Logger) {
         self.tcpLoop = tcpLoop
-        self.timeout = UInt64(timeout.components.seconds) * 1_000_000_000 + UInt64(timeout.components.attoseconds / 1_000_000_000)
+        self.timeout = UInt64(DNSProxy.timeAmount(timeout).nanoseconds)
         self.retransmitInterval = min(1_000_000_000, self.timeout / 3)
         self.cache = Mutex(cache)
         self.logger = logger
@@ -85,7 +85,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         metricsBox.withLock { if transport == .udp { $0.udpQueries += 1 } else { $0.tcpQueries += 1 } }
         let facts = QueryFacts(view)
         if isLoopedBack(id: view.id, facts) { return refuseLoop(bytes, reply: reply) }
-        fanOut(bytes, facts: facts, key: DNSCacheKey(view), transport: transport, reply: reply) { id in
+        fanOut(bytes, facts: facts, transport: transport, reply: reply) { id in
             view.upstreamBytes(bytes, id: id, marker: loopMarker)
         }
     }
@@ -121,19 +121,19 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
             return refuseLoop(bytes, reply: reply)
         }
 
-        let key = DNSCacheKey(query)
+        let key = facts.key
         if let cached = cache.withLock({ $0.answer(query, queryBytes: bytes, key: key, now: Self.now()) }) {
             metricsBox.withLock { $0.cacheHits += 1 }
             return send(Self.fit(cached, limit: limit), rcode: DNSRCode(rawValue: cached[3] & 0x0f), to: reply)
         }
-        fanOut(bytes, facts: facts, key: key, transport: transport, reply: reply) { id in query.upstreamBytes(id: id, marker: loopMarker) }
+        fanOut(bytes, facts: facts, transport: transport, reply: reply) { id in query.upstreamBytes(id: id, marker: loopMarker) }
     }
 
     /// One of our own queries coming back: an upstream forwards to us (the marker is checked
     /// by the callers; this is the id and question of a query in flight).
     private func isLoopedBack(id: UInt16, _ facts: QueryFacts) -> Bool {
         guard let entry = pending[id] else { return false }
-        return entry.facts.flags == facts.flags && entry.asks(name: facts.canonicalName, type: facts.type, dnsClass: facts.dnsClass)
+        return entry.facts.flags == facts.flags && entry.asks(name: facts.key.name, type: facts.key.type, dnsClass: facts.key.dnsClass)
     }
 
     private func refuseLoop(_ bytes: [UInt8], reply: ([UInt8]) -> Void) {
@@ -144,10 +144,10 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     }
 
     /// Sends the query to every upstream that serves its name and files it as pending.
-    private func fanOut(_ bytes: [UInt8], facts: QueryFacts, key: DNSCacheKey, transport: DNSTransport,
+    private func fanOut(_ bytes: [UInt8], facts: QueryFacts, transport: DNSTransport,
                         reply: @escaping ([UInt8]) -> Void, outgoing: (UInt16) -> [UInt8]) {
         var asked: [Int] = []
-        for index in upstreams.indices where upstreams[index].serves(canonicalName: facts.canonicalName) { asked.append(index) }
+        for index in upstreams.indices where upstreams[index].serves(canonicalName: facts.key.name) { asked.append(index) }
         guard !asked.isEmpty, pending.count < 60_000 else {
             guard let query = try? DNSMessage(bytes: bytes) else { return }
             return send(query.response(rcode: .servFail).serialized(), rcode: .servFail, to: reply)
@@ -158,7 +158,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         while pending[id] != nil { id &+= 1 }
         let now = Self.now()
         let entry = PendingQuery(
-            facts: facts, queryBytes: bytes, key: key, transport: transport, reply: reply, outgoingID: id, outgoingBytes: outgoing(id),
+            facts: facts, queryBytes: bytes, transport: transport, reply: reply, outgoingID: id, outgoingBytes: outgoing(id),
             deadline: now + timeout, upstreams: asked.map { upstreams[$0] }, peers: asked.map { upstreamPeers[$0] },
             endpoints: asked.map { upstreamEndpoints[$0] }, socketChoice: Int(truncatingIfNeeded: (random >> 16) & 0xffff))
         pending[id] = entry
@@ -301,7 +301,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         }
         var bytes = answer.bytes
         let rcode: DNSRCode
-        let key = entry.key, now = Self.now()
+        let key = entry.facts.key, now = Self.now()
         switch answer.reading {
         case .view(let view):
             // The client spoke no EDNS: the OPT we added must not reach it (RFC 6891 §7).

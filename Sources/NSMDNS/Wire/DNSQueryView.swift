@@ -24,27 +24,12 @@ struct DNSQueryView {
         id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
         flags = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
         guard bytes[4] == 0, bytes[5] == 1, bytes[6] == 0, bytes[7] == 0, bytes[8] == 0, bytes[9] == 0, bytes[10] == 0, bytes[11] <= 1 else { return nil }
-        var index = 12
-        var name: [UInt8] = []
-        name.reserveCapacity(32)
-        while true {
-            guard index < count else { return nil }
-            let length = Int(bytes[index])
-            guard length & 0xc0 == 0 else { return nil }
-            guard index + 1 + length <= count else { return nil }
-            name.append(UInt8(length))
-            if length == 0 { break }
-            for byte in bytes[(index + 1)...(index + length)] { name.append(byte >= 65 && byte <= 90 ? byte | 0x20 : byte) }
-            index += 1 + length
-            guard name.count <= 255 else { return nil }
-        }
-        index += 1
-        guard index + 4 <= count else { return nil }
-        canonicalName = name
-        nameLength = index - 12
-        type = UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1])
-        dnsClass = UInt16(bytes[index + 2]) << 8 | UInt16(bytes[index + 3])
-        index += 4
+        guard let question = DNSQuestionView(bytes) else { return nil }
+        canonicalName = question.canonicalName
+        nameLength = question.nameLength
+        type = question.type
+        dnsClass = question.dnsClass
+        let index = question.end
         if bytes[11] == 1 {
             // The additional record: only an OPT with the root name is read here.
             guard index + 11 <= count, bytes[index] == 0, bytes[index + 1] == 0, bytes[index + 2] == 41 else { return nil }

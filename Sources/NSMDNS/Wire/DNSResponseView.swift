@@ -9,9 +9,9 @@ struct DNSResponseView {
     var flags: UInt16
     var answerCount: Int
     /// Lower-cased wire form of the question name, with its type and class.
-    var questionName: [UInt8] = []
-    var questionType: UInt16 = 0
-    var questionClass: UInt16 = 0
+    var questionName: [UInt8]
+    var questionType: UInt16
+    var questionClass: UInt16
     /// Offset and TTL of every record but the OPT.
     var ttls: [(offset: Int, ttl: UInt32)] = []
     /// The smallest TTL in the answer section.
@@ -39,24 +39,11 @@ struct DNSResponseView {
         answerCount = u16(6)
         let authorityCount = u16(8), additionalCount = u16(10)
 
-        // The question: an uncompressed name, then type and class.
-        var index = 12
-        questionName.reserveCapacity(32)
-        while true {
-            guard index < count else { return nil }
-            let length = Int(bytes[index])
-            guard length & 0xc0 == 0, index + 1 + length <= count else { return nil }
-            questionName.append(UInt8(length))
-            if length == 0 { break }
-            for byte in bytes[(index + 1)...(index + length)] { questionName.append(byte >= 65 && byte <= 90 ? byte | 0x20 : byte) }
-            index += 1 + length
-            guard questionName.count <= 255 else { return nil }
-        }
-        index += 1
-        guard index + 4 <= count else { return nil }
-        questionType = UInt16(u16(index))
-        questionClass = UInt16(u16(index + 2))
-        index += 4
+        guard let question = DNSQuestionView(bytes) else { return nil }
+        questionName = question.canonicalName
+        questionType = question.type
+        questionClass = question.dnsClass
+        var index = question.end
 
         // The records: name, type, class, TTL, data length, data.
         let total = answerCount + authorityCount + additionalCount
