@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import IPAddressing
-import Netlink
+@testable import Netlink
 import Testing
 
 @Suite("Network namespaces", .enabled(if: isRoot, "needs root"))
@@ -102,6 +102,55 @@ struct NamespaceTests {
             #expect(try resolver.open(again.identity).identity == again.identity)
             #expect(throws: NetlinkError.self) { try resolver.open(oldIdentity) }
         }
+    }
+
+    @Test("resolver follows /run/netns: an entry that becomes a namespace after it was seen as a plain file is found")
+    func resolverLateMount() throws {
+        try withTestNamespace { primeName, prime, _ in
+            let resolver = NamespaceResolver()
+            #expect(try resolver.open(prime.identity).identity == prime.identity)
+            // A plain file under /run/netns, seen by the resolver before anything is mounted on it
+            // (what `ip netns add` leaves for a moment between making the file and mounting).
+            let late = "\(primeName)-late", latePath = "\(NetworkNamespace.runDirectory)/\(late)"
+            let fd = open(latePath, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)
+            try #require(fd >= 0, "cannot create \(latePath)")
+            close(fd)
+            defer {
+                _ = try? run("/usr/bin/umount", ["-l", latePath])
+                unlink(latePath)
+            }
+            #expect(throws: NetlinkError.self) { try resolver.open(NamespaceIdentity(device: 1, inode: 1)) }
+            // Now a namespace reachable only through that file: made under another name, mounted
+            // onto the file, its own name removed.
+            let source = "\(primeName)-src"
+            let made = try NetworkNamespace.create(named: source)
+            try run("/usr/bin/mount", ["--bind", "\(NetworkNamespace.runDirectory)/\(source)", latePath])
+            try NetworkNamespace.delete(named: source)
+            let found = try resolver.open(made.identity)
+            #expect(found.identity == made.identity)
+            #expect(try resolver.open(url: made.identity.url).identity == made.identity)
+        }
+    }
+
+    @Test("directory watch reads inotify records: names in order, overflow as lost")
+    func directoryWatchRecords() {
+        func record(mask: Int32, name: String) -> [UInt8] {
+            var padded = Array(name.utf8)
+            if !padded.isEmpty { padded += Array(repeating: 0, count: 16 - padded.count % 16) }
+            func le(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8((value >> (8 * $0)) & 0xff) } }
+            return le(1) + le(UInt32(bitPattern: mask)) + le(0) + le(UInt32(padded.count)) + padded
+        }
+        var changes = DirectoryWatch.Changes()
+        let bytes = record(mask: Int32(IN_CREATE), name: "pod-a") + record(mask: Int32(IN_DELETE), name: "pod-a")
+            + record(mask: Int32(IN_MOVED_TO), name: "a-name-of-exactly-32-bytes-long!")
+        DirectoryWatch.parse(bytes[...], into: &changes)
+        #expect(changes.events.map(\.name) == ["pod-a", "pod-a", "a-name-of-exactly-32-bytes-long!"])
+        #expect(changes.events.map(\.added) == [true, false, true])
+        #expect(!changes.lost)
+        // A truncated record is not read past its end; an overflow says what is known is lost.
+        DirectoryWatch.parse((record(mask: Int32(IN_Q_OVERFLOW), name: "") + record(mask: Int32(IN_CREATE), name: "cut").dropLast(20))[...], into: &changes)
+        #expect(changes.lost)
+        #expect(changes.events.count == 3)
     }
 
     @Test("sysctls are written inside the namespace only")

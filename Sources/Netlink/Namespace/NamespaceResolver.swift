@@ -1,15 +1,27 @@
 import Glibc
 import Synchronization
 
-/// Finds a path for a namespace known only by its identity (`inode://<dev>/<ino>`), by
-/// scanning `/run/netns/*` and `/proc/*/ns/net`. Hits are cached and re-checked on use. The
-/// identity of every `/run/netns` entry is remembered too, so a scan for a new namespace stats
-/// only the entries that appeared since the last one (a node with a thousand pods would
-/// otherwise stat a thousand files per request).
+/// Finds a path for a namespace known only by its identity (`inode://<dev>/<ino>`), among
+/// `/run/netns/*` and `/proc/*/ns/net`. Hits are cached and re-checked on use.
+///
+/// What `/run/netns` holds is read once and then followed with `inotify` (``DirectoryWatch``):
+/// finding a namespace that appeared since costs a `stat` of the new entry, not a read of the
+/// whole directory (a node with a thousand pods would otherwise read a thousand entries per
+/// request). An entry made but not yet bind-mounted (`ip netns add` does both, in that order)
+/// is looked at again on the next miss. Without inotify the directory is read on every miss,
+/// trusting what was stat'ed before and re-reading everything when that finds nothing.
 public final class NamespaceResolver: Sendable {
     private struct State {
         var hits: [NamespaceIdentity: String] = [:]
+        /// Every `/run/netns` entry and the identity of the file behind it.
         var named: [String: NamespaceIdentity] = [:]
+        /// Namespace identity → an entry that holds it.
+        var byIdentity: [NamespaceIdentity: String] = [:]
+        /// Entries whose file is not (yet) a namespace.
+        var unmounted: Set<String> = []
+        var watch: DirectoryWatch?
+        /// `named` is the directory as of `watch`'s start plus the changes read since.
+        var followed = false
     }
 
     private let state = Mutex(State())
@@ -21,12 +33,12 @@ public final class NamespaceResolver: Sendable {
         if let path = state.withLock({ $0.hits[identity] }), let namespace = Self.open(path, expecting: identity) {
             return namespace
         }
-        // Named namespaces first (remembered identities, then everything re-read in case a
-        // name was reused); the /proc scan only when none of them is it.
+        // Named namespaces first; the /proc scan only when none of them is it; last, the
+        // directory read again without trusting anything remembered (a name reused unseen).
         let sources: [() -> [String]] = [
-            { self.namedCandidates(for: identity, trustRemembered: true) },
-            { self.namedCandidates(for: identity, trustRemembered: false) },
+            { self.namedCandidates(for: identity, reread: false) },
             { self.processPaths() },
+            { self.namedCandidates(for: identity, reread: true) },
         ]
         for source in sources {
             for path in source() where Self.identity(of: path) == identity {
@@ -44,7 +56,8 @@ public final class NamespaceResolver: Sendable {
     /// Forgets a namespace (e.g. its pod is gone), so the caches do not grow without bound.
     public func forget(_ identity: NamespaceIdentity) {
         state.withLock { state in
-            if let path = state.hits.removeValue(forKey: identity) { state.named.removeValue(forKey: path) }
+            state.hits.removeValue(forKey: identity)
+            if let name = state.byIdentity.removeValue(forKey: identity) { state.named.removeValue(forKey: name) }
         }
     }
 
@@ -53,23 +66,77 @@ public final class NamespaceResolver: Sendable {
         return namespace
     }
 
-    /// `/run/netns` entries whose identity is `identity`: from remembered identities (stat
-    /// only for new entries), or all re-read.
-    private func namedCandidates(for identity: NamespaceIdentity, trustRemembered: Bool) -> [String] {
-        let paths = NetworkNamespace.unsortedNames().map { "\(NetworkNamespace.runDirectory)/\($0)" }
-        let remembered = state.withLock { $0.named }
-        var current: [String: NamespaceIdentity] = [:]
-        current.reserveCapacity(paths.count)
-        for path in paths {
-            if trustRemembered, let known = remembered[path] {
-                current[path] = known
-            } else if let read = Self.identity(of: path) {
-                current[path] = read
+    /// The `/run/netns` path holding `identity`, if any, after bringing what is known of the
+    /// directory up to date (`reread`: read it all again and stat every entry).
+    private func namedCandidates(for identity: NamespaceIdentity, reread: Bool) -> [String] {
+        state.withLock { state in
+            if reread {
+                Self.readDirectory(&state, trustRemembered: false)
+            } else {
+                Self.update(&state)
+            }
+            return state.byIdentity[identity].map { ["\(NetworkNamespace.runDirectory)/\($0)"] } ?? []
+        }
+    }
+
+    private static func update(_ state: inout State) {
+        if state.followed, let watch = state.watch {
+            let changes = watch.changes()
+            if !changes.lost {
+                for (name, added) in changes.events {
+                    forgetEntry(name, in: &state)
+                    if added { note(name, in: &state) }
+                }
+                for name in state.unmounted { note(name, in: &state) }
+                return
             }
         }
-        state.withLock { $0.named = current }
-        return current.filter { $0.value == identity }.map(\.key)
+        // First look, or events lost: watch anew, then read (the watch comes first so that
+        // nothing made during the read goes unseen).
+        state.watch = DirectoryWatch(directory: NetworkNamespace.runDirectory)
+        readDirectory(&state, trustRemembered: true)
+        state.followed = state.watch != nil
     }
+
+    private static func readDirectory(_ state: inout State, trustRemembered: Bool) {
+        let remembered = state.named
+        state.named = [:]
+        state.byIdentity = [:]
+        state.unmounted = []
+        for name in NetworkNamespace.unsortedNames() {
+            if trustRemembered, let known = remembered[name], isNamespace(known) {
+                state.named[name] = known
+                state.byIdentity[known] = name
+            } else {
+                note(name, in: &state)
+            }
+        }
+    }
+
+    /// Stats `/run/netns/<name>` and files what it holds.
+    private static func note(_ name: String, in state: inout State) {
+        forgetEntry(name, in: &state)
+        guard let read = identity(of: "\(NetworkNamespace.runDirectory)/\(name)") else { return }
+        state.named[name] = read
+        if isNamespace(read) {
+            state.byIdentity[read] = name
+        } else {
+            state.unmounted.insert(name)
+        }
+    }
+
+    private static func forgetEntry(_ name: String, in state: inout State) {
+        state.unmounted.remove(name)
+        guard let old = state.named.removeValue(forKey: name) else { return }
+        if state.byIdentity[old] == name { state.byIdentity.removeValue(forKey: old) }
+    }
+
+    /// Namespace files live on nsfs, one device for all of them.
+    private static func isNamespace(_ identity: NamespaceIdentity) -> Bool {
+        identity.device == nsfsDevice
+    }
+
+    private static let nsfsDevice: UInt64? = identity(of: "/proc/self/ns/net")?.device
 
     /// Opens `inode://dev/ino`, `file:///path` or a plain path.
     public func open(url: String) throws(NetlinkError) -> NetworkNamespace {
