@@ -27,7 +27,7 @@ import Synchronization
 public final class KernelDataPlane: ForwarderDataPlane {
     let node: NetlinkHandle
     let resolver = NamespaceResolver()
-    let handles = Mutex<[NamespaceIdentity: NetlinkHandle]>([:])
+    let kept = Mutex<[NamespaceIdentity: KeptNamespace]>([:])
     let logger: Logger
 
     /// - Parameter node: a handle in the node's (forwarder's) own namespace.
@@ -78,7 +78,7 @@ public final class KernelDataPlane: ForwarderDataPlane {
         var deletedVeth = false
         for (mechanism, pod) in [(plumbing.outgoing, false), (plumbing.incoming, true)] {
             guard mechanism.isKernel, let name = mechanism.kernelInterfaceName, !deletedVeth,
-                  let namespace = try? namespace(mechanism), let handle = try? (pod ? podHandle(for: namespace) : handle(for: namespace))
+                  let (namespace, handle) = try? (pod ? podSide(mechanism) : endpointSide(mechanism).pair)
             else { continue }
             if let failure = Self.creationFailure({ () throws(NetlinkError) in try handle.deleteLink(named: name) }) {
                 if failure.code != .notFound { throw failure }
@@ -95,8 +95,9 @@ public final class KernelDataPlane: ForwarderDataPlane {
         let clientName = try interfaceName(plumbing.incoming, side: "client")
         let endpointName = try interfaceName(plumbing.outgoing, side: "endpoint")
         let clientNamespace = try pod?.namespace ?? namespace(plumbing.incoming)
-        let endpointNamespace = try namespace(plumbing.outgoing)
-        let client = try pod?.handle ?? podHandle(for: clientNamespace), endpoint = try handle(for: endpointNamespace)
+        let client = try pod?.handle ?? podHandle(for: clientNamespace)
+        let endpointSide = try endpointSide(plumbing.outgoing)
+        let endpointNamespace = endpointSide.namespace, endpoint = endpointSide.handle
         let mtu = plumbing.context.mtu == 0 ? nil : plumbing.context.mtu
         let failure = Self.creationFailure { () throws(NetlinkError) in
             try node.addVeth(
@@ -123,8 +124,7 @@ public final class KernelDataPlane: ForwarderDataPlane {
         _ plumbing: Plumbing, kernel: Connection_Mechanism, tunnel: Connection_Mechanism, side: ConnectionContextApplier.Side, pod: PreparedPod? = nil
     ) throws {
         let name = try interfaceName(kernel, side: side == .client ? "client" : "endpoint")
-        let target = try pod?.namespace ?? namespace(kernel)
-        let handle = try pod?.handle ?? (side == .client ? podHandle(for: target) : handle(for: target))
+        let (target, handle) = try pod.map { ($0.namespace, $0.handle) } ?? (side == .client ? podSide(kernel) : endpointSide(kernel).pair)
         guard let vni = tunnel.vni, let source = tunnel.vxlanSourceIP, let destination = tunnel.vxlanDestinationIP else {
             throw NSMError.invalidArgument("VXLAN mechanism lacks vni, src_ip or dst_ip: \(tunnel.parameters)")
         }
@@ -178,11 +178,26 @@ public final class KernelDataPlane: ForwarderDataPlane {
         }
     }
 
-    /// The kept handle of an endpoint's namespace.
-    func handle(for namespace: NetworkNamespace) throws -> NetlinkHandle {
-        if let cached = handles.withLock({ $0[namespace.identity] }) { return cached }
-        let created = try NetlinkHandle(namespace: namespace)
-        handles.withLock { $0[namespace.identity] = created }
+    /// A pod's namespace and a handle in it for this call.
+    func podSide(_ mechanism: Connection_Mechanism) throws -> (NetworkNamespace, NetlinkHandle) {
+        let namespace = try namespace(mechanism)
+        return (namespace, try podHandle(for: namespace))
+    }
+
+    /// An endpoint's namespace and a handle in it, both kept: opened on its first connection
+    /// only (the kept descriptor also keeps the namespace's identity from being reused).
+    struct KeptNamespace {
+        let namespace: NetworkNamespace
+        let handle: NetlinkHandle
+        var pair: (NetworkNamespace, NetlinkHandle) { (namespace, handle) }
+    }
+
+    func endpointSide(_ mechanism: Connection_Mechanism) throws -> KeptNamespace {
+        if let identity = mechanism.inodeURL.flatMap(NamespaceIdentity.init(url:)), let found = kept.withLock({ $0[identity] }) { return found }
+        let namespace = try namespace(mechanism)
+        if let found = kept.withLock({ $0[namespace.identity] }) { return found }
+        let created = KeptNamespace(namespace: namespace, handle: try NetlinkHandle(namespace: namespace))
+        kept.withLock { $0[namespace.identity] = created }
         return created
     }
 }

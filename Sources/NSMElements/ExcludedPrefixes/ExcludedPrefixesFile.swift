@@ -8,8 +8,8 @@ import Synchronization
 public final class ExcludedPrefixesFile: Sendable {
     public let path: String
     private struct State {
-        var modification: Date?
-        var size: Int = -1
+        var stamp: FileStamp?
+        var read = false
         var prefixes: [IPPrefix] = []
         var lastError: String?
     }
@@ -17,16 +17,15 @@ public final class ExcludedPrefixesFile: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// The current prefixes (re-reads the file if its modification time or size changed).
+    /// The current prefixes (re-reads the file if it was replaced, or its modification time or
+    /// size changed). Asked on every request: one `stat`, nothing more, when nothing changed.
     public var prefixes: [IPPrefix] {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let modification = attributes?[.modificationDate] as? Date
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+        let stamp = FileStamp(path: path)
         return state.withLock { state in
-            guard state.modification != modification || state.size != size else { return state.prefixes }
-            state.modification = modification
-            state.size = size
-            guard attributes != nil else {
+            guard !state.read || state.stamp != stamp else { return state.prefixes }
+            state.read = true
+            state.stamp = stamp
+            guard stamp != nil else {
                 state.prefixes = []
                 state.lastError = nil
                 return []
@@ -39,6 +38,25 @@ public final class ExcludedPrefixesFile: Sendable {
                 state.lastError = "\(path): \(error)"
             }
             return state.prefixes
+        }
+    }
+
+    /// What tells one version of the file from another without reading it.
+    struct FileStamp: Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var seconds: Int
+        var nanoseconds: Int
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            seconds = info.st_mtim.tv_sec
+            nanoseconds = info.st_mtim.tv_nsec
         }
     }
 

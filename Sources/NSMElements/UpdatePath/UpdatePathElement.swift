@@ -67,7 +67,7 @@ public struct UpdatePathElement: NetworkServiceElement {
                         throw .unavailable("the path loops back through \(name) (\(path.pathSegments[..<nextIndex].map(\.name).joined(separator: " → "))); the next hop's registration is stale")
                     }
                     path.pathSegments.removeSubrange(min(nextIndex, path.pathSegments.count)...)
-                    path.pathSegments.append(Connection_PathSegment(name: name, id: UUID().uuidString.lowercased()))
+                    path.pathSegments.append(Connection_PathSegment(name: name, id: randomUUIDString()))
                 }
             }
         }

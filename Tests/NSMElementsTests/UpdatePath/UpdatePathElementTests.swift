@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import NSMAPI
 import NSMCore
@@ -23,6 +24,24 @@ struct UpdatePathElementTests {
         Case(name: "new hop: appended", path: [("nsc", "a")], index: 0, expectedNames: ["nsc", "me"], expectedIndex: 1, keepsID: nil),
         Case(name: "next segment is someone else's: replaced with mine, rest dropped", path: [("nsc", "a"), ("other", "b"), ("nse", "c")], index: 0, expectedNames: ["nsc", "me"], expectedIndex: 1, keepsID: nil),
     ]
+
+    @Test("a new hop's segment id is a random version-4 UUID in lowercase, as upstream's")
+    func segmentIDs() async throws {
+        let seen = SeenRequest()
+        let chain = NetworkServiceChain([UpdatePathElement(name: "me"), CheckRequestElement { seen.set($0) }])
+        var ids: Set<String> = []
+        for _ in 0..<200 {
+            _ = try await chain.request(request(id: "a", path: [Connection_PathSegment(name: "nsc", id: "a")], index: 0), context: ChainContext())
+            let id = try #require(seen.value?.connection.path.pathSegments.last?.id)
+            let parsed = try #require(UUID(uuidString: id), "not a UUID: \(id)")
+            #expect(parsed.uuidString.lowercased() == id)
+            let bytes = withUnsafeBytes(of: parsed.uuid) { Array($0) }
+            #expect(bytes[6] >> 4 == 4, "version nibble of \(id)")
+            #expect(bytes[8] >> 6 == 0b10, "variant bits of \(id)")
+            ids.insert(id)
+        }
+        #expect(ids.count == 200)
+    }
 
     @Test("updates the path like upstream", arguments: cases)
     func update(_ testCase: Case) async throws {
