@@ -67,20 +67,23 @@ struct DNSLoadGenerator {
             let bytes = DNSMessage.query(DNSQuestion(name: name, type: .a), id: id).serialized()
             let started = monotonicNanoseconds()
             _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            var answer: DNSMessage?
+            // The clock stops when a datagram with our id arrives; it is parsed and checked after.
+            var received: [UInt8]?
+            var ended: UInt64 = 0
             while true {
                 let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 guard count > 0 else { break }
-                if let message = try? DNSMessage(bytes: Array(buffer[0..<count])), message.header.id == id {
-                    answer = message
+                if count >= 12, UInt16(buffer[0]) << 8 | UInt16(buffer[1]) == id {
+                    ended = monotonicNanoseconds()
+                    received = Array(buffer[0..<count])
                     break
                 }
             }
-            guard let answer else {
-                result.timeouts += 1
+            guard let received, let answer = try? DNSMessage(bytes: received), answer.header.isResponse else {
+                if received == nil { result.timeouts += 1 } else { result.wrong += 1 }
                 continue
             }
-            result.latencies.append(Double(monotonicNanoseconds() - started) / 1e6)
+            result.latencies.append(Double(ended - started) / 1e6)
             let addresses = answer.answers.compactMap { record -> String? in if case .a(let a) = record.data { "\(a)" } else { nil } }
             let good = answer.rcode == .noError && (query.expected.map { addresses.contains($0) } ?? !addresses.isEmpty)
             if good { result.correct += 1 } else { result.wrong += 1 }

@@ -236,7 +236,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
             if viaTCP, pending[entry.outgoingID] === entry { apply(entry, entry.state.fail(upstream: index)) }
             return
         }
-        recordLatency(entry, index)
+        let arrived = Self.now()
+        defer { recordLatency(entry, index, arrived: arrived) }
         let truncated: Bool, positive: Bool, negative: Bool, noError: Bool
         switch answer.reading {
         case .view(let view): (truncated, positive, negative, noError) = (view.isTruncated, view.isPositive, view.isNegative, view.rcode == 0)
@@ -278,8 +279,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         return UpstreamAnswer(bytes: bytes, reading: .message(message))
     }
 
-    private func recordLatency(_ entry: PendingQuery, _ index: Int) {
-        let elapsed = Double(Self.now() - entry.sentAt[index]) / 1e6
+    private func recordLatency(_ entry: PendingQuery, _ index: Int, arrived: UInt64) {
+        let elapsed = Double(arrived - entry.sentAt[index]) / 1e6
         let key = entry.endpoints[index]
         metricsBox.withLock { $0.upstreams[key, default: .init()].record(milliseconds: elapsed) }
     }
@@ -301,13 +302,11 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         }
         var bytes = answer.bytes
         let rcode: DNSRCode
-        let key = entry.facts.key, now = Self.now()
+        var message: DNSMessage?
         switch answer.reading {
         case .view(let view):
             // The client spoke no EDNS: the OPT we added must not reach it (RFC 6891 §7).
             if !entry.facts.hasEDNS, view.optRange != nil { bytes = view.removingOPT(from: bytes) }
-            let stored = bytes
-            cache.withLock { $0.store(view, bytes: stored, key: key, now: now) }
             rcode = DNSRCode(rawValue: view.rcode)
         case .message(var response):
             if !entry.facts.hasEDNS, response.edns != nil {
@@ -316,10 +315,10 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
                 guard let reparsed = try? DNSMessage(bytes: bytes) else { return }
                 response = reparsed
             }
-            let stored = bytes, message = response
-            cache.withLock { $0.store(message, bytes: stored, key: key, now: now) }
+            message = response
             rcode = response.rcode
         }
+        let stored = bytes
         bytes[0] = entry.queryBytes[0]
         bytes[1] = entry.queryBytes[1]
         let nameLength = entry.facts.nameLength
@@ -328,6 +327,13 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         }
         let limit = entry.transport == .udp ? entry.facts.acceptedUDPSize : 65535
         send(Self.fit(bytes, limit: limit), rcode: rcode, to: entry.reply)
+        // Cached after the reply is on its way: the client does not wait for the bookkeeping.
+        let key = entry.facts.key, now = Self.now()
+        switch (answer.reading, message) {
+        case (_, let message?): cache.withLock { $0.store(message, bytes: stored, key: key, now: now) }
+        case (.view(let view), nil): cache.withLock { $0.store(view, bytes: stored, key: key, now: now) }
+        case (.message, nil): break
+        }
     }
 
     // MARK: Timers
