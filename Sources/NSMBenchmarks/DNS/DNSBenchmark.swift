@@ -24,8 +24,8 @@ public struct DNSBenchmark: Sendable {
         public var rounds: Int
         public var executable: String
 
-        public init(names: Int = 20_000, coldQueries: Int = 2_000, warmQueries: Int = 20_000, warmNames: Int = 100, seconds: Int = 10,
-                    rounds: Int = 5, executable: String) {
+        public init(names: Int = 20_000, coldQueries: Int = 4_000, warmQueries: Int = 20_000, warmNames: Int = 100, seconds: Int = 10,
+                    rounds: Int = 20, executable: String) {
             self.rounds = rounds
             self.names = names
             self.coldQueries = coldQueries
@@ -40,6 +40,9 @@ public struct DNSBenchmark: Sendable {
         public var name: String
         public var correctFraction: Double
         public var cold: [Int: Percentiles] = [:]
+        /// Cold queries one at a time, counting only the correct answers (a first-reply
+        /// forwarder's quick wrong NXDOMAINs left out).
+        public var coldCorrect: Percentiles?
         public var warm: [Int: Percentiles] = [:]
         public var qps: Double?
         public var rssKilobytes: Int?
@@ -117,11 +120,17 @@ public struct DNSBenchmark: Sendable {
         // (other load, CPU frequency) then lands on every peer alike.
         let rounds = max(1, configuration.rounds)
         var cold: [[Int: [Double]]] = Array(repeating: [:], count: Self.peers.count), warm = cold
+        var coldCorrect: [[Double]] = Array(repeating: [], count: Self.peers.count)
         for round in 0..<rounds {
             progress("latency round \(round + 1) of \(rounds)")
             for concurrency in [1, 50] {
-                for index in Self.peers.indices {
-                    cold[index][concurrency, default: []] += await loads[index].run(freshQueries(configuration.coldQueries / rounds), concurrency: concurrency).latencies
+                // Who goes first rotates too: on a small machine where a peer sits in the round
+                // changes how often the scheduler keeps client and server on one CPU.
+                for turn in Self.peers.indices {
+                    let index = (turn + round) % Self.peers.count
+                    let coldRun = await loads[index].run(freshQueries(configuration.coldQueries / rounds), concurrency: concurrency)
+                    cold[index][concurrency, default: []] += coldRun.latencies
+                    if concurrency == 1 { coldCorrect[index] += coldRun.correctLatencies }
                     let queries = (0..<(configuration.warmQueries / rounds)).map { warmSet[$0 % warmSet.count] }
                     warm[index][concurrency, default: []] += await loads[index].run(queries, concurrency: concurrency).latencies
                 }
@@ -129,6 +138,7 @@ public struct DNSBenchmark: Sendable {
         }
         for (index, peer) in Self.peers.enumerated() {
             var report = reports[index]
+            report.coldCorrect = Percentiles(coldCorrect[index])
             for concurrency in [1, 50] {
                 report.cold[concurrency] = Percentiles(cold[index][concurrency] ?? [])
                 report.warm[concurrency] = Percentiles(warm[index][concurrency] ?? [])

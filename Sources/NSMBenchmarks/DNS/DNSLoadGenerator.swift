@@ -16,6 +16,8 @@ struct DNSLoadGenerator {
 
     struct Result: Sendable {
         var latencies: [Double] = []
+        /// The latencies of the correct answers only.
+        var correctLatencies: [Double] = []
         var correct = 0
         var wrong = 0
         var timeouts = 0
@@ -86,7 +88,12 @@ struct DNSLoadGenerator {
             result.latencies.append(Double(ended - started) / 1e6)
             let addresses = answer.answers.compactMap { record -> String? in if case .a(let a) = record.data { "\(a)" } else { nil } }
             let good = answer.rcode == .noError && (query.expected.map { addresses.contains($0) } ?? !addresses.isEmpty)
-            if good { result.correct += 1 } else { result.wrong += 1 }
+            if good {
+                result.correct += 1
+                result.correctLatencies.append(result.latencies[result.latencies.count - 1])
+            } else {
+                result.wrong += 1
+            }
         }
         return result
     }
@@ -102,6 +109,7 @@ struct DNSLoadGenerator {
             lock.withLock {
                 slots.reduce(into: Result()) { total, part in
                     total.latencies += part.latencies
+                    total.correctLatencies += part.correctLatencies
                     total.correct += part.correct
                     total.wrong += part.wrong
                     total.timeouts += part.timeouts

@@ -11,10 +11,10 @@ struct BenchDNSCommand: AsyncParsableCommand {
         discussion: "Needs root, dnsmasq and dnsperf (scripts/install-deps.sh). Build with -c release for meaningful numbers."
     )
 
-    @Option(help: "Cold queries per peer and concurrency.") var coldQueries: Int = 2_000
+    @Option(help: "Cold queries per peer and concurrency.") var coldQueries: Int = 4_000
     @Option(help: "Cached queries per peer and concurrency.") var warmQueries: Int = 20_000
     @Option(help: "dnsperf seconds per peer.") var seconds: Int = 10
-    @Option(help: "Latency rounds; the peers take turns within each.") var rounds: Int = 5
+    @Option(help: "Latency rounds; the peers take turns within each.") var rounds: Int = 20
     @Flag(help: "Print the table as Markdown.") var markdown = false
 
     func run() async throws {
