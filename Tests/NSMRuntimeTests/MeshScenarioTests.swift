@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GRPCCore
 import IPAddressing
 import NSMAPI
@@ -8,6 +9,7 @@ import NSMAnnotation
 import SwiftProtobuf
 import NSMElements
 import NSMRuntime
+import Synchronization
 import Testing
 
 @Suite("Mesh scenarios over real sockets", .serialized)
@@ -110,6 +112,35 @@ struct MeshScenarioTests {
                 #expect(!(first.context.ipContext.srcIpAddrs + first.context.ipContext.dstIpAddrs).contains(address))
             }
             await client.closeAll()
+        }
+    }
+
+    @Test("a pod's connection reports arrive in order: the last one holds every service (the pod's DNS follows them)")
+    func reportsInOrder() async throws {
+        try await Mesh.with(nodes: 1) { mesh in
+            let count = 6
+            for service in 0..<count {
+                try await mesh.addEndpoint("nse-r\(service)", node: 0, services: ["svc-r\(service)"], cidr: ["172.18.\(service).0/24"])
+            }
+            let annotation = (0..<count).map { "kernel://svc-r\($0)/nsm-\($0)" }.joined(separator: ", ")
+            for round in 0..<4 {
+                let reports = Mutex<[[String]]>([])
+                let client = try mesh.client(annotation, name: "pod-r\(round)") { connections in
+                    // A receiver that takes a moment (PodDNS writes resolv.conf), longer for
+                    // smaller reports: reports that overlapped would land out of order.
+                    usleep(UInt32(2000 * (count + 1 - connections.count)))
+                    reports.withLock { $0.append(connections.map(\.networkService).sorted()) }
+                }
+                _ = try await client.connect()
+                let seen = reports.withLock { $0 }
+                #expect(seen.count == count)
+                // Each report holds at least what the one before it held.
+                let ordered = zip(seen, seen.dropFirst()).allSatisfy { Set($0).isSubset(of: Set($1)) }
+                #expect(ordered, "reports out of order: \(seen)")
+                #expect(seen.last == (0..<count).map { "svc-r\($0)" }.sorted())
+                await client.closeAll()
+                #expect(reports.withLock { $0.last } == [])
+            }
         }
     }
 

@@ -61,6 +61,11 @@ public final class NSMClient: Service, Sendable {
     private let readyWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let healed = Mutex<Int>(0)
     private let lastFailure = Mutex<String?>(nil)
+    /// Held while a change is reported, so reports go out one at a time, each with the table as
+    /// it is then: two services connecting at once must not report out of order (a report of
+    /// one connection arriving after the report of both left the pod's DNS without the second
+    /// service's servers).
+    private let reporting = Mutex<Void>(())
 
     /// The most recent request failure, if any (for callers that give up waiting).
     public var lastError: String? { lastFailure.withLock { $0 } }
@@ -155,7 +160,7 @@ public final class NSMClient: Service, Sendable {
                 return clash
             }
             if collision.isEmpty {
-                configuration.onConnectionsChange?(connections)
+                reportConnections()
                 notifyIfReady()
                 return connection
             }
@@ -168,6 +173,12 @@ public final class NSMClient: Service, Sendable {
         throw NSMError.resourceExhausted("service \(configuration.annotation.services[index].networkService): every answer collided with the pod's other services")
     }
 
+    /// Tells ``Configuration/onConnectionsChange`` the connections held now.
+    private func reportConnections() {
+        guard let report = configuration.onConnectionsChange else { return }
+        reporting.withLock { _ in report(connections) }
+    }
+
     private func notifyIfReady() {
         guard state.withLock({ $0.count }) == configuration.annotation.services.count else { return }
         for waiter in readyWaiters.withLock({ list in defer { list = [] }; return list }) { waiter.resume() }
@@ -176,7 +187,7 @@ public final class NSMClient: Service, Sendable {
     /// Closes every connection (15 s each at most).
     public func closeAll() async {
         let all = state.withLock { table in defer { table = [:] }; return table }
-        configuration.onConnectionsChange?([])
+        reportConnections()
         await withTaskGroup(of: Void.self) { group in
             for connection in all.values {
                 group.addTask {

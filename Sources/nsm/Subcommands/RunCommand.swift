@@ -50,13 +50,14 @@ struct RunCommand: AsyncParsableCommand {
             let deadline = Date().addingTimeInterval(timeout)
             while client.connections.count < parsed.services.count || !dns.isReady || dns.connectionCount < parsed.services.count {
                 guard Date() < deadline else {
-                    await group.triggerGracefulShutdown()
-                    try await tasks.waitForAll()
+                    // What was missing, read before shutting down (which closes everything).
                     let dnsState = dns.failure.map { "the DNS proxy failed: \($0)" }
                         ?? (dns.isReady ? "DNS saw \(dns.connectionCount) connection(s)" : "the DNS proxy is not listening yet")
-                    throw ValidationError(
-                        "the services did not connect within \(Int(timeout)) s: \(client.connections.count) of \(parsed.services.count) connected, "
-                            + "\(dnsState); last request error: \(client.lastError ?? "none")")
+                    let problem = "the services did not connect within \(Int(timeout)) s: \(client.connections.count) of \(parsed.services.count) connected, "
+                        + "\(dnsState); last request error: \(client.lastError ?? "none")"
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
+                    throw ValidationError(problem)
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }

@@ -108,10 +108,12 @@ final class Mesh: Sendable {
         return (endpoint, handle)
     }
 
-    func client(_ annotation: String, node: Int = 0, name: String = "pod-\(UUID().uuidString.prefix(6))", namespaceURL: String = "inode://4/4026539999") throws -> NSMClient {
+    func client(_ annotation: String, node: Int = 0, name: String = "pod-\(UUID().uuidString.prefix(6))", namespaceURL: String = "inode://4/4026539999",
+                onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)? = nil) throws -> NSMClient {
         NSMClient(.init(
             name: name, managerURL: nodes[node].managerUnix, annotation: try NetworkServiceAnnotation.parse(annotation),
-            labels: ["podName": name], namespaceURL: namespaceURL, requestTimeout: .seconds(30)), pool: pool, logger: logger)
+            labels: ["podName": name], namespaceURL: namespaceURL, requestTimeout: .seconds(30), onConnectionsChange: onConnectionsChange),
+                  pool: pool, logger: logger)
     }
 
     func stop() async {
