@@ -16,13 +16,29 @@ public final class PointToPointIPAM: NetworkServiceElement {
     private struct Allocation: Sendable { var destination: IPAddress; var source: IPAddress }
     private struct State {
         var used: [Set<IPAddress>]
+        /// Per pool, an address at or below the lowest free one: every address under it is in
+        /// use, so a search for the lowest free pair starts here instead of at the pool's first
+        /// address (which made each allocation scan every pair handed out before it).
+        var lowestFree: [IPAddress]
         var byConnection: [String: [Int: Allocation]] = [:]
+
+        mutating func take(_ address: IPAddress, pool index: Int, last: IPAddress) {
+            used[index].insert(address)
+            while used[index].contains(lowestFree[index]), lowestFree[index] < last {
+                lowestFree[index] = lowestFree[index].advanced(by: 1)
+            }
+        }
+
+        mutating func free(_ address: IPAddress, pool index: Int) {
+            used[index].remove(address)
+            if address < lowestFree[index] { lowestFree[index] = address }
+        }
     }
     private let state: Mutex<State>
 
     public init(pools: [IPPrefix]) {
         self.pools = pools.map(\.network)
-        self.state = Mutex(State(used: Array(repeating: [], count: pools.count)))
+        self.state = Mutex(State(used: Array(repeating: [], count: pools.count), lowestFree: pools.map(\.network.firstAddress)))
     }
 
     public func request(
@@ -42,16 +58,16 @@ public final class PointToPointIPAM: NetworkServiceElement {
                     continue
                 }
                 if let existing = state.byConnection[id]?[index] {
-                    state.used[index].remove(existing.destination)
-                    state.used[index].remove(existing.source)
+                    state.free(existing.destination, pool: index)
+                    state.free(existing.source, pool: index)
                 }
                 if let recovered = Self.recover(pool, requestedSources, requestedDestinations, excluded, used: state.used[index]) {
                     result[index] = recovered
                 } else {
-                    result[index] = try Self.allocate(pool, excluded: excluded, used: state.used[index])
+                    result[index] = try Self.allocate(pool, from: state.lowestFree[index], excluded: excluded, used: state.used[index])
                 }
-                state.used[index].insert(result[index]!.destination)
-                state.used[index].insert(result[index]!.source)
+                state.take(result[index]!.destination, pool: index, last: pool.lastAddress)
+                state.take(result[index]!.source, pool: index, last: pool.lastAddress)
             }
             state.byConnection[id] = result
             return result
@@ -88,8 +104,8 @@ public final class PointToPointIPAM: NetworkServiceElement {
         state.withLock { state in
             guard let allocations = state.byConnection.removeValue(forKey: id) else { return }
             for (index, allocation) in allocations {
-                state.used[index].remove(allocation.destination)
-                state.used[index].remove(allocation.source)
+                state.free(allocation.destination, pool: index)
+                state.free(allocation.source, pool: index)
             }
         }
     }
@@ -109,10 +125,12 @@ public final class PointToPointIPAM: NetworkServiceElement {
         return isExcluded(allocation, excluded) ? nil : allocation
     }
 
-    private static func allocate(_ pool: IPPrefix, excluded: [IPPrefix], used: Set<IPAddress>) throws(NSMError) -> Allocation {
+    /// The two lowest free addresses of `pool` outside `excluded`, searching from `start`
+    /// (everything below it is in use).
+    private static func allocate(_ pool: IPPrefix, from start: IPAddress, excluded: [IPPrefix], used: Set<IPAddress>) throws(NSMError) -> Allocation {
         let relevant = excluded.filter { $0.family == pool.family && $0.overlaps(pool) }
         var found: [IPAddress] = []
-        var address = pool.firstAddress
+        var address = pool.contains(start) ? start : pool.firstAddress
         let last = pool.lastAddress
         while found.count < 2 {
             if let covering = relevant.first(where: { $0.contains(address) }) {

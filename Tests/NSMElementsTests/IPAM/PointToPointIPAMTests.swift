@@ -52,6 +52,37 @@ struct PointToPointIPAMTests {
         #expect(moved.dstIpAddrs == ["10.0.0.8/32"] && moved.srcIpAddrs == ["10.0.0.9/32"])
     }
 
+    @Test("always the lowest free pair, through any mix of requests, closes and exclusions (checked against a plain scan)")
+    func lowestFreeAfterChurn() async throws {
+        let ipam = PointToPointIPAM(pools: [IPPrefix("10.0.0.0/24")!])
+        var used: Set<UInt32> = []  // last octets in use, as the model sees them
+        var held: [String: [UInt32]] = [:]
+        var generator = SplitMix(seed: 7)
+        for step in 0..<400 {
+            if !held.isEmpty, generator.next() % 3 == 0 {
+                let id = held.keys.sorted()[Int(generator.next() % UInt64(held.count))]
+                var connection = Connection_Connection()
+                connection.id = id
+                try await NetworkServiceChain([ipam]).close(connection, context: ChainContext())
+                for octet in held.removeValue(forKey: id)! { used.remove(octet) }
+                continue
+            }
+            guard used.count <= 250 else { continue }
+            // Sometimes a request excludes a low /29 (still free addresses in it must be skipped).
+            let excludedBlock: UInt32? = generator.next() % 4 == 0 ? UInt32(generator.next() % 4) * 8 : nil
+            let free = (0..<256).map(UInt32.init).filter { octet in
+                !used.contains(octet) && !(excludedBlock.map { octet >= $0 && octet < $0 + 8 } ?? false)
+            }
+            guard free.count >= 2 else { continue }
+            let id = "c\(step)"
+            let context = try await allocate(ipam, id: id, excluded: excludedBlock.map { ["10.0.0.\($0)/29"] } ?? [])
+            #expect(context.dstIpAddrs == ["10.0.0.\(free[0])/32"] && context.srcIpAddrs == ["10.0.0.\(free[1])/32"], "step \(step)")
+            held[id] = [free[0], free[1]]
+            used.formUnion([free[0], free[1]])
+        }
+        #expect(ipam.allocatedConnections == held.count)
+    }
+
     @Test("dual stack, exhaustion and malformed input")
     func edges() async throws {
         let dual = PointToPointIPAM(pools: [IPPrefix("10.1.0.0/24")!, IPPrefix("fd00::/126")!])
@@ -67,5 +98,18 @@ struct PointToPointIPAMTests {
         } catch let error as NSMAPIError {
             #expect(error.field == "context.ip_context.excluded_prefixes[0]")
         }
+    }
+}
+
+/// A small deterministic generator, so a failing sequence can be replayed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
