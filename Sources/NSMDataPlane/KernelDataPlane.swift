@@ -51,7 +51,9 @@ public final class KernelDataPlane: ForwarderDataPlane {
     public func prepare(_ incoming: Connection_Mechanism) async throws -> (any PreparedPlumbing)? {
         guard incoming.isKernel, let url = incoming.inodeURL else { return nil }
         let namespace = try namespace(incoming)
-        return PreparedPod(url: url, namespace: namespace, handle: try podHandle(for: namespace))
+        // Suspends rather than blocks: the caller's thread meanwhile sends the endpoint its request.
+        let handle = try await NetlinkHandle.opening(namespace: namespace, alsoInside: Self.openPingRange)
+        return PreparedPod(url: url, namespace: namespace, handle: handle)
     }
 
     public func connect(_ plumbing: Plumbing) async throws {
@@ -173,9 +175,11 @@ public final class KernelDataPlane: ForwarderDataPlane {
     /// A handle in a pod's namespace for this call only, with the pod's ping range opened for
     /// unprivileged ICMP (upstream's liveness pings) on the same trip into the namespace.
     func podHandle(for namespace: NetworkNamespace) throws -> NetlinkHandle {
-        try NetlinkHandle(namespace: namespace) { () throws(NetlinkError) in
-            try? NetworkNamespace.writeSysctl("net/ipv4/ping_group_range", "0 2147483647")
-        }
+        try NetlinkHandle(namespace: namespace, alsoInside: Self.openPingRange)
+    }
+
+    @Sendable static func openPingRange() throws(NetlinkError) {
+        try? NetworkNamespace.writeSysctl("net/ipv4/ping_group_range", "0 2147483647")
     }
 
     /// A pod's namespace and a handle in it for this call.

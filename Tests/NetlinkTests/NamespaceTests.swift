@@ -153,6 +153,27 @@ struct NamespaceTests {
         #expect(changes.events.count == 3)
     }
 
+    @Test("a handle opened without blocking the caller lives in the namespace, after its work ran there")
+    func openingSuspends() async throws {
+        let name = "nlt-\(getpid())-susp"
+        let namespace = try NetworkNamespace.create(named: name)
+        defer { try? NetworkNamespace.delete(named: name) }
+        let host = try NetworkNamespace.open(pid: getpid()).identity
+        let handle = try await NetlinkHandle.opening(namespace: namespace) { () throws(NetlinkError) in
+            try NetworkNamespace.writeSysctl("net/ipv4/ping_group_range", "0 2147483647")
+        }
+        try handle.addVeth(name: "susp0", peer: VethPeer(name: "susp1"))
+        #expect(try ip("-n", name, "-br", "link", "show", "susp0").contains("susp0"))
+        #expect(try ip("netns", "exec", name, "cat", "/proc/sys/net/ipv4/ping_group_range").split(whereSeparator: \.isWhitespace) == ["0", "2147483647"])
+        #expect(try NetworkNamespace.open(pid: getpid()).identity == host)
+        // A failure inside comes back as the caller's error.
+        await #expect(throws: NetlinkError.self) {
+            _ = try await NetlinkHandle.opening(namespace: namespace) { () throws(NetlinkError) in
+                try NetworkNamespace.writeSysctl("net/ipv4/no_such_sysctl", "1")
+            }
+        }
+    }
+
     @Test("sysctls are written inside the namespace only")
     func sysctl() throws {
         try withTestNamespace { name, namespace, _ in

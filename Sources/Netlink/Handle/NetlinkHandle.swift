@@ -40,6 +40,18 @@ public final class NetlinkHandle: Sendable {
         try self.init(socket: socket, namespace: namespace)
     }
 
+    /// The same as ``init(namespace:alsoInside:)``, suspending the caller instead of blocking
+    /// its thread while the socket is made inside the namespace.
+    public static func opening(
+        namespace: NetworkNamespace, alsoInside work: @escaping @Sendable () throws(NetlinkError) -> Void = {}
+    ) async throws(NetlinkError) -> NetlinkHandle {
+        let socket = try await namespace.performSuspending { () throws(NetlinkError) -> NetlinkSocket in
+            try work()
+            return try NetlinkSocket()
+        }
+        return try NetlinkHandle(socket: socket, namespace: namespace)
+    }
+
     private init(socket: NetlinkSocket, namespace: NetworkNamespace?) throws(NetlinkError) {
         self.state = Mutex(State(socket: socket, sequence: UInt32(truncatingIfNeeded: time(nil))))
         self.namespace = namespace

@@ -56,6 +56,14 @@ final class NamespaceHopper: @unchecked Sendable {
         }
     }
 
+    /// Queues `job` for the hopper thread and returns at once (the job reports back itself).
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        pthread_mutex_lock(mutex)
+        queue.append(Job(job))
+        pthread_cond_signal(workAvailable)
+        pthread_mutex_unlock(mutex)
+    }
+
     /// Runs `body` on the hopper thread and returns its result.
     func run<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         if pthread_equal(pthread_self(), worker) != 0 {

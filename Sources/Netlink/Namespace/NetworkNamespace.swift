@@ -61,6 +61,19 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
         try NamespaceHopper.shared.run { () throws(NetlinkError) -> Result<T, NetlinkError> in try enter(body) }.get()
     }
 
+    /// The same as ``perform(_:)``, suspending instead of blocking: the calling thread (e.g. an
+    /// event loop that also has sockets to serve) stays free while the namespace thread works.
+    public func performSuspending<T: Sendable>(_ body: @escaping @Sendable () throws(NetlinkError) -> T) async throws(NetlinkError) -> T {
+        let outcome: Result<T, NetlinkError> = await withCheckedContinuation { continuation in
+            NamespaceHopper.shared.submit {
+                let result: Result<T, NetlinkError>
+                do throws(NetlinkError) { result = try self.enter(body) } catch { result = .failure(error) }
+                continuation.resume(returning: result)
+            }
+        }
+        return try outcome.get()
+    }
+
     /// Runs `body` on a fresh OS thread switched into this namespace, for work that may take
     /// long (e.g. spawning a process that should start inside the namespace and waiting for it).
     public func run<T>(_ body: () throws -> T) throws -> T {
