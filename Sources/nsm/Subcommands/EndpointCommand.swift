@@ -105,7 +105,6 @@ struct EndpointCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ProcessExecutor.install()
         let logger = Logger(label: "nsm.endpoint")
         let listen = try listenOn.map { try NSMURL($0) }
             ?? Environment.string("NSM_LISTEN_ON").map { try NSMURL($0) }
