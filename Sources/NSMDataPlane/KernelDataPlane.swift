@@ -137,7 +137,11 @@ public final class KernelDataPlane: ForwarderDataPlane {
         let options = VXLANOptions(vni: vni, local: local, remote: remote, port: port, learning: false)
         if let failure = Self.creationFailure({ () throws(NetlinkError) in try node.addVXLAN(name: name, options, options: LinkOptions(mtu: mtu, namespace: target)) }) {
             guard failure.code == .exists else { throw failure }
-            let existing = try handle.link(named: name)
+            guard let existing = try Self.link(named: name, in: handle) else {
+                // Not our device: the kernel refused the VNI (one VXLAN per VNI and port per underlay).
+                throw NSMError.failedPrecondition(
+                    "VXLAN \(name): VNI \(vni) on port \(port) is already used by another tunnel on this node's underlay")
+            }
             var sameTunnel = false
             if case .vxlan(let read) = existing.kind { sameTunnel = read.vni == vni }
             guard sameTunnel else {
@@ -149,6 +153,15 @@ public final class KernelDataPlane: ForwarderDataPlane {
     }
 
     // MARK: Helpers
+
+    /// The link called `name`, or nil when there is none.
+    static func link(named name: String, in handle: NetlinkHandle) throws -> Link? {
+        do {
+            return try handle.link(named: name)
+        } catch where error.code == .notFound {
+            return nil
+        }
+    }
 
     /// Runs a netlink operation and returns its error instead of throwing it.
     static func creationFailure(_ body: () throws(NetlinkError) -> Void) -> NetlinkError? {

@@ -2,6 +2,7 @@ import Foundation
 public import IPAddressing
 public import NSMAPI
 public import NSMCore
+import Synchronization
 
 /// The forwarder's data-plane element, placed after ``RoundRobinElement`` and before the
 /// connect element:
@@ -19,6 +20,10 @@ public struct MechanismTranslationElement: NetworkServiceElement {
     public let underlayMTU: UInt32
     let dataPlane: any ForwarderDataPlane
     let endpointURL: @Sendable (Networkservice_NetworkServiceRequest, ChainContext) throws -> NSMURL
+    /// VNIs this forwarder chose for tunnels it terminates and has not released: a new one is
+    /// drawn outside them (the kernel refuses a second VXLAN with the same VNI and port on one
+    /// underlay, and at a thousand tunnels a random draw collides in a few runs out of a hundred).
+    let chosenVNIs = VNISet()
 
     private enum Plumbed: MetadataKey { typealias Value = Plumbing }
 
@@ -43,9 +48,24 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         outgoingRequest.mechanismPreferences = url.isLocal
             ? [.kernel()]
             : [.vxlan(sourceIP: tunnelIP, sourcePort: vxlanPort)]
+        var drawnVNI: UInt32?
         if incoming.isVXLAN {
+            let offeredVNI = incoming.vni
             incoming = try completeTunnel(incoming, previous: context.metadata[Plumbed.self]?.incoming)
+            if offeredVNI == nil, context.metadata[Plumbed.self]?.incoming.vni == nil { drawnVNI = incoming.vni }
         }
+        do {
+            return try await plumb(request, incoming: incoming, outgoingRequest: outgoingRequest, url: url, context: context, next: next)
+        } catch {
+            if let drawnVNI { chosenVNIs.release(drawnVNI) }
+            throw error
+        }
+    }
+
+    private func plumb(
+        _ request: Networkservice_NetworkServiceRequest, incoming: Connection_Mechanism, outgoingRequest: Networkservice_NetworkServiceRequest,
+        url: NSMURL, context: ChainContext, next: NetworkServiceNext
+    ) async throws -> Connection_Connection {
         // Meanwhile the data plane gets ready what needs only the client's side.
         let dataPlane = self.dataPlane, incomingSide = incoming
         async let preparation = try? dataPlane.prepare(incomingSide)
@@ -72,6 +92,7 @@ public struct MechanismTranslationElement: NetworkServiceElement {
     public func close(_ connection: Connection_Connection, context: ChainContext, next: NetworkServiceNext) async throws {
         if let plumbing = context.metadata.remove(Plumbed.self) {
             try? await dataPlane.disconnect(plumbing)
+            if plumbing.incoming.isVXLAN, let vni = plumbing.incoming.vni { chosenVNIs.release(vni) }
         } else {
             try? await dataPlane.disconnect(Plumbing(connectionID: connection.id, incoming: connection.mechanism, outgoing: Connection_Mechanism(), context: connection.context))
         }
@@ -124,12 +145,28 @@ public struct MechanismTranslationElement: NetworkServiceElement {
             } else {
                 let sourceFirst = (offered.vxlanOriginalSourceIP ?? source).bytes.lexicographicallyPrecedes(tunnelIP.bytes)
                     || (offered.vxlanOriginalSourceIP ?? source).bytes == tunnelIP.bytes
-                var vni = UInt32.random(in: 2...(1 << 24) - 1)
-                if (vni % 2 == 0) != sourceFirst { vni -= 1 }
-                mechanism.vni = max(vni, 2)
+                var vni: UInt32 = 0
+                repeat {
+                    vni = UInt32.random(in: 2...(1 << 24) - 1)
+                    if (vni % 2 == 0) != sourceFirst { vni -= 1 }
+                    vni = max(vni, 2)
+                } while !chosenVNIs.claim(vni)
+                mechanism.vni = vni
             }
         }
         mechanism.tunnelMTU = underlayMTU - Connection_Mechanism.vxlanOverhead(for: tunnelIP.family)
         return mechanism
     }
+}
+
+/// VNIs in use by one forwarder's tunnels (claimed when drawn, released when the tunnel goes).
+final class VNISet: Sendable {
+    private let used = Mutex<Set<UInt32>>([])
+
+    /// Takes `vni` if nobody has it.
+    func claim(_ vni: UInt32) -> Bool { used.withLock { $0.insert(vni).inserted } }
+
+    func release(_ vni: UInt32) { _ = used.withLock { $0.remove(vni) } }
+
+    var count: Int { used.withLock { $0.count } }
 }
