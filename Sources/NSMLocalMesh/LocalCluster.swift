@@ -171,6 +171,25 @@ public final class LocalCluster: @unchecked Sendable {
         try data.write(to: URL(fileURLWithPath: stateFile))
     }
 
+    /// Adds a process to a persistent cluster's record. Invocations may run side by side
+    /// (`nsm cluster endpoint … &` twice): the file is re-read and rewritten under an exclusive
+    /// `flock`, so no one's entry is lost (a lost entry would be a process `cluster down` leaves).
+    public static func record(process name: String, pid: Int32, directory: String) throws {
+        let lock = open("\(directory)/cluster.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw LocalMeshError("cannot open \(directory)/cluster.lock: \(String(cString: strerror(errno)))") }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX) == 0 else { throw LocalMeshError("cannot lock \(directory)/cluster.lock: \(String(cString: strerror(errno)))") }
+        defer { flock(lock, LOCK_UN) }
+        let path = "\(directory)/cluster.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              var state = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { throw LocalMeshError("\(path) is missing or unreadable: is the cluster up?") }
+        var pids = (state["pids"] as? [String: Int]) ?? [:]
+        pids[name] = Int(pid)
+        state["pids"] = pids
+        try JSONSerialization.data(withJSONObject: state, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
     /// Stops a persistent cluster started by another invocation: SIGTERM to its recorded
     /// processes (SIGKILL after 5 s), then deletes its namespaces and directory.
     public static func stopRecorded(prefix: String, directory: String) async -> [String] {

@@ -128,3 +128,24 @@ def test_down_leaves_nothing():
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"nsm-{NAME}d-" not in namespaces
     assert not os.path.exists(f"/run/nsm-{NAME}d")
+
+
+def test_endpoints_added_side_by_side_are_all_recorded_and_stopped():
+    """Two `nsm cluster endpoint` at once: both land in cluster.json, and `down` stops both."""
+    name = f"par{os.getpid()}"
+    nsm("cluster", "up", "--name", name)
+    try:
+        starts = [subprocess.Popen([nsm_binary(), "cluster", "endpoint", "--name", name, "--endpoint-name", f"nse-p{i}", "--node", "1",
+                                    "--services", f"svc-p{i}", "--cidr", f"172.16.{70 + i}.0/24"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(3)]
+        for start in starts:
+            output, _ = start.communicate(timeout=60)
+            assert start.returncode == 0, output
+        with open(f"/run/nsm-{name}/cluster.json") as f:
+            pids = json.load(f)["pids"]
+        assert {f"nse-p{i}" for i in range(3)} <= set(pids), pids
+        endpoint_pids = [pids[f"nse-p{i}"] for i in range(3)]
+    finally:
+        nsm("cluster", "down", "--name", name, check=False)
+    for pid in endpoint_pids:
+        assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower(), f"endpoint pid {pid} survived cluster down"

@@ -66,10 +66,7 @@ struct ClusterCommand: AsyncParsableCommand {
             let process = try await cluster.startEndpoint(endpointName, node: node, services: services.split(separator: ",").map(String.init),
                                                           labels: parsed, cidr: cidr,
                                                           extra: dnsZone.map { ["--dns-zone", $0, "--dns-records", dnsRecords] } ?? [])
-            var pids = (recorded["pids"] as? [String: Int]) ?? [:]
-            pids[endpointName] = Int(process.pid)
-            try JSONSerialization.data(withJSONObject: ["nodes": nodes, "pids": pids], options: [.sortedKeys])
-                .write(to: URL(fileURLWithPath: cluster.stateFile))
+            try LocalCluster.record(process: endpointName, pid: process.pid, directory: cluster.directory)
             print("endpoint \(endpointName) on node\(node), pid \(process.pid)")
         }
     }
