@@ -1,5 +1,8 @@
 import Foundation
 import NSMCore
+import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// Upstream-compatible configuration from `NSM_*` environment variables; flags override them.
 enum Environment {
@@ -47,4 +50,43 @@ func listenURL(_ text: String) throws -> NSMURL {
 func printFlushed(_ line: String) {
     print(line)
     fflush(nil)
+}
+
+/// Loggers of the long-running components, at the level `NSM_LOG_LEVEL` names (upstream's
+/// variable and level names: TRACE, DEBUG, INFO, WARN, ERROR, FATAL, PANIC; any case).
+enum ComponentLogging {
+    static let variable = "NSM_LOG_LEVEL"
+
+    static func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = level(Environment.string(variable))
+        return logger
+    }
+
+    static func level(_ text: String?) -> Logger.Level {
+        guard let text else { return .info }
+        switch text.lowercased() {
+        case "trace": return .trace
+        case "debug": return .debug
+        case "info": return .info
+        case "warn", "warning": return .warning
+        case "error": return .error
+        case "fatal", "panic", "critical": return .critical
+        default:
+            FileHandle.standardError.write(Data("\(variable)=\(text) is not a level (TRACE, DEBUG, INFO, WARN, ERROR, FATAL, PANIC); using INFO\n".utf8))
+            return .info
+        }
+    }
+}
+
+/// The service group of a long-running server component (registry, node, endpoint): stops on
+/// SIGTERM/SIGINT, and cancels its tasks when graceful shutdown takes longer than 3 s — a stream
+/// that does not end at shutdown must not keep the process alive until it is killed.
+enum ComponentServiceGroup {
+    static func make(_ services: [any Service], logger: Logger) -> ServiceGroup {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(3)
+        return ServiceGroup(configuration: configuration)
+    }
 }

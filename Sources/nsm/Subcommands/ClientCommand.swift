@@ -53,7 +53,7 @@ struct ClientCommand: AsyncParsableCommand {
         do { annotation = try NetworkServiceAnnotation.parse(networkServices) } catch {
             throw ValidationError("NSM_NETWORK_SERVICES: \(error)")
         }
-        let logger = Logger(label: "nsm.client")
+        let logger = ComponentLogging.logger("nsm.client")
         let pool = GRPCClientPool()
         var podDNS: PodDNS?
         if localDNSServerEnabled {

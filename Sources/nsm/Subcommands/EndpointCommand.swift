@@ -105,7 +105,7 @@ struct EndpointCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = Logger(label: "nsm.endpoint")
+        let logger = ComponentLogging.logger("nsm.endpoint")
         let listen = try listenOn.map { try NSMURL($0) }
             ?? Environment.string("NSM_LISTEN_ON").map { try NSMURL($0) }
             ?? .unix(path: NSTemporaryDirectory() + "\(name)-\(getpid())/listen.on.sock")
@@ -119,8 +119,7 @@ struct EndpointCommand: AsyncParsableCommand {
             registerService: registerService, namespaceURL: namespaceURL ?? Self.ownNamespaceURL(), unregisterOnShutdown: unregisterItself,
             dnsZone: try parsedZone(), dnsListen: try DNSListenAddress(parsing: dnsListen)),
             pool: pool, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: ([pool] + endpoint.services).map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ComponentServiceGroup.make([pool] + endpoint.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             printFlushed("endpoint \(name) listening on \(try await endpoint.server.listening())")

@@ -58,7 +58,7 @@ struct NodeCommand: AsyncParsableCommand {
         }
         guard case .unix(let socketPath) = unix else { throw ValidationError("--listen: no unix URL") }
         let directory = (socketPath as NSString).deletingLastPathComponent
-        let logger = Logger(label: "nsm.node")
+        let logger = ComponentLogging.logger("nsm.node")
         let pool = GRPCClientPool()
         // The manager calls this process's forwarder directly, not over its unix socket.
         let inProcess = InProcessHops()
@@ -69,9 +69,7 @@ struct NodeCommand: AsyncParsableCommand {
             name: "forwarder-\(nodeName)", listen: .unix(path: "\(directory)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel,
             labels: try [String: String].parseLabels(labels), vxlanPort: vxlanPort),
             dataPlane: KernelDataPlane(node: try NetlinkHandle(), logger: logger), pool: pool, inProcess: inProcess, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: ([pool] + manager.services + forwarder.services).map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ComponentServiceGroup.make([pool] + manager.services + forwarder.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             for server in manager.servers { printFlushed("manager \(name) listening on \(try await server.listening())") }

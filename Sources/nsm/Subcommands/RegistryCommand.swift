@@ -23,10 +23,9 @@ struct RegistryCommand: AsyncParsableCommand {
         let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
         let period = try GoDuration.parse(expirePeriod)
         let seconds = Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18
-        let logger = Logger(label: "nsm.registry")
+        let logger = ComponentLogging.logger("nsm.registry")
         let registry = RegistryServer(.init(listen: urls, expirePeriod: seconds), logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: registry.services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ComponentServiceGroup.make(registry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             for server in registry.servers { printFlushed("registry listening on \(try await server.listening())") }
