@@ -1,5 +1,6 @@
 """A gRPC client that is not ours (grpcio, stubs generated from our wire-identical .proto files)
 registers endpoints and services with `nsm registry`, finds and watches them."""
+import os
 import threading
 import time
 
@@ -110,3 +111,34 @@ def test_health_check_over_the_wire(registry):
         with pytest.raises(grpc.RpcError) as failure:
             check(b"\x0a\x03foo", timeout=10)
         assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_log_level_is_checked_and_sigterm_stops_the_registry_promptly():
+    """NSM_LOG_LEVEL takes upstream's level names; a bad one is named with what is accepted.
+    SIGTERM ends the process gracefully, in well under the time a supervisor waits to kill it."""
+    import signal
+    import subprocess
+    import time
+    from conftest import free_port, nsm_binary
+
+    port = free_port()
+    env = dict(os.environ, NSM_LOG_LEVEL="verbose")
+    process = subprocess.Popen([nsm_binary(), "registry", "--listen", f"tcp://127.0.0.1:{port}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        seen = []
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            line = process.stdout.readline()
+            seen.append(line)
+            if "registry listening on" in line:
+                break
+        assert any("NSM_LOG_LEVEL=verbose is not a level (TRACE, DEBUG, INFO, WARN, ERROR, FATAL, PANIC)" in l for l in seen), seen
+        started = time.time()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        assert time.time() - started < 4.5
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
