@@ -61,6 +61,9 @@ public final class LocalCluster: @unchecked Sendable {
         return namespace
     }
 
+    /// The fabric bridge's MAC (locally administered; each cluster's bridge is in its own namespace).
+    static let bridgeMAC: [UInt8] = [0x02, 0x6e, 0x73, 0x6d, 0x00, 0x01]
+
     /// Builds the fabric (bridge), the node namespaces with their underlay addresses, and
     /// writes the cluster's excluded prefixes.
     public func buildNetwork(excludedPrefixes: [String] = ["10.96.0.0/12", "10.244.0.0/16"]) throws {
@@ -68,7 +71,10 @@ public final class LocalCluster: @unchecked Sendable {
         try ("Prefixes:\n" + excludedPrefixes.map { "- \($0)\n" }.joined()).write(toFile: excludedPrefixesFile, atomically: true, encoding: .utf8)
         let fabric = try createNamespace("fabric")
         let fabricHandle = try NetlinkHandle(namespace: fabric)
-        try fabricHandle.addBridge(name: "br0", options: LinkOptions(up: true))
+        // A fixed MAC: a bridge that has none takes the lowest of its ports' MACs, so every pod
+        // port added or removed could change it, and the nodes' ARP entries for the fabric's
+        // addresses (the registry) went stale — TCP to the registry then stalled for seconds.
+        try fabricHandle.addBridge(name: "br0", options: LinkOptions(up: true, hardwareAddress: Self.bridgeMAC))
         let bridge = try fabricHandle.link(named: "br0")
         try fabricHandle.addAddress(IPPrefix("\(Self.subnet).254/24")!, index: bridge.index)
         try fabricHandle.addAddress(Self.podGateway, index: bridge.index)
