@@ -23,6 +23,7 @@ struct BenchMeshCommand: AsyncParsableCommand {
     var markdown = false
 
     func run() async throws {
+        ProcessExecutor.install()
         guard getuid() == 0 else { throw ValidationError("nsm bench mesh creates network namespaces: run it as root") }
         let counts = try sizes.split(separator: ",").map { text -> Int in
             guard let value = Int(text), value > 0, value <= 5000 else { throw ValidationError("--sizes: \"\(text)\" is not 1-5000") }

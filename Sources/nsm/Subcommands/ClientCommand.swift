@@ -49,6 +49,7 @@ struct ClientCommand: AsyncParsableCommand {
     var resolvConf: String = "/etc/resolv.conf"
 
     func run() async throws {
+        ProcessExecutor.install()
         let annotation: NetworkServiceAnnotation
         do { annotation = try NetworkServiceAnnotation.parse(networkServices) } catch {
             throw ValidationError("NSM_NETWORK_SERVICES: \(error)")

@@ -105,6 +105,7 @@ struct EndpointCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        ProcessExecutor.install()
         let logger = ComponentLogging.logger("nsm.endpoint")
         let listen = try listenOn.map { try NSMURL($0) }
             ?? Environment.string("NSM_LISTEN_ON").map { try NSMURL($0) }

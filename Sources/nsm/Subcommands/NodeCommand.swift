@@ -48,6 +48,7 @@ struct NodeCommand: AsyncParsableCommand {
     var excludedPrefixesFile: String = Environment.string("NSM_EXCLUDED_PREFIXES_FILE") ?? "/var/lib/networkservicemesh/config/excluded_prefixes.yaml"
 
     func run() async throws {
+        ProcessExecutor.install()
         let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
         guard let unix = urls.first(where: \.isLocal), let tcp = urls.first(where: { !$0.isLocal }) else {
             throw ValidationError("--listen/NSM_LISTEN_ON: need one unix:// and one tcp:// URL, got \(listen)")

@@ -20,6 +20,7 @@ struct RegistryCommand: AsyncParsableCommand {
     var expirePeriod: String = Environment.string("NSM_EXPIRE_PERIOD") ?? "1m"
 
     func run() async throws {
+        ProcessExecutor.install()
         let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
         let period = try GoDuration.parse(expirePeriod)
         let seconds = Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18
