@@ -96,10 +96,8 @@ public final class KernelDataPlane: ForwarderDataPlane {
     func connectLocal(_ plumbing: Plumbing, pod: PreparedPod?) throws {
         let clientName = try interfaceName(plumbing.incoming, side: "client")
         let endpointName = try interfaceName(plumbing.outgoing, side: "endpoint")
-        let clientNamespace = try pod?.namespace ?? namespace(plumbing.incoming)
-        let client = try pod?.handle ?? podHandle(for: clientNamespace)
-        let endpointSide = try endpointSide(plumbing.outgoing)
-        let endpointNamespace = endpointSide.namespace, endpoint = endpointSide.handle
+        let (clientNamespace, client) = try podSide(plumbing.incoming, prepared: pod)
+        let (endpointNamespace, endpoint) = try endpointSide(plumbing.outgoing).pair
         let mtu = plumbing.context.mtu == 0 ? nil : plumbing.context.mtu
         let failure = Self.creationFailure { () throws(NetlinkError) in
             try node.addVeth(
@@ -126,7 +124,7 @@ public final class KernelDataPlane: ForwarderDataPlane {
         _ plumbing: Plumbing, kernel: Connection_Mechanism, tunnel: Connection_Mechanism, side: ConnectionContextApplier.Side, pod: PreparedPod? = nil
     ) throws {
         let name = try interfaceName(kernel, side: side == .client ? "client" : "endpoint")
-        let (target, handle) = try pod.map { ($0.namespace, $0.handle) } ?? (side == .client ? podSide(kernel) : endpointSide(kernel).pair)
+        let (target, handle) = try side == .client ? podSide(kernel, prepared: pod) : endpointSide(kernel).pair
         guard let vni = tunnel.vni, let source = tunnel.vxlanSourceIP, let destination = tunnel.vxlanDestinationIP else {
             throw NSMError.invalidArgument("VXLAN mechanism lacks vni, src_ip or dst_ip: \(tunnel.parameters)")
         }
@@ -195,8 +193,9 @@ public final class KernelDataPlane: ForwarderDataPlane {
         try? NetworkNamespace.writeSysctl("net/ipv4/ping_group_range", "0 2147483647")
     }
 
-    /// A pod's namespace and a handle in it for this call.
-    func podSide(_ mechanism: Connection_Mechanism) throws -> (NetworkNamespace, NetlinkHandle) {
+    /// A pod's namespace and a handle in it for this call: the prepared ones when there are.
+    func podSide(_ mechanism: Connection_Mechanism, prepared: PreparedPod? = nil) throws -> (NetworkNamespace, NetlinkHandle) {
+        if let prepared { return (prepared.namespace, prepared.handle) }
         let namespace = try namespace(mechanism)
         return (namespace, try podHandle(for: namespace))
     }

@@ -25,13 +25,9 @@ struct FanoutState {
 
     var pendingUpstreams: [Int] { replied.indices.filter { !replied[$0] } }
 
-    /// Records the response of upstream `index`; a second response from it is ignored.
-    mutating func record(upstream index: Int, response: DNSMessage) -> Outcome {
-        record(upstream: index, positive: response.isPositive, negative: response.isNegative, noError: response.rcode == .noError)
-    }
-
-    /// The same, from the facts of a response: positive (NOERROR with records), negative
-    /// (NXDOMAIN or NODATA), and whether its rcode is NOERROR (NODATA, for a negative).
+    /// Records the response of upstream `index` by its facts: positive (NOERROR with records),
+    /// negative (NXDOMAIN or NODATA), and whether its rcode is NOERROR (NODATA, for a negative).
+    /// A second response from the same upstream is ignored.
     mutating func record(upstream index: Int, positive: Bool, negative: Bool, noError: Bool) -> Outcome {
         guard replied.indices.contains(index), !replied[index] else { return .wait }
         replied[index] = true

@@ -87,11 +87,15 @@ extension DNSQueryView {
     /// (added with our default size when the client sent none; otherwise the client's OPT with
     /// the size raised to at least 512 and `marker` appended to its options).
     func upstreamBytes(_ bytes: [UInt8], id: UInt16, marker: EDNSOption) -> [UInt8] {
+        upstreamBytes(bytes, id: id, markerWire: marker.wire)
+    }
+
+    /// The same, with the marker already in wire form (``EDNSOption/wire``; the proxy encodes its own once).
+    func upstreamBytes(_ bytes: [UInt8], id: UInt16, markerWire option: [UInt8]) -> [UInt8] {
         var out = bytes
-        out.reserveCapacity(bytes.count + 23 + marker.data.count)
+        out.reserveCapacity(bytes.count + 11 + option.count)
         out[0] = UInt8(id >> 8)
         out[1] = UInt8(id & 0xff)
-        let option = [UInt8(marker.code >> 8), UInt8(marker.code & 0xff), UInt8(marker.data.count >> 8), UInt8(marker.data.count & 0xff)] + marker.data
         if hasEDNS {
             let opt = 12 + nameLength + 4
             let size = max(udpPayloadSize, 512)

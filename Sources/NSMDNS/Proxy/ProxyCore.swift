@@ -34,6 +34,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     /// Sent in every upstream query (EDNS0 option 65001, local/experimental range): a query
     /// that arrives carrying it went round a forwarding loop back to us.
     let loopMarker = EDNSOption(code: 65001, data: (0..<8).map { _ in UInt8.random(in: 0...255) })
+    /// ``loopMarker`` in wire form, encoded once for every query sent upstream.
+    private let loopMarkerWire: [UInt8]
 
     init(tcpLoop: any EventLoop, timeout: Duration, cache: sending DNSCache, logger: Logger) {
         self.tcpLoop = tcpLoop
@@ -41,6 +43,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         self.retransmitInterval = min(1_000_000_000, self.timeout / 3)
         self.cache = Mutex(cache)
         self.logger = logger
+        loopMarkerWire = loopMarker.wire
     }
 
     var inFlight: Int { pending.count }
@@ -86,7 +89,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         let facts = QueryFacts(view)
         if isLoopedBack(id: view.id, facts) { return refuseLoop(bytes, reply: reply) }
         fanOut(bytes, facts: facts, transport: transport, reply: reply) { id in
-            view.upstreamBytes(bytes, id: id, marker: loopMarker)
+            view.upstreamBytes(bytes, id: id, markerWire: loopMarkerWire)
         }
     }
 
@@ -301,9 +304,9 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
             return send(query.response(rcode: .servFail).serialized(), rcode: .servFail, to: entry.reply)
         }
         var bytes = answer.bytes
+        var reading = answer.reading
         let rcode: DNSRCode
-        var message: DNSMessage?
-        switch answer.reading {
+        switch reading {
         case .view(let view):
             // The client spoke no EDNS: the OPT we added must not reach it (RFC 6891 §7).
             if !entry.facts.hasEDNS, view.optRange != nil { bytes = view.removingOPT(from: bytes) }
@@ -313,9 +316,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
                 response.edns = nil
                 bytes = response.serialized()
                 guard let reparsed = try? DNSMessage(bytes: bytes) else { return }
-                response = reparsed
+                reading = .message(reparsed)
             }
-            message = response
             rcode = response.rcode
         }
         let stored = bytes
@@ -329,10 +331,9 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         send(Self.fit(bytes, limit: limit), rcode: rcode, to: entry.reply)
         // Cached after the reply is on its way: the client does not wait for the bookkeeping.
         let key = entry.facts.key, now = Self.now()
-        switch (answer.reading, message) {
-        case (_, let message?): cache.withLock { $0.store(message, bytes: stored, key: key, now: now) }
-        case (.view(let view), nil): cache.withLock { $0.store(view, bytes: stored, key: key, now: now) }
-        case (.message, nil): break
+        switch reading {
+        case .view(let view): cache.withLock { $0.store(view, bytes: stored, key: key, now: now) }
+        case .message(let message): cache.withLock { $0.store(message, bytes: stored, key: key, now: now) }
         }
     }
 

@@ -6,12 +6,13 @@
 struct DNSQueryView {
     var id: UInt16
     var flags: UInt16
+    var question: DNSQuestionView
     /// Lower-cased wire form of the question name.
-    var canonicalName: [UInt8]
+    var canonicalName: [UInt8] { question.canonicalName }
     /// Length of the question name on the wire (it starts at byte 12).
-    var nameLength: Int
-    var type: UInt16
-    var dnsClass: UInt16
+    var nameLength: Int { question.nameLength }
+    var type: UInt16 { question.type }
+    var dnsClass: UInt16 { question.dnsClass }
     var hasEDNS = false
     var udpPayloadSize: UInt16 = 512
     var dnssecOK = false
@@ -25,10 +26,7 @@ struct DNSQueryView {
         flags = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
         guard bytes[4] == 0, bytes[5] == 1, bytes[6] == 0, bytes[7] == 0, bytes[8] == 0, bytes[9] == 0, bytes[10] == 0, bytes[11] <= 1 else { return nil }
         guard let question = DNSQuestionView(bytes) else { return nil }
-        canonicalName = question.canonicalName
-        nameLength = question.nameLength
-        type = question.type
-        dnsClass = question.dnsClass
+        self.question = question
         let index = question.end
         if bytes[11] == 1 {
             // The additional record: only an OPT with the root name is read here.

@@ -100,4 +100,9 @@ public struct EDNSOption: Hashable, Sendable {
         self.code = code
         self.data = data
     }
+
+    /// The option as it sits in an OPT record's data: code, length, data.
+    public var wire: [UInt8] {
+        [UInt8(code >> 8), UInt8(code & 0xff), UInt8(data.count >> 8), UInt8(data.count & 0xff)] + data
+    }
 }

@@ -8,10 +8,11 @@
 struct DNSResponseView {
     var flags: UInt16
     var answerCount: Int
+    var question: DNSQuestionView
     /// Lower-cased wire form of the question name, with its type and class.
-    var questionName: [UInt8]
-    var questionType: UInt16
-    var questionClass: UInt16
+    var questionName: [UInt8] { question.canonicalName }
+    var questionType: UInt16 { question.type }
+    var questionClass: UInt16 { question.dnsClass }
     /// Offset and TTL of every record but the OPT.
     var ttls: [(offset: Int, ttl: UInt32)] = []
     /// The smallest TTL in the answer section.
@@ -40,9 +41,7 @@ struct DNSResponseView {
         let authorityCount = u16(8), additionalCount = u16(10)
 
         guard let question = DNSQuestionView(bytes) else { return nil }
-        questionName = question.canonicalName
-        questionType = question.type
-        questionClass = question.dnsClass
+        self.question = question
         var index = question.end
 
         // The records: name, type, class, TTL, data length, data.

@@ -65,11 +65,7 @@ struct DNSWriter {
             u16(priority); u16(weight); u16(port)
             name(target, compress: false)  // RFC 2782: no compression in SRV targets
         case .opt(let options):
-            for option in options {
-                u16(option.code)
-                u16(UInt16(option.data.count))
-                bytes += option.data
-            }
+            for option in options { bytes += option.wire }
         case .raw(let data): bytes += data
         }
         let length = bytes.count - lengthAt - 2

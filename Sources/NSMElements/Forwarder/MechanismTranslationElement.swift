@@ -50,9 +50,7 @@ public struct MechanismTranslationElement: NetworkServiceElement {
             : [.vxlan(sourceIP: tunnelIP, sourcePort: vxlanPort)]
         var drawnVNI: UInt32?
         if incoming.isVXLAN {
-            let offeredVNI = incoming.vni
-            incoming = try completeTunnel(incoming, previous: context.metadata[Plumbed.self]?.incoming)
-            if offeredVNI == nil, context.metadata[Plumbed.self]?.incoming.vni == nil { drawnVNI = incoming.vni }
+            (incoming, drawnVNI) = try completeTunnel(incoming, previous: context.metadata[Plumbed.self]?.incoming)
         }
         do {
             return try await plumb(request, incoming: incoming, outgoingRequest: outgoingRequest, url: url, context: context, next: next)
@@ -131,14 +129,18 @@ public struct MechanismTranslationElement: NetworkServiceElement {
 
     /// Fills this node's end of a tunnel offered by the previous node's forwarder. The VNI is
     /// kept on refresh; a new one is random, even when src ≤ dst and odd otherwise (as upstream),
-    /// so the two directions of a node pair never pick the same VNI.
-    func completeTunnel(_ offered: Connection_Mechanism, previous: Connection_Mechanism?) throws(NSMError) -> Connection_Mechanism {
+    /// so the two directions of a node pair never pick the same VNI. `drawn` is a VNI newly
+    /// claimed from ``chosenVNIs`` (to release if the request fails).
+    func completeTunnel(
+        _ offered: Connection_Mechanism, previous: Connection_Mechanism?
+    ) throws(NSMError) -> (mechanism: Connection_Mechanism, drawn: UInt32?) {
         guard let source = offered.vxlanSourceIP else {
             throw .invalidArgument("VXLAN mechanism without a valid src_ip parameter (got \"\(offered.parameters[MechanismParameterKey.srcIP] ?? "")\")")
         }
         var mechanism = offered
         mechanism.vxlanDestinationIP = tunnelIP
         mechanism.vxlanDestinationPort = vxlanPort
+        var drawn: UInt32?
         if mechanism.vni == nil {
             if let kept = previous?.vni {
                 mechanism.vni = kept
@@ -152,10 +154,11 @@ public struct MechanismTranslationElement: NetworkServiceElement {
                     vni = max(vni, 2)
                 } while !chosenVNIs.claim(vni)
                 mechanism.vni = vni
+                drawn = vni
             }
         }
         mechanism.tunnelMTU = underlayMTU - Connection_Mechanism.vxlanOverhead(for: tunnelIP.family)
-        return mechanism
+        return (mechanism, drawn)
     }
 }
 

@@ -16,6 +16,7 @@ final class DirectoryWatch {
     }
 
     private let descriptor: Int32
+    private var buffer = [UInt8](repeating: 0, count: 16 * 1024)
 
     /// Watches `directory`; nil when inotify is not available (no such directory, or the
     /// per-user limit of inotify instances reached) — callers then read the directory.
@@ -35,7 +36,6 @@ final class DirectoryWatch {
     /// Everything queued since the last call.
     func changes() -> Changes {
         var changes = Changes()
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             guard count > 0 else { break }

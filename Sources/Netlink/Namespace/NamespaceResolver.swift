@@ -19,9 +19,9 @@ public final class NamespaceResolver: Sendable {
         var byIdentity: [NamespaceIdentity: String] = [:]
         /// Entries whose file is not (yet) a namespace.
         var unmounted: Set<String> = []
+        /// Set up just before the directory was last read in full: `named` is that read plus
+        /// the changes it reported since.
         var watch: DirectoryWatch?
-        /// `named` is the directory as of `watch`'s start plus the changes read since.
-        var followed = false
     }
 
     private let state = Mutex(State())
@@ -80,12 +80,11 @@ public final class NamespaceResolver: Sendable {
     }
 
     private static func update(_ state: inout State) {
-        if state.followed, let watch = state.watch {
+        if let watch = state.watch {
             let changes = watch.changes()
             if !changes.lost {
                 for (name, added) in changes.events {
-                    forgetEntry(name, in: &state)
-                    if added { note(name, in: &state) }
+                    if added { note(name, in: &state) } else { forgetEntry(name, in: &state) }
                 }
                 for name in state.unmounted { note(name, in: &state) }
                 return
@@ -95,7 +94,6 @@ public final class NamespaceResolver: Sendable {
         // nothing made during the read goes unseen).
         state.watch = DirectoryWatch(directory: NetworkNamespace.runDirectory)
         readDirectory(&state, trustRemembered: true)
-        state.followed = state.watch != nil
     }
 
     private static func readDirectory(_ state: inout State, trustRemembered: Bool) {

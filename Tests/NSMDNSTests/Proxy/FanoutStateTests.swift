@@ -61,3 +61,10 @@ struct FanoutStateTests {
         #expect(state.pendingUpstreams == [1])
     }
 }
+
+extension FanoutState {
+    /// The decision for a whole response (the proxy passes the facts it read in place).
+    mutating func record(upstream index: Int, response: DNSMessage) -> Outcome {
+        record(upstream: index, positive: response.isPositive, negative: response.isNegative, noError: response.rcode == .noError)
+    }
+}
