@@ -10,7 +10,10 @@ import NSMCore
 ///   covered by a source prefix; `src_routes` via the first destination address of the same
 ///   family (onlink), or as plain device routes when the prefix lies inside a destination prefix;
 /// - endpoint side: the mirror image with `dst_ip_addrs`, `src_ip_addrs` and `dst_routes`;
-/// - MTU when given; the interface up; IPv6 enabled on it when it gets IPv6 addresses; in the
+/// - MTU when given; the interface up; IPv6 enabled on it when it gets IPv6 addresses, and no
+///   IPv6 link-local address when it gets none (`addrgenmode none` before it first goes up: an
+///   IPv4-only interface then costs the kernel no DAD, no MLD reports and no `fe80::/64` route —
+///   work that grows with the interfaces in the endpoint's namespace); in the
 ///   client's namespace `net.ipv4.ping_group_range = 0 2147483647` (for liveness pings; the
 ///   data plane writes it when it opens its handle there, see ``KernelDataPlane``).
 ///
@@ -35,6 +38,9 @@ enum ConnectionContextApplier {
         requests.append(.setAlias(index: link.index, alias))
         for prefix in own {
             requests.append(.addAddress(prefix, index: link.index, flags: prefix.family == .v6 ? .noDAD : [], replace: true))
+        }
+        if !link.isUp, !own.contains(where: { $0.family == .v6 }) {
+            requests.append(.setIPv6AddressGeneration(index: link.index, .none))
         }
         requests.append(.setUp(index: link.index))
         for prefix in peer where !own.contains(where: { $0.network.contains(prefix.address) }) {

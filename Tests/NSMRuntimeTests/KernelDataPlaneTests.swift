@@ -66,6 +66,14 @@ func addresses(of interface: String, in namespace: String) throws -> [String] {
     }
 }
 
+/// Every IPv6 address on `interface`, link-local ones included.
+func ipv6Addresses(of interface: String, in namespace: String) throws -> [String] {
+    let entry = try interfaceJSON(namespace).first { $0["ifname"] as? String == interface }
+    return ((entry?["addr_info"] as? [[String: Any]]) ?? []).compactMap { info in
+        info["family"] as? String == "inet6" ? info["local"] as? String : nil
+    }
+}
+
 @Suite("Kernel data plane with real namespaces", .serialized, .enabled(if: isRoot, "needs root"))
 struct KernelDataPlaneTests {
     @Test("same node: a veth between pod and endpoint, addressed and routed, pingable, removed on close")
@@ -88,6 +96,10 @@ struct KernelDataPlaneTests {
             let routes = try ipIn(spaces.name("pod"), ["ip", "route", "show"])
             #expect(routes.contains("172.16.5.0 dev nsm-1"))
             #expect(routes.contains("10.66.0.0/16 via 172.16.5.0 dev nsm-1"))
+            // IPv4-only context: no IPv6 link-local address on either side (addrgenmode none).
+            #expect(try ipv6Addresses(of: "nsm-1", in: spaces.name("pod")) == [])
+            #expect(try ipv6Addresses(of: endpointLinks[0], in: spaces.name("nse")) == [])
+            #expect(try ipIn(spaces.name("pod"), ["ip", "-d", "link", "show", "nsm-1"]).contains("addrgenmode none"))
             _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.5.0"])
             // A refresh re-applies without error and changes nothing.
             _ = try await client.connect()
@@ -95,6 +107,26 @@ struct KernelDataPlaneTests {
             await client.closeAll()
             #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String } == ["lo"])
             #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
+        }
+        _ = node
+    }
+
+    @Test("same node, dual stack: both families addressed, the IPv6 link-local kept, ping over IPv6 works")
+    func localDualStack() async throws {
+        let spaces = TestNamespaces()
+        defer { spaces.removeAll() }
+        let node = try spaces.create("node")
+        let pod = try spaces.create("pod")
+        let nse = try spaces.create("nse")
+        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
+        try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.78.1")!)]) { mesh in
+            try await mesh.addEndpoint("nse-d", node: 0, services: ["svc-d"], cidr: ["fd00:78::/120", "172.16.78.0/24"], namespaceURL: nse.identity.url)
+            let client = try mesh.client("kernel://svc-d/nsm-1", name: "pod-d", namespaceURL: pod.identity.url)
+            _ = try #require(try await client.connect().first)
+            #expect(Set(try addresses(of: "nsm-1", in: spaces.name("pod"))) == ["fd00:78::1/128", "172.16.78.1/32"])
+            #expect(try ipv6Addresses(of: "nsm-1", in: spaces.name("pod")).contains { $0.hasPrefix("fe80:") })
+            _ = try ipIn(spaces.name("pod"), ["ping", "-6", "-c", "1", "-W", "3", "fd00:78::"])
+            await client.closeAll()
         }
         _ = node
     }

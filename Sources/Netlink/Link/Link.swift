@@ -100,6 +100,23 @@ public struct VethPeer: Sendable {
 }
 
 /// Attributes common to every link being created.
+/// `IN6_ADDR_GEN_MODE_*`: how a link gets its IPv6 link-local address (`ip link … addrgenmode`).
+public enum IPv6AddressGeneration: UInt8, Sendable, CustomStringConvertible {
+    case eui64 = 0
+    case none = 1
+    case stablePrivacy = 2
+    case random = 3
+
+    public var description: String {
+        switch self {
+        case .eui64: "eui64"
+        case .none: "none"
+        case .stablePrivacy: "stable_secret"
+        case .random: "random"
+        }
+    }
+}
+
 public struct LinkOptions: Sendable {
     public var mtu: UInt32?
     public var up: Bool

@@ -52,6 +52,9 @@ extension NetlinkHandle {
     public func setUp(index: Int32) throws(NetlinkError) { try execute(.setUp(index: index)) }
     public func setDown(index: Int32) throws(NetlinkError) { try execute(.setDown(index: index)) }
     public func setMTU(index: Int32, _ mtu: UInt32) throws(NetlinkError) { try execute(.setMTU(index: index, mtu)) }
+    public func setIPv6AddressGeneration(index: Int32, _ mode: IPv6AddressGeneration) throws(NetlinkError) {
+        try execute(.setIPv6AddressGeneration(index: index, mode))
+    }
     public func rename(index: Int32, to name: String) throws(NetlinkError) { try execute(.rename(index: index, to: name)) }
     public func setAlias(index: Int32, _ alias: String) throws(NetlinkError) { try execute(.setAlias(index: index, alias)) }
     public func setMaster(index: Int32, _ master: Int32?) throws(NetlinkError) { try execute(.setMaster(index: index, master)) }

@@ -97,6 +97,14 @@ extension NetlinkRequest {
         setLink(index: index, attributes: [.uint32(LinkAttribute.mtu, mtu)], operation: "ip link set \(index) mtu \(mtu)")
     }
 
+    /// `ip link set INDEX addrgenmode MODE`: how the kernel makes the link's IPv6 link-local
+    /// address when it goes up (`none`: no address, so no DAD and no MLD reports for it).
+    public static func setIPv6AddressGeneration(index: Int32, _ mode: IPv6AddressGeneration) -> NetlinkRequest {
+        let inet6 = NetlinkAttribute.nested(UInt16(AddressFamily.inet6), [.uint8(Inet6LinkAttribute.addressGenerationMode, mode.rawValue)])
+        return setLink(index: index, attributes: [.nested(LinkAttribute.addressFamilySpecific, [inet6])],
+                       operation: "ip link set \(index) addrgenmode \(mode)")
+    }
+
     /// `ip link set INDEX name NAME`.
     public static func rename(index: Int32, to name: String) -> NetlinkRequest {
         setLink(index: index, attributes: [.string(LinkAttribute.name, name)], operation: "ip link set \(index) name \(name)")

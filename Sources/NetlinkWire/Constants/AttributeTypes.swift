@@ -11,10 +11,16 @@ public enum LinkAttribute {
     public static let linkInfo: UInt16 = 18  // IFLA_LINKINFO
     public static let namespacePID: UInt16 = 19  // IFLA_NET_NS_PID
     public static let alias: UInt16 = 20  // IFLA_IFALIAS
+    public static let addressFamilySpecific: UInt16 = 26  // IFLA_AF_SPEC (nested by address family)
     public static let group: UInt16 = 27  // IFLA_GROUP
     public static let namespaceFD: UInt16 = 28  // IFLA_NET_NS_FD
     public static let linkNamespaceID: UInt16 = 37  // IFLA_LINK_NETNSID
     public static let targetNamespaceID: UInt16 = 46  // IFLA_TARGET_NETNSID
+}
+
+/// Inside `IFLA_AF_SPEC` → `AF_INET6`.
+public enum Inet6LinkAttribute {
+    public static let addressGenerationMode: UInt16 = 8  // IFLA_INET6_ADDR_GEN_MODE (u8)
 }
 
 public enum LinkInfoAttribute {
