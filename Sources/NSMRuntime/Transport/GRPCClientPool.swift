@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+public import GRPCUnary
 public import NSMCore
 public import ServiceLifecycle
 import Synchronization
@@ -11,9 +12,12 @@ public final class GRPCClientPool: Service, Sendable {
 
     private struct State {
         var clients: [NSMURL: Client] = [:]
+        /// Lean clients for the request path's unary calls (their own connection to the URL).
+        var unaryClients: [NSMURL: GRPCUnaryClient] = [:]
         var started = false
         /// URLs known to answer; unknown or suspect ones get a liveness probe before use.
         var trusted: Set<NSMURL> = []
+        var shutDown = false
     }
     private let state = Mutex(State())
     private let newClients: AsyncStream<Client>
@@ -40,13 +44,25 @@ public final class GRPCClientPool: Service, Sendable {
         }
     }
 
-    /// Forgets the client for `url` (e.g. after its server went away) and shuts it down.
+    /// The unary client for `url` (Request and Close on the request path), created on first use.
+    public func unaryClient(for url: NSMURL) throws -> GRPCUnaryClient {
+        try state.withLock { state in
+            if let client = state.unaryClients[url] { return client }
+            guard !state.shutDown else { throw NSMError.unavailable("the client pool is shut down") }
+            let client = GRPCUnaryClient(target: url.unaryTarget)
+            state.unaryClients[url] = client
+            return client
+        }
+    }
+
+    /// Forgets the clients for `url` (e.g. after its server went away) and shuts them down.
     public func discard(_ url: NSMURL) {
-        let client = state.withLock { state -> Client? in
+        let (client, unary) = state.withLock { state -> (Client?, GRPCUnaryClient?) in
             state.trusted.remove(url)
-            return state.clients.removeValue(forKey: url)
+            return (state.clients.removeValue(forKey: url), state.unaryClients.removeValue(forKey: url))
         }
         client?.beginGracefulShutdown()
+        unary?.shutDown()
     }
 
     /// Whether `url` answered a liveness probe and nothing since suggested it went away.
@@ -72,12 +88,15 @@ public final class GRPCClientPool: Service, Sendable {
     }
 
     private func shutdownAll() {
-        let clients = state.withLock { state -> [Client] in
-            let clients = Array(state.clients.values)
+        let (clients, unary) = state.withLock { state -> ([Client], [GRPCUnaryClient]) in
+            let clients = (Array(state.clients.values), Array(state.unaryClients.values))
             state.clients = [:]
+            state.unaryClients = [:]
+            state.shutDown = true
             return clients
         }
         for client in clients { client.beginGracefulShutdown() }
+        for client in unary { client.shutDown() }
         newClientsContinuation.finish()
     }
 }

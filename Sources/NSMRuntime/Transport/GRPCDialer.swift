@@ -1,9 +1,11 @@
 import GRPCCore
-import GRPCNIOTransportHTTP2Posix
+import GRPCUnary
+import SwiftProtobuf
 public import NSMAPI
 public import NSMCore
 
-/// Reaches next hops over gRPC (HTTP/2 over unix sockets or TCP) with clients from a pool.
+/// Reaches next hops over gRPC (HTTP/2 over unix sockets or TCP) with clients from a pool:
+/// Request and Close are unary, so they go through the pool's lean ``GRPCUnaryClient``.
 public struct GRPCDialer: NetworkServiceDialer {
     public let pool: GRPCClientPool
     /// Deadline of one Request or Close to the next hop.
@@ -26,27 +28,23 @@ public struct GRPCDialer: NetworkServiceDialer {
             }
             pool.trust(url)
         }
-        return GRPCRemote(client: Networkservice_NetworkService.Client(wrapping: try pool.client(for: url)), url: url, timeout: timeout)
+        return GRPCRemote(client: try pool.unaryClient(for: url), url: url, timeout: timeout)
     }
 }
 
 struct GRPCRemote: NetworkServiceRemote {
-    let client: Networkservice_NetworkService.Client<HTTP2ClientTransport.Posix>
+    static let requestPath = "/" + Networkservice_NetworkService.Method.Request.descriptor.fullyQualifiedMethod
+    static let closePath = "/" + Networkservice_NetworkService.Method.Close.descriptor.fullyQualifiedMethod
+
+    let client: GRPCUnaryClient
     let url: NSMURL
     let timeout: Duration
 
-    var options: CallOptions {
-        var options = CallOptions.defaults
-        options.timeout = timeout
-        options.waitForReady = false
-        return options
-    }
-
     func request(_ request: Networkservice_NetworkServiceRequest) async throws -> Connection_Connection {
-        try await client.request(request, options: options)
+        try await client.call(Self.requestPath, request, as: Connection_Connection.self, timeout: timeout)
     }
 
     func close(_ connection: Connection_Connection) async throws {
-        _ = try await client.close(connection, options: options)
+        _ = try await client.call(Self.closePath, connection, as: Google_Protobuf_Empty.self, timeout: timeout)
     }
 }

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import GRPCUnary
 public import NSMCore
 
 extension NSMURL {
@@ -16,6 +17,14 @@ extension NSMURL {
         switch self {
         case .unix(let path): .unixDomainSocket(path: path)
         case .tcp(let host, let port): host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port)
+        }
+    }
+
+    /// The target of a ``GRPCUnaryClient`` for this URL.
+    var unaryTarget: GRPCUnaryClient.Target {
+        switch self {
+        case .unix(let path): .unixDomainSocket(path: path)
+        case .tcp(let host, let port): .tcp(host: host, port: port)
         }
     }
 

@@ -1,0 +1,181 @@
+import GRPCCore
+public import NIOCore
+import NIOHTTP2
+import NIOPosix
+public import SwiftProtobuf
+import Synchronization
+
+/// Unary gRPC calls to one server over one HTTP/2 connection, opened on first use and again
+/// after it closed (or the server sent GOAWAY).
+///
+/// The request path's hops are unary (`NetworkService/Request`, `/Close`), and a general gRPC
+/// client pays for features they never use: a channel, a pipeline and async sequences per call,
+/// a task group per deadline, retry and load-balancing state machines. Here a call is two
+/// frames out and a promise completed by the frames back (``UnaryStreamsHandler``); on the wire
+/// it is the same gRPC over HTTP/2 (any gRPC server answers it).
+public final class GRPCUnaryClient: Sendable {
+    public enum Target: Sendable, Hashable, CustomStringConvertible {
+        case unixDomainSocket(path: String)
+        case tcp(host: String, port: Int)
+
+        /// `:authority`: the host and port, or `localhost` for a unix socket (as other clients send).
+        var authority: String {
+            switch self {
+            case .unixDomainSocket: "localhost"
+            case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .unixDomainSocket(let path): "unix:\(path)"
+            case .tcp: authority
+            }
+        }
+    }
+
+    private struct Connection {
+        let channel: any Channel
+        let streams: NIOLoopBound<UnaryStreamsHandler>
+        let health: ConnectionHealth
+    }
+
+    private enum State {
+        case idle
+        case connecting(EventLoopFuture<Connection>)
+        case ready(Connection)
+        case shutDown
+    }
+
+    public let target: Target
+    public let maximumResponseBytes: Int
+    let eventLoop: any EventLoop
+    private let state = Mutex(State.idle)
+
+    public init(target: Target, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), maximumResponseBytes: Int = 4 << 20) {
+        self.target = target
+        self.eventLoop = eventLoop
+        self.maximumResponseBytes = maximumResponseBytes
+    }
+
+    /// Calls `path` (`/package.Service/Method`) with `request`; throws `RPCError` with the
+    /// server's status, `.unavailable` when the server cannot be reached, `.deadlineExceeded`
+    /// after `timeout`.
+    public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ path: String, _ request: Request, as: Response.Type = Response.self, timeout: Duration?
+    ) async throws -> Response {
+        let bytes: [UInt8]
+        do { bytes = try request.serializedBytes() } catch {
+            throw RPCError(code: .internalError, message: "cannot serialize \(Request.protoMessageName): \(error)")
+        }
+        let body = try await send(path, GRPCFraming.lengthPrefixed(bytes, allocator: .init()), timeout: timeout)
+        do {
+            return try body.withUnsafeReadableBytes { try Response(serializedBytes: Array($0)) }
+        } catch {
+            throw RPCError(code: .internalError, message: "cannot parse the response as \(Response.protoMessageName): \(error)")
+        }
+    }
+
+    /// Sends a framed request and returns the response message's bytes.
+    func send(_ path: String, _ message: ByteBuffer, timeout: Duration?) async throws -> ByteBuffer {
+        let connection = try await connection()
+        let promise = connection.channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let authority = target.authority
+        if connection.channel.eventLoop.inEventLoop {
+            connection.streams.value.start(path: path, authority: authority, message: message, timeout: timeout, promise: promise)
+        } else {
+            connection.channel.eventLoop.execute {
+                connection.streams.value.start(path: path, authority: authority, message: message, timeout: timeout, promise: promise)
+            }
+        }
+        let future = promise.futureResult
+        return try await withTaskCancellationHandler {
+            try await future.get()
+        } onCancel: {
+            connection.channel.eventLoop.execute { connection.streams.value.cancel(future) }
+        }
+    }
+
+    private enum Lookup {
+        case ready(Connection)
+        case pending(EventLoopFuture<Connection>)
+    }
+
+    /// The open connection, or a new one (a connection that took GOAWAY or closed is replaced).
+    private func connection() async throws -> Connection {
+        let lookup: Lookup = try state.withLock { state in
+            switch state {
+            case .ready(let connection) where connection.channel.isActive && connection.health.isUsable:
+                return .ready(connection)
+            case .connecting(let future):
+                return .pending(future)
+            case .shutDown:
+                throw RPCError(code: .unavailable, message: "client for \(target) is shut down")
+            case .ready(let old):
+                old.channel.close(promise: nil)
+                let future = connect()
+                state = .connecting(future)
+                return .pending(future)
+            case .idle:
+                let future = connect()
+                state = .connecting(future)
+                return .pending(future)
+            }
+        }
+        switch lookup {
+        case .ready(let connection):
+            return connection
+        case .pending(let pending):
+            do {
+                let connection = try await pending.get()
+                state.withLock { state in
+                    if case .connecting(let future) = state, future === pending { state = .ready(connection) }
+                }
+                return connection
+            } catch {
+                state.withLock { state in
+                    if case .connecting(let future) = state, future === pending { state = .idle }
+                }
+                throw RPCError(code: .unavailable, message: "cannot connect to \(target): \(error)")
+            }
+        }
+    }
+
+    private func connect() -> EventLoopFuture<Connection> {
+        let maximumResponseBytes = self.maximumResponseBytes
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let settings: HTTP2Settings = [
+                        HTTP2Setting(parameter: .enablePush, value: 0),
+                        HTTP2Setting(parameter: .initialWindowSize, value: UnaryStreamsHandler.windowSize),
+                        HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
+                    ]
+                    try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: settings))
+                    try channel.pipeline.syncOperations.addHandler(UnaryStreamsHandler(maximumResponseBytes: maximumResponseBytes))
+                }
+            }
+        let connected: EventLoopFuture<any Channel> = switch target {
+        case .unixDomainSocket(let path): bootstrap.connect(unixDomainSocketPath: path)
+        case .tcp(let host, let port): bootstrap.connect(host: host, port: port)
+        }
+        return connected.flatMapThrowing { channel in
+            let streams = try channel.pipeline.syncOperations.handler(type: UnaryStreamsHandler.self)
+            return Connection(channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop), health: streams.health)
+        }
+    }
+
+    /// Closes the connection; calls after this fail with `.unavailable`.
+    public func shutDown() {
+        let previous = state.withLock { state -> State in
+            defer { state = .shutDown }
+            return state
+        }
+        switch previous {
+        case .ready(let connection): connection.channel.close(promise: nil)
+        case .connecting(let future): future.whenSuccess { $0.channel.close(promise: nil) }
+        case .idle, .shutDown: break
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import GRPCCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import Synchronization
+
+/// Whether a connection still takes new calls, readable from any thread (the handler writes it).
+final class ConnectionHealth: Sendable {
+    private let usable = Atomic<Bool>(true)
+    var isUsable: Bool { usable.load(ordering: .relaxed) }
+    func markUnusable() { usable.store(false, ordering: .relaxed) }
+}
+
+/// Runs unary calls as streams of one HTTP/2 connection, right on top of NIOHTTP2's connection
+/// handler: a call is a HEADERS and a DATA frame out, HEADERS, DATA and trailers back, matched by
+/// stream id in a dictionary — no channel, pipeline or task per call. Confined to the channel's
+/// event loop.
+///
+/// Inbound flow control is ours (there is no stream multiplexer to do it): streams get a window
+/// larger than the largest message accepted, so they never need a WINDOW_UPDATE; the connection
+/// window is opened wide at the start and topped up as DATA is consumed.
+final class UnaryStreamsHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise, and the connection window we keep open.
+    static let windowSize = 8 << 20
+    let maximumResponseBytes: Int
+
+    private struct Call {
+        var promise: EventLoopPromise<ByteBuffer>
+        var body: ByteBuffer?
+        var httpStatus: String?
+        var timer: Scheduled<Void>?
+    }
+
+    private var context: ChannelHandlerContext?
+    private var calls: [HTTP2StreamID: Call] = [:]
+    private var nextStreamID: Int32 = 1
+    private var connectionBytesToAcknowledge = 0
+    /// Why new calls cannot start here (GOAWAY received, connection closed); nil while usable.
+    private(set) var unusable: String? {
+        didSet { if unusable != nil { health.markUnusable() } }
+    }
+    let health = ConnectionHealth()
+
+    init(maximumResponseBytes: Int) {
+        precondition(maximumResponseBytes + 5 < Self.windowSize)
+        self.maximumResponseBytes = maximumResponseBytes
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        failAll(RPCError(code: .unavailable, message: "connection handler removed"))
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // NIOHTTP2Handler (before us) has written the preface and SETTINGS; open the connection window.
+        let increment = Self.windowSize - 65_535
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
+        context.fireChannelActive()
+    }
+
+    /// Starts a call; `promise` gets the response body (all DATA) or the call's error.
+    func start(path: String, authority: String, message: ByteBuffer, timeout: Duration?, promise: EventLoopPromise<ByteBuffer>) {
+        guard let context, unusable == nil else {
+            promise.fail(RPCError(code: .unavailable, message: unusable ?? "connection is not open"))
+            return
+        }
+        let id = HTTP2StreamID(nextStreamID)
+        if nextStreamID > Int32.max - 2 {
+            unusable = "stream ids exhausted on this connection"
+        } else {
+            nextStreamID += 2
+        }
+        var call = Call(promise: promise)
+        if let timeout {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+            call.timer = context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+                bound.value.reset(id, with: RPCError(code: .deadlineExceeded, message: "no response within \(timeout)"))
+            }
+        }
+        calls[id] = call
+        let headers = GRPCFraming.requestHeaders(path: path, authority: authority, timeout: timeout)
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message), endStream: true)))), promise: nil)
+        context.flush()
+    }
+
+    /// Abandons the call whose result `future` is (the caller's task was cancelled).
+    func cancel(_ future: EventLoopFuture<ByteBuffer>) {
+        guard let id = calls.first(where: { $0.value.promise.futureResult === future })?.key else { return }
+        reset(id, with: RPCError(code: .cancelled, message: "the caller cancelled the call"))
+    }
+
+    private func reset(_ id: HTTP2StreamID, with error: RPCError) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        call.timer?.cancel()
+        call.promise.fail(error)
+        context?.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+    }
+
+    private func finish(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, RPCError>) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        call.timer?.cancel()
+        call.promise.completeWith(result.mapError { $0 as any Error })
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers):
+            guard var call = calls[frame.streamID] else { return }
+            if call.httpStatus == nil, let status = headers.headers.first(name: ":status") {
+                // Response headers, or a trailers-only response when the stream ends here.
+                call.httpStatus = status
+                calls[frame.streamID] = call
+                if headers.endStream { finishWithTrailers(frame.streamID, headers.headers) }
+            } else {
+                finishWithTrailers(frame.streamID, headers.headers)
+            }
+        case .data(let payload):
+            acknowledge(payload.data.readableBytes + (payload.paddingBytes ?? 0), context: context)
+            guard var call = calls[frame.streamID], case .byteBuffer(var bytes) = payload.data else { return }
+            if call.body == nil {
+                call.body = bytes
+            } else {
+                call.body!.writeBuffer(&bytes)
+            }
+            if call.body!.readableBytes > maximumResponseBytes + 5 {
+                calls[frame.streamID] = call
+                reset(frame.streamID, with: RPCError(
+                    code: .resourceExhausted, message: "response larger than the \(maximumResponseBytes) bytes this client accepts"))
+                return
+            }
+            calls[frame.streamID] = call
+            if payload.endStream {
+                finish(frame.streamID, .failure(RPCError(code: .internalError, message: "stream ended without trailers")))
+            }
+        case .rstStream(let code):
+            finish(frame.streamID, .failure(RPCError(code: code == .refusedStream ? .unavailable : .unknown,
+                                                     message: "the server reset the stream (\(code))")))
+        case .goAway(let lastStreamID, let code, _):
+            unusable = "the server is closing the connection (GOAWAY \(code))"
+            for id in calls.keys where id > lastStreamID {
+                finish(id, .failure(RPCError(code: .unavailable, message: "the server is closing the connection (GOAWAY \(code)) before this call")))
+            }
+        default:
+            break
+        }
+    }
+
+    private func finishWithTrailers(_ id: HTTP2StreamID, _ trailers: HPACKHeaders) {
+        guard let call = calls[id] else { return }
+        if let error = GRPCFraming.status(trailers: trailers, httpStatus: call.httpStatus) {
+            finish(id, .failure(error))
+            return
+        }
+        do {
+            guard let message = try GRPCFraming.singleMessage(in: call.body ?? ByteBuffer()) else {
+                finish(id, .failure(RPCError(code: .internalError, message: "unary response ended OK without a message")))
+                return
+            }
+            finish(id, .success(message))
+        } catch {
+            finish(id, .failure(error))
+        }
+    }
+
+    /// Tops the connection window up once half of it was consumed.
+    private func acknowledge(_ bytes: Int, context: ChannelHandlerContext) {
+        connectionBytesToAcknowledge += bytes
+        guard connectionBytesToAcknowledge >= Self.windowSize / 2 else { return }
+        let increment = connectionBytesToAcknowledge
+        connectionBytesToAcknowledge = 0
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent, calls[closed.streamID] != nil {
+            finish(closed.streamID, .failure(RPCError(code: .unavailable, message: "stream closed before the response (\(closed.reason.map { "\($0)" } ?? "no reason"))")))
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(RPCError(code: .unavailable, message: "the connection closed"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let streamError = error as? NIOHTTP2Errors.StreamError {
+            finish(streamError.streamID, .failure(RPCError(code: .internalError, message: "HTTP/2 stream error: \(streamError.baseError)")))
+            return
+        }
+        failAll(RPCError(code: .unavailable, message: "connection error: \(error)"))
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: RPCError) {
+        if unusable == nil { unusable = error.message }
+        let pending = calls
+        calls = [:]
+        for call in pending.values {
+            call.timer?.cancel()
+            call.promise.fail(error)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import GRPCCore
+import GRPCUnary
+import NIOCore
+import NIOHPACK
+import Testing
+
+@Suite("gRPC framing for unary calls")
+struct GRPCFramingTests {
+    @Test("grpc-timeout takes the finest unit that fits in 8 digits")
+    func timeout() {
+        #expect(GRPCFraming.grpcTimeout(.milliseconds(15)) == "15000000n")
+        #expect(GRPCFraming.grpcTimeout(.seconds(15)) == "15000000u")
+        #expect(GRPCFraming.grpcTimeout(.seconds(1000)) == "1000000m")
+        #expect(GRPCFraming.grpcTimeout(.seconds(200_000)) == "200000S")
+    }
+
+    @Test("a message is prefixed with a zero flag and its big-endian length, and read back")
+    func lengthPrefix() throws {
+        let framed = GRPCFraming.lengthPrefixed([1, 2, 3], allocator: .init())
+        #expect(Array(framed.readableBytesView) == [0, 0, 0, 0, 3, 1, 2, 3])
+        let message = try #require(try GRPCFraming.singleMessage(in: framed))
+        #expect(Array(message.readableBytesView) == [1, 2, 3])
+        #expect(try GRPCFraming.singleMessage(in: ByteBuffer()) == nil)
+        #expect(throws: RPCError.self) { try GRPCFraming.singleMessage(in: ByteBuffer(bytes: [0, 0, 0, 0, 9, 1])) }
+        #expect(throws: RPCError.self) { try GRPCFraming.singleMessage(in: ByteBuffer(bytes: [1, 0, 0, 0, 1, 1])) }
+        #expect(throws: RPCError.self) { try GRPCFraming.singleMessage(in: ByteBuffer(bytes: [0, 0, 0, 0, 1, 1, 0])) }
+    }
+
+    @Test("status: OK is nil, others keep code and decoded message, no grpc-status maps the HTTP status")
+    func status() {
+        #expect(GRPCFraming.status(trailers: ["grpc-status": "0"], httpStatus: "200") == nil)
+        let notFound = GRPCFraming.status(trailers: ["grpc-status": "5", "grpc-message": "100%25 %C3%BC"], httpStatus: "200")
+        #expect(notFound?.code == .notFound)
+        #expect(notFound?.message == "100% ü")
+        #expect(GRPCFraming.status(trailers: ["grpc-status": "x"], httpStatus: "200")?.code == .unknown)
+        #expect(GRPCFraming.status(trailers: [:], httpStatus: "503")?.code == .unavailable)
+        #expect(GRPCFraming.status(trailers: [:], httpStatus: "404")?.code == .unimplemented)
+        #expect(GRPCFraming.status(trailers: [:], httpStatus: nil)?.code == .unknown)
+    }
+
+    @Test("request headers: pseudo-headers first, gRPC content type, te: trailers, the timeout")
+    func headers() {
+        let headers = GRPCFraming.requestHeaders(path: "/a.B/C", authority: "localhost", timeout: .seconds(1))
+        #expect(headers.map(\.name) == [":method", ":scheme", ":path", ":authority", "content-type", "te", "grpc-timeout"])
+        #expect(headers.first(name: ":path") == "/a.B/C")
+        #expect(headers.first(name: "grpc-timeout") == "1000000u")
+        #expect(!GRPCFraming.requestHeaders(path: "/a.B/C", authority: "h", timeout: nil).contains(name: "grpc-timeout"))
+    }
+}

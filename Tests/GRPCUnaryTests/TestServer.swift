@@ -1,0 +1,66 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import NSMAPI
+import SwiftProtobuf
+
+/// A NetworkService served by grpc-swift (the general implementation) for the lean client to
+/// call. Request echoes the connection id with "-echo" and fills labels as the id asks:
+/// `fail:<code>:<message>` throws that status, `sleep:<ms>` waits first, `big:<bytes>` answers
+/// with a label of that size.
+struct EchoService: Networkservice_NetworkService.SimpleServiceProtocol {
+    func request(request: Networkservice_NetworkServiceRequest, context: ServerContext) async throws -> Connection_Connection {
+        let id = request.connection.id
+        let parts = id.split(separator: ":", maxSplits: 2).map(String.init)
+        var connection = request.connection
+        connection.id = id + "-echo"
+        switch parts.first {
+        case "fail":
+            let code = RPCError.Code(Status.Code(rawValue: Int(parts[1]) ?? 2) ?? .unknown) ?? .unknown
+            throw RPCError(code: code, message: parts.count > 2 ? parts[2] : "")
+        case "sleep":
+            try await Task.sleep(for: .milliseconds(Int(parts[1]) ?? 0))
+        case "big":
+            connection.labels["big"] = String(repeating: "x", count: Int(parts[1]) ?? 0)
+        default:
+            break
+        }
+        return connection
+    }
+
+    func close(request: Connection_Connection, context: ServerContext) async throws -> Google_Protobuf_Empty {
+        Google_Protobuf_Empty()
+    }
+}
+
+/// Runs a grpc-swift server on `address` around `body`.
+func withEchoServer<T: Sendable>(
+    _ address: GRPCNIOTransportCore.SocketAddress, maxConcurrentStreams: Int = 16_384,
+    _ body: @Sendable (GRPCNIOTransportCore.SocketAddress) async throws -> T
+) async throws -> T {
+    var config = HTTP2ServerTransport.Posix.Config.defaults
+    config.http2.maxConcurrentStreams = maxConcurrentStreams
+    let server = GRPCServer(transport: HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext, config: config), services: [EchoService()])
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.serve() }
+        defer { server.beginGracefulShutdown() }
+        guard let bound = try await server.listeningAddress else { throw RPCError(code: .internalError, message: "server did not bind") }
+        let result = try await body(bound)
+        server.beginGracefulShutdown()
+        try await group.waitForAll()
+        return result
+    }
+}
+
+func temporarySocketPath() -> String {
+    "/tmp/grpcunary-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+}
+
+let requestPath = "/networkservice.NetworkService/Request"
+
+func request(_ id: String) -> Networkservice_NetworkServiceRequest {
+    var request = Networkservice_NetworkServiceRequest()
+    request.connection.id = id
+    request.connection.networkService = "svc"
+    return request
+}
