@@ -36,24 +36,62 @@ public final class KernelDataPlane: ForwarderDataPlane {
         self.logger = logger
     }
 
-    /// The client's pod namespace and a handle in it, while the endpoint is being asked.
+    /// The client's pod namespace and a handle in it, while the endpoint is being asked; and
+    /// the veth pair when it could be made then.
     final class PreparedPod: PreparedPlumbing {
         let url: String
         let namespace: NetworkNamespace
         let handle: NetlinkHandle
-        init(url: String, namespace: NetworkNamespace, handle: NetlinkHandle) {
+        let veth: EarlyVeth?
+        init(url: String, namespace: NetworkNamespace, handle: NetlinkHandle, veth: EarlyVeth?) {
             self.url = url
             self.namespace = namespace
             self.handle = handle
+            self.veth = veth
         }
     }
 
-    public func prepare(_ incoming: Connection_Mechanism) async throws -> (any PreparedPlumbing)? {
+    /// A veth pair made before the endpoint answered, for the names and namespace expected.
+    struct EarlyVeth: Sendable, Equatable {
+        var clientName: String
+        var endpointName: String
+        var endpointNamespace: NamespaceIdentity
+    }
+
+    /// Opens the client's namespace and a handle in it, and — when the endpoint's side is
+    /// expected (its namespace known from earlier answers) — creates the veth pair: the kernel's
+    /// slowest step then overlaps the endpoint's answer instead of following it.
+    public func prepare(_ incoming: Connection_Mechanism, expecting expected: Connection_Mechanism?) async throws -> (any PreparedPlumbing)? {
         guard incoming.isKernel, let url = incoming.inodeURL else { return nil }
         let namespace = try namespace(incoming)
+        let planned = earlyVeth(incoming, expected)
+        let node = self.node, made = CreationFlag()
         // Suspends rather than blocks: the caller's thread meanwhile sends the endpoint its request.
-        let handle = try await NetlinkHandle.opening(namespace: namespace, alsoInside: Self.openPingRange)
-        return PreparedPod(url: url, namespace: namespace, handle: handle)
+        let handle = try await NetlinkHandle.opening(namespace: namespace) { () throws(NetlinkError) in
+            try Self.openPingRange()
+            guard let planned else { return }
+            if Self.creationFailure({ () throws(NetlinkError) in
+                try node.addVeth(name: planned.veth.clientName, peer: VethPeer(name: planned.veth.endpointName, namespace: planned.peer),
+                                 options: LinkOptions(namespace: namespace))
+            }) == nil {
+                made.set()
+            }
+        }
+        return PreparedPod(url: url, namespace: namespace, handle: handle, veth: made.isSet ? planned?.veth : nil)
+    }
+
+    /// The pair to make early: when both names and the endpoint's (kept) namespace are known.
+    private func earlyVeth(_ incoming: Connection_Mechanism, _ expected: Connection_Mechanism?) -> (veth: EarlyVeth, peer: NetworkNamespace)? {
+        guard let expected, expected.isKernel, let clientName = incoming.kernelInterfaceName, let endpointName = expected.kernelInterfaceName,
+              let endpoint = try? endpointSide(expected)
+        else { return nil }
+        return (EarlyVeth(clientName: clientName, endpointName: endpointName, endpointNamespace: endpoint.namespace.identity), endpoint.namespace)
+    }
+
+    /// Deletes a pair made early for a connection the endpoint refused.
+    public func discard(_ prepared: any PreparedPlumbing) async {
+        guard let pod = prepared as? PreparedPod, let veth = pod.veth else { return }
+        try? pod.handle.deleteLink(named: veth.clientName)
     }
 
     public func connect(_ plumbing: Plumbing) async throws {
@@ -99,6 +137,14 @@ public final class KernelDataPlane: ForwarderDataPlane {
         let (clientNamespace, client) = try podSide(plumbing.incoming, prepared: pod)
         let (endpointNamespace, endpoint) = try endpointSide(plumbing.outgoing).pair
         let mtu = plumbing.context.mtu == 0 ? nil : plumbing.context.mtu
+        if let early = pod?.veth {
+            if early == EarlyVeth(clientName: clientName, endpointName: endpointName, endpointNamespace: endpointNamespace.identity) {
+                try applyLocal(plumbing, client: (clientName, clientNamespace, client), endpoint: (endpointName, endpointNamespace, endpoint))
+                return
+            }
+            // The endpoint answered otherwise than expected: start over.
+            try? client.deleteLink(named: early.clientName)
+        }
         let failure = Self.creationFailure { () throws(NetlinkError) in
             try node.addVeth(
                 name: clientName,
@@ -112,9 +158,16 @@ public final class KernelDataPlane: ForwarderDataPlane {
                 throw NSMError.failedPrecondition("interface \(clientName) exists in the client's namespace and is not ours (not a veth)")
             }
         }
-        let alias = String("client-\(plumbing.connectionID)".prefix(64))
-        try ConnectionContextApplier.apply(plumbing.context, side: .client, interface: clientName, handle: client, namespace: clientNamespace, alias: alias)
-        try ConnectionContextApplier.apply(plumbing.context, side: .endpoint, interface: endpointName, handle: endpoint, namespace: endpointNamespace,
+        try applyLocal(plumbing, client: (clientName, clientNamespace, client), endpoint: (endpointName, endpointNamespace, endpoint))
+    }
+
+    private func applyLocal(
+        _ plumbing: Plumbing, client: (name: String, namespace: NetworkNamespace, handle: NetlinkHandle),
+        endpoint: (name: String, namespace: NetworkNamespace, handle: NetlinkHandle)
+    ) throws {
+        try ConnectionContextApplier.apply(plumbing.context, side: .client, interface: client.name, handle: client.handle, namespace: client.namespace,
+                                           alias: String("client-\(plumbing.connectionID)".prefix(64)))
+        try ConnectionContextApplier.apply(plumbing.context, side: .endpoint, interface: endpoint.name, handle: endpoint.handle, namespace: endpoint.namespace,
                                            alias: String("server-\(plumbing.connectionID)".prefix(64)))
     }
 
@@ -187,6 +240,13 @@ public final class KernelDataPlane: ForwarderDataPlane {
     /// unprivileged ICMP (upstream's liveness pings) on the same trip into the namespace.
     func podHandle(for namespace: NetworkNamespace) throws -> NetlinkHandle {
         try NetlinkHandle(namespace: namespace, alsoInside: Self.openPingRange)
+    }
+
+    /// Set once, from the namespace hopper's thread, read after it finished.
+    final class CreationFlag: Sendable {
+        private let value = Atomic<Bool>(false)
+        func set() { value.store(true, ordering: .releasing) }
+        var isSet: Bool { value.load(ordering: .acquiring) }
     }
 
     @Sendable static func openPingRange() throws(NetlinkError) {

@@ -111,6 +111,59 @@ struct KernelDataPlaneTests {
         _ = node
     }
 
+    @Test("a second pod of the same endpoint gets its pair made while the endpoint answers; it is addressed and pingable")
+    func earlyPair() async throws {
+        let spaces = TestNamespaces()
+        defer { spaces.removeAll() }
+        let node = try spaces.create("node")
+        let podA = try spaces.create("pa"), podB = try spaces.create("pb")
+        let nse = try spaces.create("nse")
+        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
+        try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.79.1")!)]) { mesh in
+            try await mesh.addEndpoint("nse-e", node: 0, services: ["svc-e"], cidr: ["172.16.79.0/24"], namespaceURL: nse.identity.url)
+            let first = try mesh.client("kernel://svc-e/nsm-1", name: "pod-a", namespaceURL: podA.identity.url)
+            _ = try await first.connect()
+            let second = try mesh.client("kernel://svc-e/nsm-1", name: "pod-b", namespaceURL: podB.identity.url)
+            _ = try await second.connect()
+            #expect(try addresses(of: "nsm-1", in: spaces.name("pb")) == ["172.16.79.3/32"])
+            _ = try ipIn(spaces.name("pb"), ["ping", "-c", "1", "-W", "2", "172.16.79.2"])
+            // The endpoint side is named by the forwarder: nse-<hash>.
+            let endpointLinks = try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.filter { $0 != "lo" }
+            #expect(endpointLinks.count == 2 && endpointLinks.allSatisfy { $0.hasPrefix("nse-") })
+            await second.closeAll()
+            await first.closeAll()
+            #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
+        }
+        _ = node
+    }
+
+    @Test("an early pair is deleted when discarded, and replaced when the endpoint answers with other names")
+    func earlyPairUndone() async throws {
+        let spaces = TestNamespaces()
+        defer { spaces.removeAll() }
+        let node = try spaces.create("node"), pod = try spaces.create("pod"), nse = try spaces.create("nse")
+        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
+        let incoming = Connection_Mechanism.kernel(interfaceName: "nsm-9", namespace: NamespaceURL(pod.identity.url))
+        let expected = Connection_Mechanism.kernel(interfaceName: "nse-early", namespace: NamespaceURL(nse.identity.url))
+        // Made early, then discarded (the endpoint refused): nothing left on either side.
+        let refused = try #require(try await plane.prepare(incoming, expecting: expected))
+        #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String }.contains("nsm-9"))
+        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.contains("nse-early"))
+        await plane.discard(refused)
+        #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String } == ["lo"])
+        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
+        // Made early, but the endpoint answered with another interface name: the pair is remade.
+        let prepared = try await plane.prepare(incoming, expecting: expected)
+        var context = Connectioncontext_ConnectionContext()
+        context.ipContext.srcIpAddrs = ["172.16.80.1/32"]
+        context.ipContext.dstIpAddrs = ["172.16.80.0/32"]
+        let outgoing = Connection_Mechanism.kernel(interfaceName: "nse-other", namespace: NamespaceURL(nse.identity.url))
+        try await plane.connect(Plumbing(connectionID: "c-undo", incoming: incoming, outgoing: outgoing, context: context), prepared: prepared)
+        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.sorted() == ["lo", "nse-other"])
+        #expect(try addresses(of: "nsm-9", in: spaces.name("pod")) == ["172.16.80.1/32"])
+        _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.80.0"])
+    }
+
     @Test("same node, dual stack: both families addressed, the IPv6 link-local kept, ping over IPv6 works")
     func localDualStack() async throws {
         let spaces = TestNamespaces()

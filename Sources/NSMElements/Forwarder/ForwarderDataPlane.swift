@@ -13,9 +13,15 @@ public protocol ForwarderDataPlane: Sendable {
     /// Removes the plumbing of a connection; removing an unknown one is not an error.
     func disconnect(_ plumbing: Plumbing) async throws
     /// Work that needs only the incoming side (e.g. finding the client's namespace), done while
-    /// the next hop is being asked; nil when there is none. Dropping the result releases it.
-    func prepare(_ incoming: Connection_Mechanism) async throws -> (any PreparedPlumbing)?
-    /// ``connect(_:)`` with what ``prepare(_:)`` made for the same incoming side.
+    /// the next hop is being asked; nil when there is none. `expected` is the outgoing mechanism
+    /// the next hop will most likely answer with (its interface name and namespace), when the
+    /// forwarder can tell: the data plane may start on it too (e.g. make the veth pair), and
+    /// ``connect(_:prepared:)`` checks it against the real answer. Hand a result that will not be
+    /// connected to ``discard(_:)``.
+    func prepare(_ incoming: Connection_Mechanism, expecting expected: Connection_Mechanism?) async throws -> (any PreparedPlumbing)?
+    /// Undoes what ``prepare(_:expecting:)`` made when the next hop refused the connection.
+    func discard(_ prepared: any PreparedPlumbing) async
+    /// ``connect(_:)`` with what ``prepare(_:expecting:)`` made for the same incoming side.
     func connect(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) async throws
 }
 
@@ -23,7 +29,8 @@ public protocol ForwarderDataPlane: Sendable {
 public protocol PreparedPlumbing: Sendable {}
 
 extension ForwarderDataPlane {
-    public func prepare(_ incoming: Connection_Mechanism) async throws -> (any PreparedPlumbing)? { nil }
+    public func prepare(_ incoming: Connection_Mechanism, expecting expected: Connection_Mechanism?) async throws -> (any PreparedPlumbing)? { nil }
+    public func discard(_ prepared: any PreparedPlumbing) async {}
     public func connect(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) async throws { try await connect(plumbing) }
 }
 

@@ -24,6 +24,8 @@ public struct MechanismTranslationElement: NetworkServiceElement {
     /// drawn outside them (the kernel refuses a second VXLAN with the same VNI and port on one
     /// underlay, and at a thousand tunnels a random draw collides in a few runs out of a hundred).
     let chosenVNIs = VNISet()
+    /// The namespace each local endpoint answered with last time (its `inodeURL`), by URL.
+    let endpointNamespaces = EndpointNamespaces()
 
     private enum Plumbed: MetadataKey { typealias Value = Plumbing }
 
@@ -46,7 +48,7 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         var outgoingRequest = request
         let url = try endpointURL(request, context)
         outgoingRequest.mechanismPreferences = url.isLocal
-            ? [.kernel()]
+            ? [.kernel(interfaceName: Self.endpointInterfaceName(for: request.connection.id))]
             : [.vxlan(sourceIP: tunnelIP, sourcePort: vxlanPort)]
         var drawnVNI: UInt32?
         if incoming.isVXLAN {
@@ -64,12 +66,23 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         _ request: Networkservice_NetworkServiceRequest, incoming: Connection_Mechanism, outgoingRequest: Networkservice_NetworkServiceRequest,
         url: NSMURL, context: ChainContext, next: NetworkServiceNext
     ) async throws -> Connection_Connection {
-        // Meanwhile the data plane gets ready what needs only the client's side.
+        // Meanwhile the data plane gets ready what it can: the client's side, and the pair itself
+        // when the endpoint's namespace is known from its earlier answers.
         let dataPlane = self.dataPlane, incomingSide = incoming
-        async let preparation = try? dataPlane.prepare(incomingSide)
-        var connection = try await next.request(outgoingRequest, context: context)
+        let expected = url.isLocal ? endpointNamespaces[url].map {
+            Connection_Mechanism.kernel(interfaceName: outgoingRequest.mechanismPreferences[0].kernelInterfaceName, namespace: NamespaceURL($0))
+        } : nil
+        async let preparation = try? dataPlane.prepare(incomingSide, expecting: expected)
+        var connection: Connection_Connection
+        do {
+            connection = try await next.request(outgoingRequest, context: context)
+        } catch {
+            if let prepared = await preparation { await dataPlane.discard(prepared) }
+            throw error
+        }
         let prepared = await preparation
         let outgoing = connection.mechanism
+        if url.isLocal, let namespace = outgoing.inodeURL { endpointNamespaces[url] = namespace }
         if outgoing.isVXLAN || incoming.isVXLAN {
             let tunnelMTU = (incoming.isVXLAN ? incoming.tunnelMTU : outgoing.tunnelMTU) ?? underlayMTU - 54
             if connection.context.mtu == 0 || connection.context.mtu > tunnelMTU { connection.context.mtu = tunnelMTU }
@@ -127,6 +140,15 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         do { _ = try mechanism.namespace() } catch { throw .invalidArgument(error.description) }
     }
 
+    /// The endpoint side's interface name this forwarder asks for: `nse-` and a 48-bit hash of
+    /// the connection id, in base 36 (at most 14 bytes). Asking (rather than letting the endpoint
+    /// choose) lets the data plane create the pair while the endpoint is still answering.
+    static func endpointInterfaceName(for connectionID: String) -> String {
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for byte in connectionID.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+        return "nse-" + String(hash & 0xFFFF_FFFF_FFFF, radix: 36)
+    }
+
     /// Fills this node's end of a tunnel offered by the previous node's forwarder. The VNI is
     /// kept on refresh; a new one is random, even when src ≤ dst and odd otherwise (as upstream),
     /// so the two directions of a node pair never pick the same VNI. `drawn` is a VNI newly
@@ -159,6 +181,16 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         }
         mechanism.tunnelMTU = underlayMTU - Connection_Mechanism.vxlanOverhead(for: tunnelIP.family)
         return (mechanism, drawn)
+    }
+}
+
+/// Local endpoints' namespaces as they last answered, by URL.
+final class EndpointNamespaces: Sendable {
+    private let byURL = Mutex<[NSMURL: String]>([:])
+
+    subscript(url: NSMURL) -> String? {
+        get { byURL.withLock { $0[url] } }
+        set { byURL.withLock { $0[url] = newValue } }
     }
 }
 

@@ -50,6 +50,52 @@ struct MechanismTranslationElementTests {
         #expect(translation.chosenVNIs.count == 200)
     }
 
+    /// Records what the element expects of the endpoint and what it discards.
+    final class ExpectingPlane: ForwarderDataPlane, PreparedPlumbing {
+        let expectations = Mutex<[Connection_Mechanism?]>([])
+        let discarded = Mutex(0)
+        func connect(_ plumbing: Plumbing) async throws {}
+        func disconnect(_ plumbing: Plumbing) async throws {}
+        func prepare(_ incoming: Connection_Mechanism, expecting expected: Connection_Mechanism?) async throws -> (any PreparedPlumbing)? {
+            expectations.withLock { $0.append(expected) }
+            return self
+        }
+        func discard(_ prepared: any PreparedPlumbing) async { discarded.withLock { $0 += 1 } }
+    }
+
+    /// A local endpoint: answers with the requested kernel mechanism in its own namespace, or fails.
+    struct AnsweringEndpoint: NetworkServiceElement {
+        let fail: Bool
+        func request(_ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext) async throws -> Connection_Connection {
+            if fail { throw NSMError.unavailable("endpoint refuses") }
+            var connection = request.connection
+            connection.mechanism = .kernel(interfaceName: request.mechanismPreferences[0].kernelInterfaceName, namespace: NamespaceURL("inode://4/77"))
+            return connection
+        }
+        func close(_ connection: Connection_Connection, context: ChainContext, next: NetworkServiceNext) async throws {}
+    }
+
+    @Test("the endpoint's interface is named by the forwarder; once the endpoint's namespace is known the data plane is told what to expect; a refusal discards")
+    func expectations() async throws {
+        let plane = ExpectingPlane()
+        let translation = MechanismTranslationElement(tunnelIP: IPAddress("192.168.240.2")!, dataPlane: plane) { _, _ in try NSMURL("unix:///run/nse.sock") }
+        let first = try await NetworkServiceChain([translation, AnsweringEndpoint(fail: false)]).request(request(id: "a"), context: ChainContext())
+        #expect(first.mechanism.kernelInterfaceName == "nsm-1")  // the client's side is answered back
+        _ = try await NetworkServiceChain([translation, AnsweringEndpoint(fail: false)]).request(request(id: "b"), context: ChainContext())
+        let expected = plane.expectations.withLock { $0 }
+        #expect(expected.count == 2 && expected[0] == nil)
+        let second = try #require(expected[1])
+        #expect(second.inodeURL == "inode://4/77")
+        #expect(second.kernelInterfaceName == MechanismTranslationElement.endpointInterfaceName(for: "b"))
+        #expect(MechanismTranslationElement.endpointInterfaceName(for: "b").hasPrefix("nse-"))
+        #expect(MechanismTranslationElement.endpointInterfaceName(for: "b").utf8.count <= 15)
+        #expect(MechanismTranslationElement.endpointInterfaceName(for: "b") != MechanismTranslationElement.endpointInterfaceName(for: "c"))
+        await #expect(throws: NSMError.self) {
+            _ = try await NetworkServiceChain([translation, AnsweringEndpoint(fail: true)]).request(request(id: "c"), context: ChainContext())
+        }
+        #expect(plane.discarded.withLock { $0 } == 1)
+    }
+
     @Test("a VNI set hands each VNI out once until it is released")
     func vniSet() {
         let set = VNISet()
