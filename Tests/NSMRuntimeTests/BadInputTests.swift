@@ -39,7 +39,7 @@ struct BadInputTests {
     func refused(_ testCase: Case) async throws {
         try await Mesh.with(nodes: 1) { mesh in
             let (endpoint, _) = try await mesh.addEndpoint("nse-b", node: 0, services: ["svc-b"], labels: ["app": "b"])
-            _ = try mesh.registry.storage.register(.with {
+            try await mesh.registerService(.with {
                 $0.name = "svc-b"
                 $0.matches = [.with { $0.routes = [.with { $0.destinationSelector = ["app": "{{.app}}"] }] }]
             })

@@ -64,7 +64,7 @@ struct MeshScenarioTests {
         try await Mesh.with(nodes: 2) { mesh in
             try await mesh.addEndpoint("nse-foo", node: 0, services: ["svc-1"], labels: ["app": "foo"])
             try await mesh.addEndpoint("nse-bar", node: 1, services: ["svc-1"], labels: ["app": "bar"], cidr: ["172.16.2.0/24"])
-            _ = try mesh.registry.storage.register(.with {
+            try await mesh.registerService(.with {
                 $0.name = "svc-1"
                 $0.payload = "ETHERNET"
                 $0.matches = [.with {

@@ -43,6 +43,8 @@ public struct Forwarder: Sendable {
     public let monitor = ConnectionMonitor()
     public let server: GRPCServerService
     public let services: [any Service]
+    /// What discovery sees of the registry (kept current by a watch).
+    public let registryView: any RegistryReader
 
     /// - Parameter inProcess: where to offer its chain to a manager in the same process.
     public init(
@@ -52,6 +54,7 @@ public struct Forwarder: Sendable {
         self.configuration = configuration
         let registry = RegistryClient(url: configuration.managerURL, pool: pool)
         let cache = CachingRegistryReader(upstream: registry, logger: logger)
+        registryView = cache
         let endpointURL: @Sendable (Networkservice_NetworkServiceRequest, ChainContext) throws -> NSMURL = { request, context in
             if let chosen = context.values[RoundRobinElement.Chosen.self] ?? context.metadata[RoundRobinElement.Chosen.self] {
                 return try NSMURL(chosen.url)

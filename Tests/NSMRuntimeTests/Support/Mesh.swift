@@ -88,6 +88,17 @@ final class Mesh: Sendable {
         }
     }
 
+    /// Registers (or replaces) a network service and waits until every forwarder's discovery
+    /// sees its matches (their registry views follow the registry through a watch).
+    func registerService(_ service: Registry_NetworkService) async throws {
+        _ = try registry.storage.register(service)
+        for node in nodes {
+            try await waitUntil("\(node.forwarder.configuration.name) to see \(service.name)") {
+                try await node.forwarder.registryView.networkService(named: service.name)?.matches == service.matches
+            }
+        }
+    }
+
     /// Starts an endpoint on `node`; returns it once registered. Stop it with `stop(_:)`.
     @discardableResult
     func addEndpoint(
