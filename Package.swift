@@ -217,6 +217,8 @@ let package = Package(
             dependencies: [
                 "GRPCUnary", "NSMAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),

@@ -76,8 +76,23 @@ public final class GRPCUnaryClient: Sendable {
         }
     }
 
-    /// Sends a framed request and returns the response message's bytes.
+    /// Sends a framed request and returns the response message's bytes. A call the server did
+    /// not process (the connection was closing: GOAWAY, refused stream) goes once more on a new
+    /// connection, as gRPC allows for calls that never reached the application.
     func send(_ path: String, _ message: ByteBuffer, timeout: Duration?) async throws -> ByteBuffer {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        do {
+            return try await attempt(path, message, timeout: timeout)
+        } catch is UnprocessedCall {
+            do {
+                return try await attempt(path, message, timeout: deadline.map { max(.zero, $0 - ContinuousClock.now) })
+            } catch let again as UnprocessedCall {
+                throw RPCError(code: .unavailable, message: again.reason)
+            }
+        }
+    }
+
+    private func attempt(_ path: String, _ message: ByteBuffer, timeout: Duration?) async throws -> ByteBuffer {
         let connection = try await connection()
         let promise = connection.channel.eventLoop.makePromise(of: ByteBuffer.self)
         let authority = target.authority

@@ -4,6 +4,11 @@ import NIOHPACK
 import NIOHTTP2
 import Synchronization
 
+/// A call the server did not process (and the client may therefore send again).
+struct UnprocessedCall: Error {
+    var reason: String
+}
+
 /// Whether a connection still takes new calls, readable from any thread (the handler writes it).
 final class ConnectionHealth: Sendable {
     private let usable = Atomic<Bool>(true)
@@ -66,7 +71,7 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
     /// Starts a call; `promise` gets the response body (all DATA) or the call's error.
     func start(path: String, authority: String, message: ByteBuffer, timeout: Duration?, promise: EventLoopPromise<ByteBuffer>) {
         guard let context, unusable == nil else {
-            promise.fail(RPCError(code: .unavailable, message: unusable ?? "connection is not open"))
+            promise.fail(UnprocessedCall(reason: unusable ?? "connection is not open"))
             return
         }
         let id = HTTP2StreamID(nextStreamID)
@@ -141,16 +146,27 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
                 finish(frame.streamID, .failure(RPCError(code: .internalError, message: "stream ended without trailers")))
             }
         case .rstStream(let code):
-            finish(frame.streamID, .failure(RPCError(code: code == .refusedStream ? .unavailable : .unknown,
-                                                     message: "the server reset the stream (\(code))")))
+            if code == .refusedStream {
+                finishUnprocessed(frame.streamID, reason: "the server refused the stream")
+            } else {
+                finish(frame.streamID, .failure(RPCError(code: .unknown, message: "the server reset the stream (\(code))")))
+            }
         case .goAway(let lastStreamID, let code, _):
             unusable = "the server is closing the connection (GOAWAY \(code))"
             for id in calls.keys where id > lastStreamID {
-                finish(id, .failure(RPCError(code: .unavailable, message: "the server is closing the connection (GOAWAY \(code)) before this call")))
+                finishUnprocessed(id, reason: "the server is closing the connection (GOAWAY \(code)) before this call")
             }
         default:
             break
         }
+    }
+
+    /// The server never processed the call (GOAWAY before it, stream refused): the client may
+    /// send it again on a new connection.
+    private func finishUnprocessed(_ id: HTTP2StreamID, reason: String) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        call.timer?.cancel()
+        call.promise.fail(UnprocessedCall(reason: reason))
     }
 
     private func finishWithTrailers(_ id: HTTP2StreamID, _ trailers: HPACKHeaders) {
