@@ -18,8 +18,11 @@ swift_status=${PIPESTATUS[0]}
 py_status=${PIPESTATUS[0]}
 set -e
 
-swift_passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$log" | grep -oE '[0-9]+' | head -1 || true)
-swift_failed=$(grep -oE 'Test run with [0-9]+ tests? .*failed' "$log" | grep -oE '[0-9]+' | head -1 || true)
+# Swift Testing ends with "Test run with N tests … passed|failed"; each failed test has its own
+# "✘ Test "name" … failed after" line.
+swift_total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | grep -oE '[0-9]+' | head -1 || true)
+swift_failed=$(grep -cE '^✘ Test ".*failed after' "$log" || true)
+swift_passed=$(( ${swift_total:-0} - ${swift_failed:-0} ))
 py_passed=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | grep -oE '[0-9]+' || true)
 py_failed=$(grep -oE '[0-9]+ failed' "$log" | tail -1 | grep -oE '[0-9]+' || true)
 passed=$(( ${swift_passed:-0} + ${py_passed:-0} ))
