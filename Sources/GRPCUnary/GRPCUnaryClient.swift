@@ -126,8 +126,8 @@ public final class GRPCUnaryClient: Sendable {
                 return .pending(future)
             case .shutDown:
                 throw RPCError(code: .unavailable, message: "client for \(target) is shut down")
-            case .ready(let old):
-                old.channel.close(promise: nil)
+            case .ready:
+                // The old connection closes itself once its calls are done (see UnaryStreamsHandler).
                 let future = connect()
                 state = .connecting(future)
                 return .pending(future)

@@ -106,12 +106,19 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
         call.timer?.cancel()
         call.promise.fail(error)
         context?.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+        closeIfDrained()
     }
 
     private func finish(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, RPCError>) {
         guard let call = calls.removeValue(forKey: id) else { return }
         call.timer?.cancel()
         call.promise.completeWith(result.mapError { $0 as any Error })
+        closeIfDrained()
+    }
+
+    /// A connection that takes no new calls is closed once its last call is done.
+    private func closeIfDrained() {
+        if unusable != nil, calls.isEmpty, let context, context.channel.isActive { context.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -156,6 +163,7 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
             for id in calls.keys where id > lastStreamID {
                 finishUnprocessed(id, reason: "the server is closing the connection (GOAWAY \(code)) before this call")
             }
+            closeIfDrained()
         default:
             break
         }
@@ -167,6 +175,7 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
         guard let call = calls.removeValue(forKey: id) else { return }
         call.timer?.cancel()
         call.promise.fail(UnprocessedCall(reason: reason))
+        closeIfDrained()
     }
 
     private func finishWithTrailers(_ id: HTTP2StreamID, _ trailers: HPACKHeaders) {
