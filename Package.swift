@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "NSMRuntime",
             dependencies: [
-                "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing", "NSMDNS", "GRPCUnary",
+                "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing", "NSMDNS", "LeanGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -107,9 +107,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
-        // Lean gRPC unary calls over HTTP/2 (NIOHTTP2 frames, no per-call channel): the request path's hops.
+        // gRPC over HTTP/2 without a channel per call (NIOHTTP2 frames on one handler per connection):
+        // the unary client of the request path's hops and the server transport under every GRPCServer.
         .target(
-            name: "GRPCUnary",
+            name: "LeanGRPC",
             dependencies: [
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -213,9 +214,9 @@ let package = Package(
         ),
         .testTarget(name: "NSMAnnotationTests", dependencies: ["NSMAnnotation"], swiftSettings: strictSettings),
         .testTarget(
-            name: "GRPCUnaryTests",
+            name: "LeanGRPCTests",
             dependencies: [
-                "GRPCUnary", "NSMAPI",
+                "LeanGRPC", "NSMAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),

@@ -1,6 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-public import GRPCUnary
+public import LeanGRPC
 public import NSMCore
 public import ServiceLifecycle
 import Synchronization

@@ -1,5 +1,5 @@
 import GRPCCore
-import GRPCUnary
+import LeanGRPC
 import SwiftProtobuf
 public import NSMAPI
 public import NSMCore

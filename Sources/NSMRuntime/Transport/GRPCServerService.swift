@@ -1,5 +1,5 @@
 import GRPCCore
-import GRPCNIOTransportHTTP2Posix
+import LeanGRPC
 import Logging
 public import NSMCore
 public import ServiceLifecycle
@@ -34,11 +34,9 @@ public final class GRPCServerService: Service, Sendable {
             let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
             if !directory.isEmpty { try? FileManagerShim.createDirectory(directory) }
         }
-        var config = HTTP2ServerTransport.Posix.Config.defaults
-        // Announce a high stream limit: without one, HTTP/2 clients assume 100 and queue the
-        // rest, which throttles a manager serving hundreds of pods over one connection.
-        config.http2.maxConcurrentStreams = 16_384
-        let transport = HTTP2ServerTransport.Posix(address: url.serverAddress, transportSecurity: .plaintext, config: config)
+        // The lean transport announces a high stream limit (16384): without one, HTTP/2 clients
+        // assume 100 and queue the rest, which throttles a manager serving hundreds of pods.
+        let transport = LeanServerTransport(address: url.leanServerAddress)
         let server = GRPCServer(transport: transport, services: services)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
@@ -49,9 +47,7 @@ public final class GRPCServerService: Service, Sendable {
                 }
             }
             do {
-                guard let address = try await server.listeningAddress, let url = NSMURL.fromListening(address) else {
-                    throw NSMError.internalError("server for \(self.url) did not report its address")
-                }
+                let url = NSMURL(listening: try await transport.listeningAddress)
                 bound.withLock { $0 = url }
                 logger.info("listening", metadata: ["url": "\(url)"])
                 for waiter in waiters.withLock({ list in defer { list = [] }; return list }) { waiter.resume(returning: url) }

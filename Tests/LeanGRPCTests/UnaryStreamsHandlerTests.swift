@@ -1,5 +1,5 @@
 import GRPCCore
-@testable import GRPCUnary
+@testable import LeanGRPC
 import NIOCore
 import NIOEmbedded
 import NIOHPACK

@@ -76,6 +76,20 @@ public enum GRPCFraming {
         return RPCError(code: code, message: "response without grpc-status (HTTP status \(status))")
     }
 
+    /// `grpc-message` as sent: bytes outside printable ASCII, and `%`, percent-encoded.
+    public static func percentEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            if byte >= 0x20, byte <= 0x7E, byte != UInt8(ascii: "%") {
+                bytes.append(byte)
+            } else {
+                bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// `grpc-message` is percent-encoded (UTF-8).
     static func percentDecoded(_ text: String) -> String {
         guard text.utf8.contains(UInt8(ascii: "%")) else { return text }

@@ -1,5 +1,5 @@
 import GRPCCore
-import GRPCUnary
+import LeanGRPC
 import NIOCore
 import NIOHPACK
 import Testing

@@ -1,7 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import GRPCUnary
+import LeanGRPC
 import NSMAPI
 import Testing
 

@@ -1,0 +1,176 @@
+public import GRPCCore
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import Synchronization
+
+/// A gRPC server transport for grpc-swift's `GRPCServer`, built like ``GRPCUnaryClient``:
+/// each HTTP/2 connection has NIOHTTP2's connection handler and one ``ServerStreamsHandler``
+/// that keeps its streams in a dictionary — no child channel, pipeline or async channel per
+/// RPC. The server's router and executor (deadlines from `grpc-timeout`, status, interceptors)
+/// are grpc-swift's, so every service works unchanged; only the per-stream machinery below
+/// them is leaner. Same wire: any gRPC client talks to it.
+public final class LeanServerTransport: ServerTransport, Sendable {
+    public typealias Bytes = [UInt8]
+
+    public enum Address: Sendable, Hashable {
+        case unixDomainSocket(path: String)
+        case tcp(host: String, port: Int)
+    }
+
+    private struct State {
+        var listener: (any Channel)?
+        var bound: Address?
+        var waiters: [CheckedContinuation<Address, any Error>] = []
+        var failure: (any Error)?
+        var connections: [ObjectIdentifier: (channel: any Channel, streams: NIOLoopBound<ServerStreamsHandler>)] = [:]
+        var shuttingDown = false
+        var acceptor: AsyncStream<AcceptedStream>.Continuation?
+    }
+
+    public let address: Address
+    let group: any EventLoopGroup
+    private let state = Mutex(State())
+
+    public init(address: Address, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.address = address
+        self.group = group
+    }
+
+    /// The address the transport listens on, once it does (the real port when given port 0).
+    public var listeningAddress: Address {
+        get async throws {
+            try await withCheckedThrowingContinuation { continuation in
+                let ready = state.withLock { state -> Result<Address, any Error>? in
+                    if let bound = state.bound { return .success(bound) }
+                    if let failure = state.failure { return .failure(failure) }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        }
+    }
+
+    public func listen(
+        streamHandler: @escaping @Sendable (_ stream: RPCStream<Inbound, Outbound>, _ context: ServerContext) async -> Void
+    ) async throws {
+        let (accepted, acceptor) = AsyncStream.makeStream(of: AcceptedStream.self)
+        state.withLock { $0.acceptor = acceptor }
+        let listener: any Channel
+        do {
+            listener = try await bind { stream in acceptor.yield(stream) }
+        } catch {
+            let waiters = state.withLock { state in
+                state.failure = error
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(throwing: error) }
+            acceptor.finish()
+            throw error
+        }
+        let bound: Address = switch address {
+        case .unixDomainSocket: address
+        case .tcp(let host, _): .tcp(host: host, port: listener.localAddress?.port ?? 0)
+        }
+        let (waiters, stopNow) = state.withLock { state in
+            state.listener = listener
+            state.bound = bound
+            defer { state.waiters = [] }
+            return (state.waiters, state.shuttingDown)
+        }
+        for waiter in waiters { waiter.resume(returning: bound) }
+        if stopNow { beginGracefulShutdown() }
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                for await stream in accepted {
+                    group.addTask { await Self.serve(stream, with: streamHandler) }
+                }
+            }
+        } onCancel: {
+            self.closeEverything()
+        }
+    }
+
+    private static func serve(
+        _ stream: AcceptedStream, with handler: @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
+    ) async {
+        await withServerContextRPCCancellationHandle { cancellation in
+            stream.cancellation.attach(cancellation)
+            let rpc = RPCStream(
+                descriptor: stream.descriptor, inbound: RPCAsyncSequence(wrapping: stream.inbound),
+                outbound: RPCWriter.Closable(wrapping: stream.writer))
+            await handler(rpc, ServerContext(descriptor: stream.descriptor, remotePeer: stream.remotePeer, localPeer: stream.localPeer, cancellation: cancellation))
+        }
+    }
+
+    private func bind(_ accept: @escaping @Sendable (AcceptedStream) -> Void) async throws -> any Channel {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let settings: HTTP2Settings = [
+                        HTTP2Setting(parameter: .maxConcurrentStreams, value: 16_384),
+                        HTTP2Setting(parameter: .initialWindowSize, value: ServerStreamsHandler.windowSize),
+                        HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
+                    ]
+                    let streams = ServerStreamsHandler(accept: accept)
+                    try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server, initialSettings: settings))
+                    try channel.pipeline.syncOperations.addHandler(streams)
+                    self.track(channel, NIOLoopBound(streams, eventLoop: channel.eventLoop))
+                }
+            }
+        switch address {
+        case .unixDomainSocket(let path):
+            return try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+        case .tcp(let host, let port):
+            return try await bootstrap.bind(host: host, port: port).get()
+        }
+    }
+
+    private func track(_ channel: any Channel, _ streams: NIOLoopBound<ServerStreamsHandler>) {
+        let key = ObjectIdentifier(channel)
+        let draining = state.withLock { state -> Bool in
+            state.connections[key] = (channel, streams)
+            return state.shuttingDown
+        }
+        if draining { streams.value.beginShutdown() }
+        channel.closeFuture.whenComplete { [self] _ in
+            state.withLock { _ = $0.connections.removeValue(forKey: key) }
+            finishIfDone()
+        }
+    }
+
+    /// Stops accepting connections and streams; open streams finish, then connections close and
+    /// `listen` returns.
+    public func beginGracefulShutdown() {
+        let (listener, connections) = state.withLock { state in
+            state.shuttingDown = true
+            return (state.listener, Array(state.connections.values))
+        }
+        for connection in connections {
+            connection.channel.eventLoop.execute { connection.streams.value.beginShutdown() }
+        }
+        guard let listener else { return }
+        listener.close().whenComplete { [self] _ in finishIfDone() }
+    }
+
+    private func finishIfDone() {
+        let acceptor = state.withLock { state -> AsyncStream<AcceptedStream>.Continuation? in
+            guard state.shuttingDown, state.connections.isEmpty, state.listener.map({ !$0.isActive }) ?? true else { return nil }
+            return state.acceptor
+        }
+        acceptor?.finish()
+    }
+
+    private func closeEverything() {
+        let (listener, connections, acceptor) = state.withLock { state in
+            state.shuttingDown = true
+            return (state.listener, Array(state.connections.values), state.acceptor)
+        }
+        listener?.close(promise: nil)
+        for connection in connections { connection.channel.close(promise: nil) }
+        acceptor?.finish()
+    }
+}

@@ -1,0 +1,332 @@
+import GRPCCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import Synchronization
+
+/// A stream the connection accepted, handed to the transport's `listen` loop.
+struct AcceptedStream: Sendable {
+    var descriptor: MethodDescriptor
+    var inbound: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>
+    var writer: ServerStreamWriter
+    var remotePeer: String
+    var localPeer: String
+    var cancellation: CancellationSlot
+}
+
+/// Where the stream's RPC cancellation handle goes once its task made one; cancelling before
+/// that is remembered.
+final class CancellationSlot: Sendable {
+    private let state = Mutex<(handle: ServerContext.RPCCancellationHandle?, cancelled: Bool)>((nil, false))
+
+    func attach(_ handle: ServerContext.RPCCancellationHandle) {
+        let cancelled = state.withLock { state -> Bool in
+            state.handle = handle
+            return state.cancelled
+        }
+        if cancelled { handle.cancel() }
+    }
+
+    func cancel() {
+        let handle = state.withLock { state -> ServerContext.RPCCancellationHandle? in
+            state.cancelled = true
+            return state.handle
+        }
+        handle?.cancel()
+    }
+}
+
+/// Serves gRPC streams of one HTTP/2 connection right on top of NIOHTTP2's connection handler:
+/// a stream is an entry in a dictionary (its inbound continuation, its message reassembly
+/// buffer), not a child channel with its own pipeline. Confined to the channel's event loop.
+final class ServerStreamsHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    static let windowSize = 8 << 20
+    static let maximumMessageBytes = 4 << 20
+
+    private struct Stream {
+        var inbound: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.Continuation
+        var buffer: [UInt8] = []
+        var inboundFinished = false
+        var sentHeaders = false
+        var sentStatus = false
+        let cancellation: CancellationSlot
+    }
+
+    private let accept: @Sendable (AcceptedStream) -> Void
+    private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: Stream] = [:]
+    private var highestStreamID = HTTP2StreamID(0)
+    private var draining = false
+    private var connectionBytesToAcknowledge = 0
+    private var remotePeer = "", localPeer = ""
+
+    init(accept: @escaping @Sendable (AcceptedStream) -> Void) {
+        self.accept = accept
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        remotePeer = Self.describe(context.channel.remoteAddress)
+        localPeer = Self.describe(context.channel.localAddress)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        remotePeer = Self.describe(context.channel.remoteAddress)
+        localPeer = Self.describe(context.channel.localAddress)
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.windowSize - 65_535))), promise: nil)
+        context.fireChannelActive()
+    }
+
+    static func describe(_ address: SocketAddress?) -> String {
+        switch address {
+        case .v4(let v4)?: "ipv4:\(v4.host):\(address?.port ?? 0)"
+        case .v6(let v6)?: "ipv6:[\(v6.host)]:\(address?.port ?? 0)"
+        case .unixDomainSocket?: "unix:\(address?.pathname ?? "")"
+        case nil: "unknown"
+        }
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        let id = frame.streamID
+        switch frame.payload {
+        case .headers(let headers):
+            if streams[id] == nil {
+                open(id, headers: headers.headers, endStream: headers.endStream, context: context)
+            } else if headers.endStream {
+                finishInbound(id)
+            }
+        case .data(let payload):
+            acknowledge(payload.data.readableBytes + (payload.paddingBytes ?? 0), context: context)
+            guard var stream = streams[id], !stream.inboundFinished, case .byteBuffer(let bytes) = payload.data else { return }
+            stream.buffer.append(contentsOf: bytes.readableBytesView)
+            var messages: [[UInt8]] = []
+            while stream.buffer.count >= 5 {
+                let length = Int(stream.buffer[1]) << 24 | Int(stream.buffer[2]) << 16 | Int(stream.buffer[3]) << 8 | Int(stream.buffer[4])
+                guard stream.buffer[0] == 0 else {
+                    streams[id] = stream
+                    refuse(id, RPCError(code: .unimplemented, message: "compressed messages are not supported (send grpc-encoding identity)"))
+                    return
+                }
+                guard length <= Self.maximumMessageBytes else {
+                    streams[id] = stream
+                    refuse(id, RPCError(code: .resourceExhausted, message: "message of \(length) bytes exceeds the \(Self.maximumMessageBytes) bytes accepted"))
+                    return
+                }
+                guard stream.buffer.count >= 5 + length else { break }
+                messages.append(Array(stream.buffer[5..<(5 + length)]))
+                stream.buffer.removeFirst(5 + length)
+            }
+            streams[id] = stream
+            for message in messages { stream.inbound.yield(.message(message)) }
+            if payload.endStream { finishInbound(id) }
+        case .rstStream:
+            abandon(id, RPCError(code: .cancelled, message: "the client reset the stream"))
+        default:
+            break
+        }
+    }
+
+    private func open(_ id: HTTP2StreamID, headers: HPACKHeaders, endStream: Bool, context: ChannelHandlerContext) {
+        if id > highestStreamID { highestStreamID = id }
+        guard !draining else {
+            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.refusedStream))), promise: nil)
+            return
+        }
+        let (inbound, continuation) = AsyncThrowingStream.makeStream(of: RPCRequestPart<[UInt8]>.self, throwing: (any Error).self)
+        streams[id] = Stream(inbound: continuation, cancellation: CancellationSlot())
+        guard let path = headers.first(name: ":path"), let descriptor = Self.descriptor(path) else {
+            refuse(id, RPCError(code: .unimplemented, message: "invalid :path \"\(headers.first(name: ":path") ?? "")\" (expected /package.Service/Method)"))
+            return
+        }
+        guard headers.first(name: ":method") == "POST" else {
+            refuse(id, RPCError(code: .internalError, message: "gRPC requests are POST, not \(headers.first(name: ":method") ?? "none")"))
+            return
+        }
+        guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
+            refuse(id, RPCError(code: .internalError, message: "content-type \"\(headers.first(name: "content-type") ?? "")\" is not application/grpc"))
+            return
+        }
+        var metadata = Metadata()
+        for (name, value, _) in headers where !name.hasPrefix(":") && name != "te" && name != "content-type" {
+            metadata.addString(value, forKey: name)
+        }
+        continuation.yield(.metadata(metadata))
+        if endStream { finishInbound(id) }
+        let writer = ServerStreamWriter(id: id, handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop)
+        accept(AcceptedStream(descriptor: descriptor, inbound: inbound, writer: writer, remotePeer: remotePeer, localPeer: localPeer,
+                              cancellation: streams[id]!.cancellation))
+    }
+
+    /// `/package.Service/Method` → its descriptor.
+    static func descriptor(_ path: String) -> MethodDescriptor? {
+        guard path.hasPrefix("/") else { return nil }
+        let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return MethodDescriptor(fullyQualifiedService: String(parts[0]), method: String(parts[1]))
+    }
+
+    private func finishInbound(_ id: HTTP2StreamID) {
+        guard var stream = streams[id], !stream.inboundFinished else { return }
+        stream.inboundFinished = true
+        streams[id] = stream
+        if !stream.buffer.isEmpty {
+            stream.inbound.finish(throwing: RPCError(code: .internalError, message: "the request ended inside a message"))
+        } else {
+            stream.inbound.finish()
+        }
+    }
+
+    /// Answers a stream that cannot be served with a trailers-only status (the RPC never starts).
+    private func refuse(_ id: HTTP2StreamID, _ error: RPCError) {
+        guard let stream = streams[id] else { return }
+        stream.inbound.finish(throwing: error)
+        _ = write(.status(Status(code: Status.Code(error.code), message: error.message), [:]), on: id)
+    }
+
+    /// The stream went away (reset by the client, connection closed): its RPC is cancelled.
+    private func abandon(_ id: HTTP2StreamID, _ error: RPCError) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        if !stream.inboundFinished { stream.inbound.finish(throwing: error) }
+        stream.cancellation.cancel()
+        closeIfDrained()
+    }
+
+    private func acknowledge(_ bytes: Int, context: ChannelHandlerContext) {
+        connectionBytesToAcknowledge += bytes
+        guard connectionBytesToAcknowledge >= Self.windowSize / 2 else { return }
+        let increment = connectionBytesToAcknowledge
+        connectionBytesToAcknowledge = 0
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent {
+            abandon(closed.streamID, RPCError(code: .cancelled, message: "the stream closed"))
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for id in Array(streams.keys) { abandon(id, RPCError(code: .unavailable, message: "the connection closed")) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let streamError = error as? NIOHTTP2Errors.StreamError {
+            abandon(streamError.streamID, RPCError(code: .internalError, message: "HTTP/2 stream error: \(streamError.baseError)"))
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    /// Writes one response part; the future completes when it is written (backpressure).
+    func write(_ part: RPCResponsePart<[UInt8]>, on id: HTTP2StreamID) -> EventLoopFuture<Void>? {
+        guard let context, var stream = streams[id], !stream.sentStatus else { return nil }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        switch part {
+        case .metadata(let metadata):
+            var headers: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+            Self.add(metadata, to: &headers)
+            stream.sentHeaders = true
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: promise)
+        case .message(let bytes):
+            if !stream.sentHeaders {
+                stream.sentHeaders = true
+                context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "200", "content-type": "application/grpc"])))), promise: nil)
+            }
+            let framed = GRPCFraming.lengthPrefixed(bytes, allocator: context.channel.allocator)
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed))))), promise: promise)
+        case .status(let status, let trailers):
+            var headers: HPACKHeaders = stream.sentHeaders ? [:] : [":status": "200", "content-type": "application/grpc"]
+            headers.add(name: "grpc-status", value: String(status.code.rawValue))
+            if !status.message.isEmpty { headers.add(name: "grpc-message", value: GRPCFraming.percentEncoded(status.message)) }
+            Self.add(trailers, to: &headers)
+            stream.sentStatus = true
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: true)))), promise: promise)
+        }
+        streams[id] = stream
+        context.flush()
+        return promise.futureResult
+    }
+
+    /// The handler finished writing; an error without a status resets the stream.
+    func finishWriting(_ id: HTTP2StreamID, error: (any Error)?) {
+        guard let context, let stream = streams[id], !stream.sentStatus else { return }
+        if let error {
+            let rpcError = (error as? RPCError) ?? RPCError(code: .internalError, message: "\(error)")
+            _ = write(.status(Status(code: Status.Code(rpcError.code), message: rpcError.message), [:]), on: id)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.internalError))), promise: nil)
+        }
+    }
+
+    static func add(_ metadata: Metadata, to headers: inout HPACKHeaders) {
+        for (key, value) in metadata {
+            switch value {
+            case .string(let text): headers.add(name: key, value: text)
+            case .binary(let bytes): headers.add(name: key, value: Base64.encode(bytes))
+            }
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Takes no new streams (GOAWAY) and closes the connection once the open ones are done.
+    func beginShutdown() {
+        guard !draining, let context else { return }
+        draining = true
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: highestStreamID, errorCode: .noError, opaqueData: nil))), promise: nil)
+        closeIfDrained()
+    }
+
+    private func closeIfDrained() {
+        if draining, streams.isEmpty, let context, context.channel.isActive { context.close(promise: nil) }
+    }
+}
+
+/// The outbound side of one stream, for grpc-swift's server executor.
+struct ServerStreamWriter: ClosableRPCWriterProtocol {
+    typealias Element = RPCResponsePart<[UInt8]>
+    let id: HTTP2StreamID
+    let handler: NIOLoopBound<ServerStreamsHandler>
+    let eventLoop: any EventLoop
+
+    func write(_ element: Element) async throws {
+        let written: EventLoopFuture<Void>? = if eventLoop.inEventLoop {
+            handler.value.write(element, on: id)
+        } else {
+            try await eventLoop.submit { handler.value.write(element, on: id) }.get()
+        }
+        guard let written else { throw RPCError(code: .unavailable, message: "the stream is closed") }
+        try await written.get()
+    }
+
+    func write(contentsOf elements: some Sequence<Element>) async throws {
+        for element in elements { try await write(element) }
+    }
+
+    func finish() async {
+        finish(nil)
+    }
+
+    func finish(throwing error: any Error) async {
+        finish(error)
+    }
+
+    private func finish(_ error: (any Error)?) {
+        let handler = self.handler, id = self.id
+        if eventLoop.inEventLoop {
+            handler.value.finishWriting(id, error: error)
+        } else {
+            eventLoop.execute { handler.value.finishWriting(id, error: error) }
+        }
+    }
+}
