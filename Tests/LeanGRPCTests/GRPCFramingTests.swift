@@ -1,5 +1,5 @@
 import GRPCCore
-import LeanGRPC
+@testable import LeanGRPC
 import NIOCore
 import NIOHPACK
 import Testing
@@ -45,5 +45,22 @@ struct GRPCFramingTests {
         #expect(headers.first(name: ":path") == "/a.B/C")
         #expect(headers.first(name: "grpc-timeout") == "1000000u")
         #expect(!GRPCFraming.requestHeaders(path: "/a.B/C", authority: "h", timeout: nil).contains(name: "grpc-timeout"))
+    }
+}
+
+@Suite("Base64 for binary metadata")
+struct Base64Tests {
+    @Test("round trips every length, decodes unpadded input, refuses other characters")
+    func roundTrip() {
+        for length in 0..<20 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 250) }
+            let text = Base64.encode(bytes)
+            #expect(text.count % 4 == 0)
+            #expect(Base64.decode(text) == bytes)
+            #expect(Base64.decode(String(text.filter { $0 != "=" })) == bytes)
+        }
+        #expect(Base64.encode(Array("Man".utf8)) == "TWFu")
+        #expect(Base64.encode(Array("Ma".utf8)) == "TWE=")
+        #expect(Base64.decode("TW E=") == nil)
     }
 }

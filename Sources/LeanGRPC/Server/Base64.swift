@@ -1,4 +1,5 @@
-/// Standard base64 with padding, for binary (`-bin`) metadata values.
+/// Standard base64, for binary (`-bin`) metadata values: encoded with padding, decoded with or
+/// without it (gRPC allows both).
 enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
@@ -15,5 +16,21 @@ enum Base64 {
             index += 3
         }
         return String(decoding: output, as: UTF8.self)
+    }
+
+    /// The bytes, or nil when `text` is not base64.
+    static func decode(_ text: String) -> [UInt8]? {
+        var output: [UInt8] = []
+        var accumulator: UInt32 = 0, bits = 0
+        for character in text.utf8 where character != UInt8(ascii: "=") {
+            guard let value = alphabet.firstIndex(of: character) else { return nil }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        return output
     }
 }

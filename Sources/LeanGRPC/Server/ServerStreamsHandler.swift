@@ -154,7 +154,11 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         }
         var metadata = Metadata()
         for (name, value, _) in headers where !name.hasPrefix(":") && name != "te" && name != "content-type" {
-            metadata.addString(value, forKey: name)
+            if name.hasSuffix("-bin"), let bytes = Base64.decode(value) {
+                metadata.addBinary(bytes, forKey: name)
+            } else {
+                metadata.addString(value, forKey: name)
+            }
         }
         continuation.yield(.metadata(metadata))
         if endStream { finishInbound(id) }
