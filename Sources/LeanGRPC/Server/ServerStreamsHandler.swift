@@ -197,7 +197,8 @@ final class ServerStreamsHandler: ChannelInboundHandler {
     private func abandon(_ id: HTTP2StreamID, _ error: RPCError) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         if !stream.inboundFinished { stream.inbound.finish(throwing: error) }
-        stream.cancellation.cancel()
+        // A stream that closes after its status was sent simply ended; otherwise the RPC is cancelled.
+        if !stream.sentStatus { stream.cancellation.cancel() }
         closeIfDrained()
     }
 
