@@ -15,6 +15,44 @@ public final class ConnectionMonitor: Sendable {
     private struct State {
         var connections: [String: Connection_Connection] = [:]
         var subscribers: [UUID: Subscriber] = [:]
+        /// Subscribers by what their selector's first segment requires (`id:…`, else `name:…`);
+        /// a connection can only match those keyed by one of its segments' ids or names.
+        var byKey: [String: Set<UUID>] = [:]
+        /// Subscribers whose first segment requires neither (or who select no segments).
+        var unkeyed: Set<UUID> = []
+
+        mutating func add(_ subscriber: Subscriber, id: UUID) {
+            subscribers[id] = subscriber
+            if let key = ConnectionMonitor.key(of: subscriber.selector) { byKey[key, default: []].insert(id) } else { unkeyed.insert(id) }
+        }
+
+        mutating func remove(_ id: UUID) {
+            guard let subscriber = subscribers.removeValue(forKey: id) else { return }
+            if let key = ConnectionMonitor.key(of: subscriber.selector) {
+                byKey[key]?.remove(id)
+                if byKey[key]?.isEmpty == true { byKey[key] = nil }
+            } else {
+                unkeyed.remove(id)
+            }
+        }
+
+        /// The subscribers `connection` matches: candidates from the index, then the full check —
+        /// the cost follows the path's length, not the number of subscribers.
+        func targets(_ connection: Connection_Connection) -> [AsyncStream<Connection_ConnectionEvent>.Continuation] {
+            var candidates = unkeyed
+            for segment in connection.path.pathSegments {
+                if let ids = byKey["id:" + segment.id] { candidates.formUnion(ids) }
+                if let ids = byKey["name:" + segment.name] { candidates.formUnion(ids) }
+            }
+            return candidates.compactMap { subscribers[$0] }.filter { $0.selector.matches(connection) }.map(\.continuation)
+        }
+    }
+
+    static func key(of selector: Connection_MonitorScopeSelector) -> String? {
+        guard let first = selector.pathSegments.first else { return nil }
+        if !first.id.isEmpty { return "id:" + first.id }
+        if !first.name.isEmpty { return "name:" + first.name }
+        return nil
     }
 
     private let state = Mutex(State())
@@ -37,7 +75,7 @@ public final class ConnectionMonitor: Sendable {
     private func publish(_ connection: Connection_Connection, type: Connection_ConnectionEventType, change: (inout State) -> Void) {
         let targets = state.withLock { state -> [AsyncStream<Connection_ConnectionEvent>.Continuation] in
             change(&state)
-            return state.subscribers.values.filter { $0.selector.matches(connection) }.map(\.continuation)
+            return state.targets(connection)
         }
         var event = Connection_ConnectionEvent()
         event.type = type
@@ -55,10 +93,10 @@ public final class ConnectionMonitor: Sendable {
             initial.type = .initialStateTransfer
             initial.connections = state.connections.filter { selector.matches($0.value) }
             continuation.yield(initial)
-            state.subscribers[id] = Subscriber(selector: selector, continuation: continuation)
+            state.add(Subscriber(selector: selector, continuation: continuation), id: id)
         }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+            self?.state.withLock { $0.remove(id) }
         }
         return stream
     }
