@@ -47,15 +47,35 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         var incoming = try selectIncoming(request)
         var outgoingRequest = request
         let url = try endpointURL(request, context)
-        outgoingRequest.mechanismPreferences = url.isLocal
-            ? [.kernel(interfaceName: Self.endpointInterfaceName(for: request.connection.id))]
-            : [.vxlan(sourceIP: tunnelIP, sourcePort: vxlanPort)]
+        let previous = context.metadata[Plumbed.self]
+        // A tunnel this node originates: propose a VNI free here (the next node keeps it when it is
+        // free there too, else answers with another; see ``completeTunnel(_:previous:)``).
+        var proposedVNI: UInt32?
+        if url.isLocal {
+            outgoingRequest.mechanismPreferences = [.kernel(interfaceName: Self.endpointInterfaceName(for: request.connection.id))]
+        } else {
+            var tunnel = Connection_Mechanism.vxlan(sourceIP: tunnelIP, sourcePort: vxlanPort)
+            if let kept = previous?.outgoing.vni, previous?.outgoing.isVXLAN == true {
+                tunnel.vni = kept
+            } else {
+                let vni = drawVNI(parity: nil)
+                tunnel.vni = vni
+                proposedVNI = vni
+            }
+            outgoingRequest.mechanismPreferences = [tunnel]
+        }
         var drawnVNI: UInt32?
         if incoming.isVXLAN {
-            (incoming, drawnVNI) = try completeTunnel(incoming, previous: context.metadata[Plumbed.self]?.incoming)
+            do {
+                (incoming, drawnVNI) = try completeTunnel(incoming, previous: previous?.incoming)
+            } catch {
+                if let proposedVNI { chosenVNIs.release(proposedVNI) }
+                throw error
+            }
         }
         do {
-            return try await plumb(request, incoming: incoming, outgoingRequest: outgoingRequest, url: url, context: context, next: next)
+            return try await plumb(request, incoming: incoming, outgoingRequest: outgoingRequest, url: url, proposedVNI: proposedVNI,
+                                   context: context, next: next)
         } catch {
             if let drawnVNI { chosenVNIs.release(drawnVNI) }
             throw error
@@ -64,7 +84,21 @@ public struct MechanismTranslationElement: NetworkServiceElement {
 
     private func plumb(
         _ request: Networkservice_NetworkServiceRequest, incoming: Connection_Mechanism, outgoingRequest: Networkservice_NetworkServiceRequest,
-        url: NSMURL, context: ChainContext, next: NetworkServiceNext
+        url: NSMURL, proposedVNI: UInt32?, context: ChainContext, next: NetworkServiceNext
+    ) async throws -> Connection_Connection {
+        // The VNI this request holds in ``chosenVNIs`` for the outgoing tunnel, released if it fails.
+        var heldVNI = proposedVNI
+        do {
+            return try await plumb(request, incoming: incoming, outgoingRequest: outgoingRequest, url: url, heldVNI: &heldVNI, context: context, next: next)
+        } catch {
+            if let heldVNI { chosenVNIs.release(heldVNI) }
+            throw error
+        }
+    }
+
+    private func plumb(
+        _ request: Networkservice_NetworkServiceRequest, incoming: Connection_Mechanism, outgoingRequest: Networkservice_NetworkServiceRequest,
+        url: NSMURL, heldVNI: inout UInt32?, context: ChainContext, next: NetworkServiceNext
     ) async throws -> Connection_Connection {
         // Meanwhile the data plane gets ready what it can: the client's side, and the pair itself
         // when the endpoint's namespace is known from its earlier answers.
@@ -82,6 +116,16 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         }
         let prepared = await preparation
         let outgoing = connection.mechanism
+        if let proposed = heldVNI, outgoing.isVXLAN, let answered = outgoing.vni, answered != proposed {
+            // The next node had our VNI in use and chose another: it must be free here as well.
+            chosenVNIs.release(proposed)
+            heldVNI = nil
+            guard chosenVNIs.claim(answered) else {
+                try? await next.close(connection, context: context)
+                throw NSMError.failedPrecondition("VNI \(answered) chosen by the next node is already used by another tunnel on this node; retry")
+            }
+            heldVNI = answered
+        }
         if url.isLocal, let namespace = outgoing.inodeURL { endpointNamespaces[url] = namespace }
         if outgoing.isVXLAN || incoming.isVXLAN {
             let tunnelMTU = (incoming.isVXLAN ? incoming.tunnelMTU : outgoing.tunnelMTU) ?? underlayMTU - 54
@@ -104,6 +148,7 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         if let plumbing = context.metadata.remove(Plumbed.self) {
             try? await dataPlane.disconnect(plumbing)
             if plumbing.incoming.isVXLAN, let vni = plumbing.incoming.vni { chosenVNIs.release(vni) }
+            if plumbing.outgoing.isVXLAN, let vni = plumbing.outgoing.vni { chosenVNIs.release(vni) }
         } else {
             try? await dataPlane.disconnect(Plumbing(connectionID: connection.id, incoming: connection.mechanism, outgoing: Connection_Mechanism(), context: connection.context))
         }
@@ -150,9 +195,10 @@ public struct MechanismTranslationElement: NetworkServiceElement {
     }
 
     /// Fills this node's end of a tunnel offered by the previous node's forwarder. The VNI is
-    /// kept on refresh; a new one is random, even when src ≤ dst and odd otherwise (as upstream),
-    /// so the two directions of a node pair never pick the same VNI. `drawn` is a VNI newly
-    /// claimed from ``chosenVNIs`` (to release if the request fails).
+    /// kept on refresh; one the other node proposed is kept when it is free here; otherwise a new
+    /// one is random, even when src ≤ dst and odd otherwise (as upstream), so the two directions
+    /// of a node pair never pick the same VNI. `drawn` is a VNI newly claimed from
+    /// ``chosenVNIs`` (to release if the request fails).
     func completeTunnel(
         _ offered: Connection_Mechanism, previous: Connection_Mechanism?
     ) throws(NSMError) -> (mechanism: Connection_Mechanism, drawn: UInt32?) {
@@ -163,24 +209,34 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         mechanism.vxlanDestinationIP = tunnelIP
         mechanism.vxlanDestinationPort = vxlanPort
         var drawn: UInt32?
-        if mechanism.vni == nil {
-            if let kept = previous?.vni {
-                mechanism.vni = kept
-            } else {
-                let sourceFirst = (offered.vxlanOriginalSourceIP ?? source).bytes.lexicographicallyPrecedes(tunnelIP.bytes)
-                    || (offered.vxlanOriginalSourceIP ?? source).bytes == tunnelIP.bytes
-                var vni: UInt32 = 0
-                repeat {
-                    vni = UInt32.random(in: 2...(1 << 24) - 1)
-                    if (vni % 2 == 0) != sourceFirst { vni -= 1 }
-                    vni = max(vni, 2)
-                } while !chosenVNIs.claim(vni)
-                mechanism.vni = vni
-                drawn = vni
-            }
+        if let kept = previous?.vni {
+            // A refresh: this node's device has that VNI (the other node, restarted, may propose another).
+            mechanism.vni = kept
+        } else if let offeredVNI = mechanism.vni, chosenVNIs.claim(offeredVNI) {
+            // Proposed by the other node and free here.
+            drawn = offeredVNI
+        } else {
+            let sourceFirst = (offered.vxlanOriginalSourceIP ?? source).bytes.lexicographicallyPrecedes(tunnelIP.bytes)
+                || (offered.vxlanOriginalSourceIP ?? source).bytes == tunnelIP.bytes
+            let vni = drawVNI(parity: sourceFirst ? 0 : 1)
+            mechanism.vni = vni
+            drawn = vni
         }
         mechanism.tunnelMTU = underlayMTU - Connection_Mechanism.vxlanOverhead(for: tunnelIP.family)
         return (mechanism, drawn)
+    }
+}
+
+extension MechanismTranslationElement {
+    /// A random VNI not in ``chosenVNIs`` (claimed), of the given parity when there is one.
+    func drawVNI(parity: UInt32?) -> UInt32 {
+        var vni: UInt32 = 0
+        repeat {
+            vni = UInt32.random(in: 2...(1 << 24) - 1)
+            if let parity, vni % 2 != parity { vni -= 1 }
+            vni = max(vni, 2)
+        } while !chosenVNIs.claim(vni)
+        return vni
     }
 }
 

@@ -1,3 +1,4 @@
+import GRPCCore
 import IPAddressing
 import NSMAPI
 import NSMCore
@@ -94,6 +95,75 @@ struct MechanismTranslationElementTests {
             _ = try await NetworkServiceChain([translation, AnsweringEndpoint(fail: true)]).request(request(id: "c"), context: ChainContext())
         }
         #expect(plane.discarded.withLock { $0 } == 1)
+    }
+
+    /// The next node: answers the VXLAN preference, keeping its VNI or replacing it with `replacement`.
+    struct AnsweringNode: NetworkServiceElement {
+        var replacement: UInt32?
+        func request(_ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext) async throws -> Connection_Connection {
+            var connection = request.connection
+            var mechanism = request.mechanismPreferences[0]
+            if let replacement { mechanism.vni = replacement }
+            mechanism.vxlanDestinationIP = IPAddress("192.168.240.9")!
+            connection.mechanism = mechanism
+            return connection
+        }
+        func close(_ connection: Connection_Connection, context: ChainContext, next: NetworkServiceNext) async throws {}
+    }
+
+    func originating() -> MechanismTranslationElement {
+        MechanismTranslationElement(tunnelIP: IPAddress("192.168.240.2")!, dataPlane: RecordingPlane()) { _, _ in try NSMURL("tcp://192.168.240.9:5001") }
+    }
+
+    @Test("a tunnel this node originates proposes a VNI free here, holds it while the tunnel lives, and gives it back on close")
+    func proposedVNI() async throws {
+        let translation = originating()
+        let store = MetadataStore()
+        let chain = NetworkServiceChain([MetadataElement(store: store), translation, AnsweringNode()])
+        let connection = try await chain.request(request(id: "out-1"), context: ChainContext())
+        #expect(translation.chosenVNIs.count == 1)
+        let plumbed = try #require((translation.dataPlane as? RecordingPlane)?.plumbed.withLock { $0.first })
+        let vni = try #require(plumbed.outgoing.vni)
+        #expect(!translation.chosenVNIs.claim(vni), "the proposed VNI is held")
+        // A refresh proposes the same VNI again.
+        _ = try await chain.request(request(id: "out-1"), context: ChainContext())
+        #expect(translation.chosenVNIs.count == 1)
+        #expect((translation.dataPlane as? RecordingPlane)?.plumbed.withLock { $0.last?.outgoing.vni } == vni)
+        try await chain.close(connection, context: ChainContext())
+        #expect(translation.chosenVNIs.count == 0)
+    }
+
+    @Test("when the next node answers another VNI, it is taken here instead; one already used here fails the request and holds nothing")
+    func answeredVNI() async throws {
+        let translation = originating()
+        let replaced = try await NetworkServiceChain([MetadataElement(), translation, AnsweringNode(replacement: 777_002)])
+            .request(request(id: "out-2"), context: ChainContext())
+        _ = replaced
+        #expect(translation.chosenVNIs.count == 1 && !translation.chosenVNIs.claim(777_002))
+        let error = await #expect(throws: NSMError.self) {
+            _ = try await NetworkServiceChain([MetadataElement(), translation, AnsweringNode(replacement: 777_002)])
+                .request(request(id: "out-3"), context: ChainContext())
+        }
+        #expect(error?.code == .failedPrecondition && error?.message.contains("777002") == true)
+        #expect(translation.chosenVNIs.count == 1)
+    }
+
+    @Test("an offered VNI is kept when free here and replaced (with the direction's parity) when not")
+    func offeredVNI() throws {
+        let translation = element()
+        var offered = Connection_Mechanism.vxlan(sourceIP: IPAddress("192.168.240.1")!)
+        offered.vni = 4243
+        let kept = try translation.completeTunnel(offered, previous: nil)
+        #expect(kept.mechanism.vni == 4243 && kept.drawn == 4243)
+        let replaced = try translation.completeTunnel(offered, previous: nil)
+        let vni = try #require(replaced.mechanism.vni)
+        #expect(vni != 4243 && replaced.drawn == vni && vni % 2 == 0)
+        #expect(translation.chosenVNIs.count == 2)
+        // On a refresh this node keeps the VNI its device has, whatever a restarted other node proposes.
+        var proposed = offered
+        proposed.vni = 9999
+        let refreshed = try translation.completeTunnel(proposed, previous: kept.mechanism)
+        #expect(refreshed.mechanism.vni == 4243 && refreshed.drawn == nil)
     }
 
     @Test("a VNI set hands each VNI out once until it is released")
