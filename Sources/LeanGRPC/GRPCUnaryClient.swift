@@ -14,26 +14,6 @@ import Synchronization
 /// frames out and a promise completed by the frames back (``UnaryStreamsHandler``); on the wire
 /// it is the same gRPC over HTTP/2 (any gRPC server answers it).
 public final class GRPCUnaryClient: Sendable {
-    public enum Target: Sendable, Hashable, CustomStringConvertible {
-        case unixDomainSocket(path: String)
-        case tcp(host: String, port: Int)
-
-        /// `:authority`: the host and port, or `localhost` for a unix socket (as other clients send).
-        var authority: String {
-            switch self {
-            case .unixDomainSocket: "localhost"
-            case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-            }
-        }
-
-        public var description: String {
-            switch self {
-            case .unixDomainSocket(let path): "unix:\(path)"
-            case .tcp: authority
-            }
-        }
-    }
-
     private struct Connection {
         let channel: any Channel
         let streams: NIOLoopBound<UnaryStreamsHandler>
@@ -47,12 +27,12 @@ public final class GRPCUnaryClient: Sendable {
         case shutDown
     }
 
-    public let target: Target
+    public let target: GRPCAddress
     public let maximumResponseBytes: Int
     let eventLoop: any EventLoop
     private let state = Mutex(State.idle)
 
-    public init(target: Target, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), maximumResponseBytes: Int = 4 << 20) {
+    public init(target: GRPCAddress, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), maximumResponseBytes: Int = 4 << 20) {
         self.target = target
         self.eventLoop = eventLoop
         self.maximumResponseBytes = maximumResponseBytes

@@ -41,8 +41,8 @@ final class StreamingService: Connection_MonitorConnection.SimpleServiceProtocol
 
 /// Runs a `GRPCServer` on the lean transport around `body`; returns after the server stopped.
 func withLeanServer<T: Sendable>(
-    _ address: LeanServerTransport.Address, streaming: StreamingService = StreamingService(),
-    _ body: @Sendable (LeanServerTransport.Address, GRPCServer<LeanServerTransport>) async throws -> T
+    _ address: GRPCAddress, streaming: StreamingService = StreamingService(),
+    _ body: @Sendable (GRPCAddress, GRPCServer<LeanServerTransport>) async throws -> T
 ) async throws -> T {
     let transport = LeanServerTransport(address: address)
     let server = GRPCServer(transport: transport, services: [EchoService(), streaming])
@@ -58,7 +58,7 @@ func withLeanServer<T: Sendable>(
 
 /// A grpc-swift client (the general implementation) for `address`, run around `body`.
 func withStockClient<T: Sendable>(
-    _ address: LeanServerTransport.Address, _ body: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T
+    _ address: GRPCAddress, _ body: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T
 ) async throws -> T {
     let target: any ResolvableTarget = switch address {
     case .unixDomainSocket(let path): .unixDomainSocket(path: path)

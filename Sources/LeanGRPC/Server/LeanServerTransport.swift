@@ -13,35 +13,30 @@ import Synchronization
 public final class LeanServerTransport: ServerTransport, Sendable {
     public typealias Bytes = [UInt8]
 
-    public enum Address: Sendable, Hashable {
-        case unixDomainSocket(path: String)
-        case tcp(host: String, port: Int)
-    }
-
     private struct State {
         var listener: (any Channel)?
-        var bound: Address?
-        var waiters: [CheckedContinuation<Address, any Error>] = []
+        var bound: GRPCAddress?
+        var waiters: [CheckedContinuation<GRPCAddress, any Error>] = []
         var failure: (any Error)?
         var connections: [ObjectIdentifier: (channel: any Channel, streams: NIOLoopBound<ServerStreamsHandler>)] = [:]
         var shuttingDown = false
         var acceptor: AsyncStream<AcceptedStream>.Continuation?
     }
 
-    public let address: Address
+    public let address: GRPCAddress
     let group: any EventLoopGroup
     private let state = Mutex(State())
 
-    public init(address: Address, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(address: GRPCAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.address = address
         self.group = group
     }
 
     /// The address the transport listens on, once it does (the real port when given port 0).
-    public var listeningAddress: Address {
+    public var listeningAddress: GRPCAddress {
         get async throws {
             try await withCheckedThrowingContinuation { continuation in
-                let ready = state.withLock { state -> Result<Address, any Error>? in
+                let ready = state.withLock { state -> Result<GRPCAddress, any Error>? in
                     if let bound = state.bound { return .success(bound) }
                     if let failure = state.failure { return .failure(failure) }
                     state.waiters.append(continuation)
@@ -70,7 +65,7 @@ public final class LeanServerTransport: ServerTransport, Sendable {
             acceptor.finish()
             throw error
         }
-        let bound: Address = switch address {
+        let bound: GRPCAddress = switch address {
         case .unixDomainSocket: address
         case .tcp(let host, _): .tcp(host: host, port: listener.localAddress?.port ?? 0)
         }

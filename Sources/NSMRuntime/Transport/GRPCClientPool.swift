@@ -49,7 +49,7 @@ public final class GRPCClientPool: Service, Sendable {
         try state.withLock { state in
             if let client = state.unaryClients[url] { return client }
             guard !state.shutDown else { throw NSMError.unavailable("the client pool is shut down") }
-            let client = GRPCUnaryClient(target: url.unaryTarget)
+            let client = GRPCUnaryClient(target: url.grpcAddress)
             state.unaryClients[url] = client
             return client
         }

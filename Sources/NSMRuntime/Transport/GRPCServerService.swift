@@ -36,7 +36,7 @@ public final class GRPCServerService: Service, Sendable {
         }
         // The lean transport announces a high stream limit (16384): without one, HTTP/2 clients
         // assume 100 and queue the rest, which throttles a manager serving hundreds of pods.
-        let transport = LeanServerTransport(address: url.leanServerAddress)
+        let transport = LeanServerTransport(address: url.grpcAddress)
         let server = GRPCServer(transport: transport, services: services)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {

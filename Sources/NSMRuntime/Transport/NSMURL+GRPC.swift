@@ -12,16 +12,8 @@ extension NSMURL {
         }
     }
 
-    /// The target of a ``GRPCUnaryClient`` for this URL.
-    var unaryTarget: GRPCUnaryClient.Target {
-        switch self {
-        case .unix(let path): .unixDomainSocket(path: path)
-        case .tcp(let host, let port): .tcp(host: host, port: port)
-        }
-    }
-
-    /// The address a ``LeanServerTransport`` binds for this URL.
-    var leanServerAddress: LeanServerTransport.Address {
+    /// The address a ``GRPCUnaryClient`` dials, or a ``LeanServerTransport`` binds, for this URL.
+    var grpcAddress: GRPCAddress {
         switch self {
         case .unix(let path): .unixDomainSocket(path: path)
         case .tcp(let host, let port): .tcp(host: host, port: port)
@@ -29,7 +21,7 @@ extension NSMURL {
     }
 
     /// The URL of a ``LeanServerTransport``'s listening address.
-    init(listening address: LeanServerTransport.Address) {
+    init(listening address: GRPCAddress) {
         switch address {
         case .unixDomainSocket(let path): self = .unix(path: path)
         case .tcp(let host, let port): self = .tcp(host: host, port: port)
