@@ -144,7 +144,7 @@ public final class GRPCUnaryClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let settings: HTTP2Settings = [
                         HTTP2Setting(parameter: .enablePush, value: 0),
-                        HTTP2Setting(parameter: .initialWindowSize, value: UnaryStreamsHandler.windowSize),
+                        HTTP2Setting(parameter: .initialWindowSize, value: InboundConnectionWindow.size),
                         HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
                     ]
                     try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: settings))

@@ -21,15 +21,12 @@ final class ConnectionHealth: Sendable {
 /// stream id in a dictionary — no channel, pipeline or task per call. Confined to the channel's
 /// event loop.
 ///
-/// Inbound flow control is ours (there is no stream multiplexer to do it): streams get a window
-/// larger than the largest message accepted, so they never need a WINDOW_UPDATE; the connection
-/// window is opened wide at the start and topped up as DATA is consumed.
+/// Inbound flow control is ours (there is no stream multiplexer to do it): ``InboundConnectionWindow``.
 final class UnaryStreamsHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
     /// SETTINGS_INITIAL_WINDOW_SIZE we advertise, and the connection window we keep open.
-    static let windowSize = 8 << 20
     let maximumResponseBytes: Int
 
     private struct Call {
@@ -42,7 +39,7 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var calls: [HTTP2StreamID: Call] = [:]
     private var nextStreamID: Int32 = 1
-    private var connectionBytesToAcknowledge = 0
+    private var window = InboundConnectionWindow()
     /// Why new calls cannot start here (GOAWAY received, connection closed); nil while usable.
     private(set) var unusable: String? {
         didSet { if unusable != nil { health.markUnusable() } }
@@ -50,7 +47,7 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
     let health = ConnectionHealth()
 
     init(maximumResponseBytes: Int) {
-        precondition(maximumResponseBytes + 5 < Self.windowSize)
+        precondition(maximumResponseBytes + 5 < InboundConnectionWindow.size)
         self.maximumResponseBytes = maximumResponseBytes
     }
 
@@ -63,8 +60,7 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         // NIOHTTP2Handler (before us) has written the preface and SETTINGS; open the connection window.
-        let increment = Self.windowSize - 65_535
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(InboundConnectionWindow.opening), promise: nil)
         context.fireChannelActive()
     }
 
@@ -135,7 +131,7 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
                 finishWithTrailers(frame.streamID, headers.headers)
             }
         case .data(let payload):
-            acknowledge(payload.data.readableBytes + (payload.paddingBytes ?? 0), context: context)
+            if let update = window.consume(payload) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
             guard var call = calls[frame.streamID], case .byteBuffer(var bytes) = payload.data else { return }
             if call.body == nil {
                 call.body = bytes
@@ -195,14 +191,6 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
         }
     }
 
-    /// Tops the connection window up once half of it was consumed.
-    private func acknowledge(_ bytes: Int, context: ChannelHandlerContext) {
-        connectionBytesToAcknowledge += bytes
-        guard connectionBytesToAcknowledge >= Self.windowSize / 2 else { return }
-        let increment = connectionBytesToAcknowledge
-        connectionBytesToAcknowledge = 0
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
-    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent, calls[closed.streamID] != nil {

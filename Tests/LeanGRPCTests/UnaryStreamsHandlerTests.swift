@@ -59,7 +59,7 @@ struct UnaryStreamsHandlerTests {
         let harness = try Harness()
         let opening = try harness.outbound()
         #expect(opening.count == 1 && opening[0].streamID == .rootStream)
-        if case .windowUpdate(let increment) = opening[0].payload { #expect(increment == UnaryStreamsHandler.windowSize - 65_535) } else { Issue.record("no WINDOW_UPDATE") }
+        if case .windowUpdate(let increment) = opening[0].payload { #expect(increment == InboundConnectionWindow.size - 65_535) } else { Issue.record("no WINDOW_UPDATE") }
         _ = harness.start("/a.B/C")
         _ = harness.start()
         let frames = try harness.outbound()

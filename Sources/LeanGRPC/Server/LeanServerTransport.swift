@@ -107,7 +107,7 @@ public final class LeanServerTransport: ServerTransport, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let settings: HTTP2Settings = [
                         HTTP2Setting(parameter: .maxConcurrentStreams, value: 16_384),
-                        HTTP2Setting(parameter: .initialWindowSize, value: ServerStreamsHandler.windowSize),
+                        HTTP2Setting(parameter: .initialWindowSize, value: InboundConnectionWindow.size),
                         HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
                     ]
                     let streams = ServerStreamsHandler(accept: accept)

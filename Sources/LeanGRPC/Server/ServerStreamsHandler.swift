@@ -43,7 +43,6 @@ final class ServerStreamsHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
-    static let windowSize = 8 << 20
     static let maximumMessageBytes = 4 << 20
 
     private struct Stream {
@@ -60,7 +59,7 @@ final class ServerStreamsHandler: ChannelInboundHandler {
     private var streams: [HTTP2StreamID: Stream] = [:]
     private var highestStreamID = HTTP2StreamID(0)
     private var draining = false
-    private var connectionBytesToAcknowledge = 0
+    private var window = InboundConnectionWindow()
     private var remotePeer = "", localPeer = ""
 
     init(accept: @escaping @Sendable (AcceptedStream) -> Void) {
@@ -69,14 +68,12 @@ final class ServerStreamsHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        remotePeer = Self.describe(context.channel.remoteAddress)
-        localPeer = Self.describe(context.channel.localAddress)
     }
 
     func channelActive(context: ChannelHandlerContext) {
         remotePeer = Self.describe(context.channel.remoteAddress)
         localPeer = Self.describe(context.channel.localAddress)
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.windowSize - 65_535))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(InboundConnectionWindow.opening), promise: nil)
         context.fireChannelActive()
     }
 
@@ -102,7 +99,7 @@ final class ServerStreamsHandler: ChannelInboundHandler {
                 finishInbound(id)
             }
         case .data(let payload):
-            acknowledge(payload.data.readableBytes + (payload.paddingBytes ?? 0), context: context)
+            if let update = window.consume(payload) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
             guard var stream = streams[id], !stream.inboundFinished, case .byteBuffer(let bytes) = payload.data else { return }
             stream.buffer.append(contentsOf: bytes.readableBytesView)
             var messages: [[UInt8]] = []
@@ -202,13 +199,6 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
-    private func acknowledge(_ bytes: Int, context: ChannelHandlerContext) {
-        connectionBytesToAcknowledge += bytes
-        guard connectionBytesToAcknowledge >= Self.windowSize / 2 else { return }
-        let increment = connectionBytesToAcknowledge
-        connectionBytesToAcknowledge = 0
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
-    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent {
