@@ -9,11 +9,7 @@ import Testing
 struct GRPCUnaryClientTests {
     @Test("a call over a unix socket returns the server's response")
     func unixRoundTrip() async throws {
-        let path = temporarySocketPath()
-        defer { unlink(path) }
-        try await withEchoServer(.unixDomainSocket(path: path)) { _ in
-            let client = GRPCUnaryClient(target: .unixDomainSocket(path: path))
-            defer { client.shutDown() }
+        try await withEchoClient { client in
             let response = try await client.call(requestPath, request("c1"), as: Connection_Connection.self, timeout: .seconds(5))
             #expect(response.id == "c1-echo")
             #expect(response.networkService == "svc")
@@ -36,11 +32,7 @@ struct GRPCUnaryClientTests {
 
     @Test("the server's status code and (percent-encoded) message arrive intact")
     func serverError() async throws {
-        let path = temporarySocketPath()
-        defer { unlink(path) }
-        try await withEchoServer(.unixDomainSocket(path: path)) { _ in
-            let client = GRPCUnaryClient(target: .unixDomainSocket(path: path))
-            defer { client.shutDown() }
+        try await withEchoClient { client in
             let error = await #expect(throws: RPCError.self) {
                 try await client.call(requestPath, request("fail:5:no endpoint for 100% ü"), as: Connection_Connection.self, timeout: .seconds(5))
             }
@@ -51,11 +43,7 @@ struct GRPCUnaryClientTests {
 
     @Test("an unknown method is unimplemented")
     func unknownMethod() async throws {
-        let path = temporarySocketPath()
-        defer { unlink(path) }
-        try await withEchoServer(.unixDomainSocket(path: path)) { _ in
-            let client = GRPCUnaryClient(target: .unixDomainSocket(path: path))
-            defer { client.shutDown() }
+        try await withEchoClient { client in
             let error = await #expect(throws: RPCError.self) {
                 try await client.call("/networkservice.NetworkService/Nope", request("u"), as: Connection_Connection.self, timeout: .seconds(5))
             }
@@ -65,11 +53,7 @@ struct GRPCUnaryClientTests {
 
     @Test("a slow server hits the deadline; the connection keeps serving")
     func deadline() async throws {
-        let path = temporarySocketPath()
-        defer { unlink(path) }
-        try await withEchoServer(.unixDomainSocket(path: path)) { _ in
-            let client = GRPCUnaryClient(target: .unixDomainSocket(path: path))
-            defer { client.shutDown() }
+        try await withEchoClient { client in
             let error = await #expect(throws: RPCError.self) {
                 try await client.call(requestPath, request("sleep:2000"), as: Connection_Connection.self, timeout: .milliseconds(100))
             }
@@ -81,11 +65,7 @@ struct GRPCUnaryClientTests {
 
     @Test("a cancelled caller gets .cancelled at once")
     func cancellation() async throws {
-        let path = temporarySocketPath()
-        defer { unlink(path) }
-        try await withEchoServer(.unixDomainSocket(path: path)) { _ in
-            let client = GRPCUnaryClient(target: .unixDomainSocket(path: path))
-            defer { client.shutDown() }
+        try await withEchoClient { client in
             let task = Task { try await client.call(requestPath, request("sleep:3000"), as: Connection_Connection.self, timeout: .seconds(10)) }
             try await Task.sleep(for: .milliseconds(100))
             let start = ContinuousClock.now
@@ -98,11 +78,7 @@ struct GRPCUnaryClientTests {
 
     @Test("responses beyond the first connection window (12 × 1 MB) arrive: the window is topped up")
     func flowControl() async throws {
-        let path = temporarySocketPath()
-        defer { unlink(path) }
-        try await withEchoServer(.unixDomainSocket(path: path)) { _ in
-            let client = GRPCUnaryClient(target: .unixDomainSocket(path: path))
-            defer { client.shutDown() }
+        try await withEchoClient { client in
             for round in 0..<12 {
                 let response = try await client.call(requestPath, request("big:1000000"), as: Connection_Connection.self, timeout: .seconds(10))
                 #expect(response.labels["big"]?.count == 1_000_000, "round \(round)")
@@ -112,11 +88,7 @@ struct GRPCUnaryClientTests {
 
     @Test("a response larger than the client accepts is refused with resourceExhausted")
     func tooLarge() async throws {
-        let path = temporarySocketPath()
-        defer { unlink(path) }
-        try await withEchoServer(.unixDomainSocket(path: path)) { _ in
-            let client = GRPCUnaryClient(target: .unixDomainSocket(path: path), maximumResponseBytes: 100_000)
-            defer { client.shutDown() }
+        try await withEchoClient(maximumResponseBytes: 100_000) { client in
             let error = await #expect(throws: RPCError.self) {
                 try await client.call(requestPath, request("big:200000"), as: Connection_Connection.self, timeout: .seconds(5))
             }
@@ -128,11 +100,7 @@ struct GRPCUnaryClientTests {
 
     @Test("many concurrent calls share one connection, beyond the server's stream limit, each gets its own answer")
     func concurrency() async throws {
-        let path = temporarySocketPath()
-        defer { unlink(path) }
-        try await withEchoServer(.unixDomainSocket(path: path), maxConcurrentStreams: 10) { _ in
-            let client = GRPCUnaryClient(target: .unixDomainSocket(path: path))
-            defer { client.shutDown() }
+        try await withEchoClient(maxConcurrentStreams: 10) { client in
             let ids = try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for index in 0..<200 {
                     group.addTask {

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import LeanGRPC
 import NSMAPI
 import SwiftProtobuf
 
@@ -49,6 +50,19 @@ func withEchoServer<T: Sendable>(
         server.beginGracefulShutdown()
         try await group.waitForAll()
         return result
+    }
+}
+
+/// A grpc-swift echo server on a fresh unix socket and a lean client for it, around `body`.
+func withEchoClient(
+    maxConcurrentStreams: Int = 16_384, maximumResponseBytes: Int = 4 << 20, _ body: @Sendable (GRPCUnaryClient) async throws -> Void
+) async throws {
+    let path = temporarySocketPath()
+    defer { unlink(path) }
+    try await withEchoServer(.unixDomainSocket(path: path), maxConcurrentStreams: maxConcurrentStreams) { _ in
+        let client = GRPCUnaryClient(target: .unixDomainSocket(path: path), maximumResponseBytes: maximumResponseBytes)
+        defer { client.shutDown() }
+        try await body(client)
     }
 }
 
