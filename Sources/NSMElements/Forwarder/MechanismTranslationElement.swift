@@ -48,57 +48,41 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         var outgoingRequest = request
         let url = try endpointURL(request, context)
         let previous = context.metadata[Plumbed.self]
-        // A tunnel this node originates: propose a VNI free here (the next node keeps it when it is
-        // free there too, else answers with another; see ``completeTunnel(_:previous:)``).
-        var proposedVNI: UInt32?
-        if url.isLocal {
-            outgoingRequest.mechanismPreferences = [.kernel(interfaceName: Self.endpointInterfaceName(for: request.connection.id))]
-        } else {
-            var tunnel = Connection_Mechanism.vxlan(sourceIP: tunnelIP, sourcePort: vxlanPort)
-            if let kept = previous?.outgoing.vni, previous?.outgoing.isVXLAN == true {
-                tunnel.vni = kept
+        let claims = VNIClaims(chosenVNIs)
+        do {
+            // A tunnel this node originates: propose a VNI free here (the next node keeps it when it
+            // is free there too, else answers with another; see ``completeTunnel(_:previous:)``).
+            var proposedVNI: UInt32?
+            if url.isLocal {
+                outgoingRequest.mechanismPreferences = [.kernel(interfaceName: Self.endpointInterfaceName(for: request.connection.id))]
             } else {
-                let vni = drawVNI(parity: nil)
-                tunnel.vni = vni
-                proposedVNI = vni
+                var tunnel = Connection_Mechanism.vxlan(sourceIP: tunnelIP, sourcePort: vxlanPort)
+                if let kept = previous?.outgoing.vni, previous?.outgoing.isVXLAN == true {
+                    tunnel.vni = kept
+                } else {
+                    let vni = drawVNI(parity: nil)
+                    claims.hold(vni)
+                    tunnel.vni = vni
+                    proposedVNI = vni
+                }
+                outgoingRequest.mechanismPreferences = [tunnel]
             }
-            outgoingRequest.mechanismPreferences = [tunnel]
-        }
-        var drawnVNI: UInt32?
-        if incoming.isVXLAN {
-            do {
-                (incoming, drawnVNI) = try completeTunnel(incoming, previous: previous?.incoming)
-            } catch {
-                if let proposedVNI { chosenVNIs.release(proposedVNI) }
-                throw error
+            if incoming.isVXLAN {
+                let drawn: UInt32?
+                (incoming, drawn) = try completeTunnel(incoming, previous: previous?.incoming)
+                if let drawn { claims.hold(drawn) }
             }
-        }
-        do {
             return try await plumb(request, incoming: incoming, outgoingRequest: outgoingRequest, url: url, proposedVNI: proposedVNI,
-                                   context: context, next: next)
+                                   claims: claims, context: context, next: next)
         } catch {
-            if let drawnVNI { chosenVNIs.release(drawnVNI) }
+            claims.releaseAll()
             throw error
         }
     }
 
     private func plumb(
         _ request: Networkservice_NetworkServiceRequest, incoming: Connection_Mechanism, outgoingRequest: Networkservice_NetworkServiceRequest,
-        url: NSMURL, proposedVNI: UInt32?, context: ChainContext, next: NetworkServiceNext
-    ) async throws -> Connection_Connection {
-        // The VNI this request holds in ``chosenVNIs`` for the outgoing tunnel, released if it fails.
-        var heldVNI = proposedVNI
-        do {
-            return try await plumb(request, incoming: incoming, outgoingRequest: outgoingRequest, url: url, heldVNI: &heldVNI, context: context, next: next)
-        } catch {
-            if let heldVNI { chosenVNIs.release(heldVNI) }
-            throw error
-        }
-    }
-
-    private func plumb(
-        _ request: Networkservice_NetworkServiceRequest, incoming: Connection_Mechanism, outgoingRequest: Networkservice_NetworkServiceRequest,
-        url: NSMURL, heldVNI: inout UInt32?, context: ChainContext, next: NetworkServiceNext
+        url: NSMURL, proposedVNI: UInt32?, claims: VNIClaims, context: ChainContext, next: NetworkServiceNext
     ) async throws -> Connection_Connection {
         // Meanwhile the data plane gets ready what it can: the client's side, and the pair itself
         // when the endpoint's namespace is known from its earlier answers.
@@ -116,15 +100,13 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         }
         let prepared = await preparation
         let outgoing = connection.mechanism
-        if let proposed = heldVNI, outgoing.isVXLAN, let answered = outgoing.vni, answered != proposed {
+        if let proposed = proposedVNI, outgoing.isVXLAN, let answered = outgoing.vni, answered != proposed {
             // The next node had our VNI in use and chose another: it must be free here as well.
-            chosenVNIs.release(proposed)
-            heldVNI = nil
-            guard chosenVNIs.claim(answered) else {
+            claims.release(proposed)
+            guard claims.claim(answered) else {
                 try? await next.close(connection, context: context)
                 throw NSMError.failedPrecondition("VNI \(answered) chosen by the next node is already used by another tunnel on this node; retry")
             }
-            heldVNI = answered
         }
         if url.isLocal, let namespace = outgoing.inodeURL { endpointNamespaces[url] = namespace }
         if outgoing.isVXLAN || incoming.isVXLAN {
@@ -247,6 +229,35 @@ final class EndpointNamespaces: Sendable {
     subscript(url: NSMURL) -> String? {
         get { byURL.withLock { $0[url] } }
         set { byURL.withLock { $0[url] = newValue } }
+    }
+}
+
+/// The VNIs one request claimed in a ``VNISet``, given back together if the request fails.
+/// Used by that request's task only.
+final class VNIClaims {
+    private let set: VNISet
+    private var held: [UInt32] = []
+
+    init(_ set: VNISet) { self.set = set }
+
+    /// Records a VNI already claimed in the set (drawn by ``MechanismTranslationElement/drawVNI(parity:)``).
+    func hold(_ vni: UInt32) { held.append(vni) }
+
+    /// Claims `vni` if nobody has it.
+    func claim(_ vni: UInt32) -> Bool {
+        guard set.claim(vni) else { return false }
+        held.append(vni)
+        return true
+    }
+
+    func release(_ vni: UInt32) {
+        held.removeAll { $0 == vni }
+        set.release(vni)
+    }
+
+    func releaseAll() {
+        for vni in held { set.release(vni) }
+        held = []
     }
 }
 
