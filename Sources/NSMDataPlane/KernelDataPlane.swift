@@ -65,19 +65,17 @@ public final class KernelDataPlane: ForwarderDataPlane {
         guard incoming.isKernel, let url = incoming.inodeURL else { return nil }
         let namespace = try namespace(incoming)
         let planned = earlyVeth(incoming, expected)
-        let node = self.node, made = CreationFlag()
+        let node = self.node
         // Suspends rather than blocks: the caller's thread meanwhile sends the endpoint its request.
-        let handle = try await NetlinkHandle.opening(namespace: namespace) { () throws(NetlinkError) in
+        let (handle, made) = try await NetlinkHandle.opening(namespace: namespace) { () throws(NetlinkError) -> Bool in
             try Self.openPingRange()
-            guard let planned else { return }
-            if Self.creationFailure({ () throws(NetlinkError) in
+            guard let planned else { return false }
+            return Self.creationFailure { () throws(NetlinkError) in
                 try node.addVeth(name: planned.veth.clientName, peer: VethPeer(name: planned.veth.endpointName, namespace: planned.peer),
                                  options: LinkOptions(namespace: namespace))
-            }) == nil {
-                made.set()
-            }
+            } == nil
         }
-        return PreparedPod(url: url, namespace: namespace, handle: handle, veth: made.isSet ? planned?.veth : nil)
+        return PreparedPod(url: url, namespace: namespace, handle: handle, veth: made ? planned?.veth : nil)
     }
 
     /// The pair to make early: when both names and the endpoint's (kept) namespace are known.
@@ -240,13 +238,6 @@ public final class KernelDataPlane: ForwarderDataPlane {
     /// unprivileged ICMP (upstream's liveness pings) on the same trip into the namespace.
     func podHandle(for namespace: NetworkNamespace) throws -> NetlinkHandle {
         try NetlinkHandle(namespace: namespace, alsoInside: Self.openPingRange)
-    }
-
-    /// Set once, from the namespace hopper's thread, read after it finished.
-    final class CreationFlag: Sendable {
-        private let value = Atomic<Bool>(false)
-        func set() { value.store(true, ordering: .releasing) }
-        var isSet: Bool { value.load(ordering: .acquiring) }
     }
 
     @Sendable static func openPingRange() throws(NetlinkError) {

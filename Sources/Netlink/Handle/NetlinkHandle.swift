@@ -45,11 +45,18 @@ public final class NetlinkHandle: Sendable {
     public static func opening(
         namespace: NetworkNamespace, alsoInside work: @escaping @Sendable () throws(NetlinkError) -> Void = {}
     ) async throws(NetlinkError) -> NetlinkHandle {
-        let socket = try await namespace.performSuspending { () throws(NetlinkError) -> NetlinkSocket in
-            try work()
-            return try NetlinkSocket()
+        try await opening(namespace: namespace, running: work).handle
+    }
+
+    /// ``opening(namespace:alsoInside:)`` returning what the work inside returned as well.
+    public static func opening<T: Sendable>(
+        namespace: NetworkNamespace, running work: @escaping @Sendable () throws(NetlinkError) -> T
+    ) async throws(NetlinkError) -> (handle: NetlinkHandle, result: T) {
+        let (socket, result) = try await namespace.performSuspending { () throws(NetlinkError) -> (NetlinkSocket, T) in
+            let result = try work()
+            return (try NetlinkSocket(), result)
         }
-        return try NetlinkHandle(socket: socket, namespace: namespace)
+        return (try NetlinkHandle(socket: socket, namespace: namespace), result)
     }
 
     private init(socket: NetlinkSocket, namespace: NetworkNamespace?) throws(NetlinkError) {
