@@ -17,6 +17,10 @@ public struct NSMError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func unavailable(_ message: String) -> NSMError { NSMError(.unavailable, message) }
     public static func failedPrecondition(_ message: String) -> NSMError { NSMError(.failedPrecondition, message) }
     public static func resourceExhausted(_ message: String) -> NSMError { NSMError(.resourceExhausted, message) }
+    public static func alreadyExists(_ message: String) -> NSMError { NSMError(.alreadyExists, message) }
+
+    /// Whether this error says that what was asked for is already held by someone else.
+    public var isAlreadyExists: Bool { code == .alreadyExists }
     public static func internalError(_ message: String) -> NSMError { NSMError(.internalError, message) }
 
     public var description: String { "\(code): \(message)" }

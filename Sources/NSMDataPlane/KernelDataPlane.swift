@@ -28,6 +28,8 @@ public final class KernelDataPlane: ForwarderDataPlane {
     let node: NetlinkHandle
     let resolver = NamespaceResolver()
     let kept = Mutex<[NamespaceIdentity: KeptNamespace]>([:])
+    /// Plumbing into one pod's namespace, one connection at a time.
+    let podSerializer = KeyedSerializer()
     let logger: Logger
 
     /// - Parameter node: a handle in the node's (forwarder's) own namespace.
@@ -70,7 +72,7 @@ public final class KernelDataPlane: ForwarderDataPlane {
         let (handle, made) = try await NetlinkHandle.opening(namespace: namespace) { () throws(NetlinkError) -> Bool in
             try Self.openPingRange()
             guard let planned else { return false }
-            return Self.creationFailure { () throws(NetlinkError) in
+            return Self.failure { () throws(NetlinkError) in
                 try node.addVeth(name: planned.veth.clientName, peer: VethPeer(name: planned.veth.endpointName, namespace: planned.peer),
                                  options: LinkOptions(namespace: namespace))
             } == nil
@@ -97,6 +99,16 @@ public final class KernelDataPlane: ForwarderDataPlane {
     }
 
     public func connect(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) async throws {
+        let incoming = plumbing.incoming
+        guard incoming.isKernel, let url = incoming.inodeURL else { return try connectNow(plumbing, prepared: prepared) }
+        // One connection at a time per pod: what a connection may claim in the pod's namespace is
+        // checked and taken in one step (two services of a pod plumbed at the same moment would
+        // otherwise both pass the check).
+        let key = NamespaceIdentity(url: url)?.url ?? url
+        try await podSerializer.run(key) { try self.connectNow(plumbing, prepared: prepared) }
+    }
+
+    private func connectNow(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) throws {
         let incoming = plumbing.incoming, outgoing = plumbing.outgoing
         let pod = (prepared as? PreparedPod).flatMap { $0.url == incoming.inodeURL ? $0 : nil }
         switch (incoming.isKernel, outgoing.isKernel) {
@@ -118,7 +130,7 @@ public final class KernelDataPlane: ForwarderDataPlane {
             guard mechanism.isKernel, let name = mechanism.kernelInterfaceName, !deletedVeth,
                   let (namespace, handle) = try? (pod ? podSide(mechanism) : endpointSide(mechanism).pair)
             else { continue }
-            if let failure = Self.creationFailure({ () throws(NetlinkError) in try handle.deleteLink(named: name) }) {
+            if let failure = Self.failure(of: { () throws(NetlinkError) in try handle.deleteLink(named: name) }) {
                 if failure.code != .notFound { throw failure }
             } else {
                 deletedVeth = plumbing.incoming.isKernel && plumbing.outgoing.isKernel
@@ -135,28 +147,59 @@ public final class KernelDataPlane: ForwarderDataPlane {
         let (clientNamespace, client) = try podSide(plumbing.incoming, prepared: pod)
         let (endpointNamespace, endpoint) = try endpointSide(plumbing.outgoing).pair
         let mtu = plumbing.context.mtu == 0 ? nil : plumbing.context.mtu
+        let apply = { () throws in
+            try self.applyLocal(plumbing, client: (clientName, clientNamespace, client), endpoint: (endpointName, endpointNamespace, endpoint))
+        }
         if let early = pod?.veth {
             if early == EarlyVeth(clientName: clientName, endpointName: endpointName, endpointNamespace: endpointNamespace.identity) {
-                try applyLocal(plumbing, client: (clientName, clientNamespace, client), endpoint: (endpointName, endpointNamespace, endpoint))
+                try Self.removing(clientName, in: client, onFailureOf: {
+                    try PodNamespaceClaims.check(plumbing.context, interface: clientName, handle: client)
+                    try apply()
+                })
                 return
             }
             // The endpoint answered otherwise than expected: start over.
             try? client.deleteLink(named: early.clientName)
         }
-        let failure = Self.creationFailure { () throws(NetlinkError) in
+        // Nothing is made or changed when the client's namespace holds these prefixes elsewhere.
+        try PodNamespaceClaims.check(plumbing.context, interface: clientName, handle: client)
+        let failure = Self.failure { () throws(NetlinkError) in
             try node.addVeth(
                 name: clientName,
                 peer: VethPeer(name: endpointName, namespace: endpointNamespace, mtu: mtu),
                 options: LinkOptions(mtu: mtu, namespace: clientNamespace))
         }
-        if let failure {
-            guard failure.code == .exists else { throw failure }
-            // A refresh: the pair is there; make sure it is the right kind.
-            guard try client.link(named: clientName).kind == .veth else {
-                throw NSMError.failedPrecondition("interface \(clientName) exists in the client's namespace and is not ours (not a veth)")
-            }
+        guard let failure else {
+            try Self.removing(clientName, in: client, onFailureOf: apply)
+            return
         }
-        try applyLocal(plumbing, client: (clientName, clientNamespace, client), endpoint: (endpointName, endpointNamespace, endpoint))
+        guard failure.code == .exists else { throw failure }
+        // A refresh: the pair is there; make sure it is this connection's before touching it.
+        let existing = try client.link(named: clientName)
+        guard existing.kind == .veth else {
+            throw NSMError.failedPrecondition("interface \(clientName) exists in the client's namespace and is not ours (not a veth)")
+        }
+        try Self.checkOwner(existing, connectionID: plumbing.connectionID)
+        try apply()
+    }
+
+    /// Refuses to touch an existing client-side interface that another connection owns (its
+    /// alias names another connection id): a second Request that does not carry the first's path
+    /// must fail without rewriting what works.
+    static func checkOwner(_ link: Link, connectionID: String) throws {
+        guard let alias = link.alias, alias.hasPrefix(PodNamespaceClaims.clientAliasPrefix),
+              alias != PodNamespaceClaims.clientAlias(connectionID)
+        else { return }
+        let owner = alias.dropFirst(PodNamespaceClaims.clientAliasPrefix.count)
+        throw NSMError.alreadyExists("interface \(link.name) in the client's namespace belongs to connection \(owner), not \(connectionID); a Request for it must carry that connection's path")
+    }
+
+    /// Runs `body`; when it fails, deletes the interface `name` just made for it (nothing half-made stays).
+    static func removing(_ name: String, in handle: NetlinkHandle, onFailureOf body: () throws -> Void) throws {
+        do { try body() } catch {
+            try? handle.deleteLink(named: name)
+            throw error
+        }
     }
 
     private func applyLocal(
@@ -164,7 +207,7 @@ public final class KernelDataPlane: ForwarderDataPlane {
         endpoint: (name: String, namespace: NetworkNamespace, handle: NetlinkHandle)
     ) throws {
         try ConnectionContextApplier.apply(plumbing.context, side: .client, interface: client.name, handle: client.handle, namespace: client.namespace,
-                                           alias: String("client-\(plumbing.connectionID)".prefix(64)))
+                                           alias: PodNamespaceClaims.clientAlias(plumbing.connectionID))
         try ConnectionContextApplier.apply(plumbing.context, side: .endpoint, interface: endpoint.name, handle: endpoint.handle, namespace: endpoint.namespace,
                                            alias: String("server-\(plumbing.connectionID)".prefix(64)))
     }
@@ -184,21 +227,29 @@ public final class KernelDataPlane: ForwarderDataPlane {
         let port = (side == .client ? tunnel.vxlanDestinationPort : tunnel.vxlanSourcePort) ?? Connection_Mechanism.defaultVXLANPort
         let mtu = plumbing.context.mtu == 0 ? tunnel.tunnelMTU : plumbing.context.mtu
         let options = VXLANOptions(vni: vni, local: local, remote: remote, port: port, learning: false)
-        if let failure = Self.creationFailure({ () throws(NetlinkError) in try node.addVXLAN(name: name, options, options: LinkOptions(mtu: mtu, namespace: target)) }) {
-            guard failure.code == .exists else { throw failure }
-            guard let existing = try Self.link(named: name, in: handle) else {
-                // Not our device: the kernel refused the VNI (one VXLAN per VNI and port per underlay).
-                throw NSMError.failedPrecondition(
-                    "VXLAN \(name): VNI \(vni) on port \(port) is already used by another tunnel on this node's underlay")
-            }
-            var sameTunnel = false
-            if case .vxlan(let read) = existing.kind { sameTunnel = read.vni == vni }
-            guard sameTunnel else {
-                throw NSMError.failedPrecondition("interface \(name) exists in the target namespace and is not this connection's VXLAN (vni \(vni))")
-            }
+        if side == .client { try PodNamespaceClaims.check(plumbing.context, interface: name, handle: handle) }
+        let apply = { () throws in
+            try ConnectionContextApplier.apply(plumbing.context, side: side, interface: name, handle: handle, namespace: target,
+                                               alias: side == .client ? PodNamespaceClaims.clientAlias(plumbing.connectionID)
+                                                   : String("server-\(plumbing.connectionID)".prefix(64)))
         }
-        try ConnectionContextApplier.apply(plumbing.context, side: side, interface: name, handle: handle, namespace: target,
-                                           alias: String("\(side == .client ? "client" : "server")-\(plumbing.connectionID)".prefix(64)))
+        guard let failure = Self.failure(of: { () throws(NetlinkError) in try node.addVXLAN(name: name, options, options: LinkOptions(mtu: mtu, namespace: target)) }) else {
+            try Self.removing(name, in: handle, onFailureOf: apply)
+            return
+        }
+        guard failure.code == .exists else { throw failure }
+        guard let existing = try Self.link(named: name, in: handle) else {
+            // Not our device: the kernel refused the VNI (one VXLAN per VNI and port per underlay).
+            throw NSMError.failedPrecondition(
+                "VXLAN \(name): VNI \(vni) on port \(port) is already used by another tunnel on this node's underlay")
+        }
+        var sameTunnel = false
+        if case .vxlan(let read) = existing.kind { sameTunnel = read.vni == vni }
+        guard sameTunnel else {
+            throw NSMError.failedPrecondition("interface \(name) exists in the target namespace and is not this connection's VXLAN (vni \(vni))")
+        }
+        if side == .client { try Self.checkOwner(existing, connectionID: plumbing.connectionID) }
+        try apply()
     }
 
     // MARK: Helpers
@@ -212,8 +263,8 @@ public final class KernelDataPlane: ForwarderDataPlane {
         }
     }
 
-    /// Runs a netlink operation and returns its error instead of throwing it.
-    static func creationFailure(_ body: () throws(NetlinkError) -> Void) -> NetlinkError? {
+    /// Runs a netlink operation (a creation, a deletion) and returns its error instead of throwing it.
+    static func failure(of body: () throws(NetlinkError) -> Void) -> NetlinkError? {
         do { try body() } catch { return error }
         return nil
     }

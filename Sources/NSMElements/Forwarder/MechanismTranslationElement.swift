@@ -117,9 +117,13 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         do {
             try await dataPlane.connect(plumbing, prepared: prepared ?? nil)
         } catch {
-            // Leave nothing half-made downstream either.
+            // Leave nothing half-made: the pair made early, and the connection downstream.
+            if let prepared = prepared ?? nil { await dataPlane.discard(prepared) }
             try? await next.close(connection, context: context)
-            throw NSMError.internalError("data plane could not plumb connection \(connection.id): \(error)")
+            // The data plane's own verdict (e.g. ALREADY_EXISTS for a pod that holds these
+            // prefixes on another connection) keeps its code, so the client can act on it.
+            let failure = (error as? NSMError) ?? NSMError.internalError("\(error)")
+            throw NSMError(failure.code, "data plane could not plumb connection \(connection.id): \(failure.message)")
         }
         context.metadata[Plumbed.self] = plumbing
         connection.mechanism = incoming

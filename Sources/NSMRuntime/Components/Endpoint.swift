@@ -87,9 +87,11 @@ public struct Endpoint: Sendable {
             ipam,
             RoutesElement(routes: configuration.routes),
             DNSContextElement(configs: configuration.dnsConfigs),
-            OwnDNSServerElement(searchDomains: configuration.dnsZone.map { [String($0.origin.description.dropLast())] } ?? []),
-            KernelMechanismElement(namespaceURL: configuration.namespaceURL),
-        ])
+        ]
+            // Its own address as a DNS server only when it serves a zone, and only for that zone:
+            // an endpoint that advertised DNS it does not serve would hold every negative answer.
+            + (configuration.dnsZone.map { [OwnDNSServerElement(searchDomains: [String($0.origin.description.dropLast())])] } ?? [])
+            + [KernelMechanismElement(namespaceURL: configuration.namespaceURL)])
         timeouts.attach(chain: chain, logger: logger)
         server = GRPCServerService(url: configuration.listen, services: [
             NetworkServiceGRPCService(chain: chain, logger: logger),

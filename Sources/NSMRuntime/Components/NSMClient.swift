@@ -58,6 +58,7 @@ public final class NSMClient: Service, Sendable {
     let chain: NetworkServiceChain
     let logger: Logger
     private let state = Mutex<[Int: Connection_Connection]>([:])
+    private let gate = RequestGate()
     private let readyWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let healed = Mutex<Int>(0)
     private let lastFailure = Mutex<String?>(nil)
@@ -138,39 +139,68 @@ public final class NSMClient: Service, Sendable {
     }
 
     /// Requests (or re-requests) service `index` until it succeeds without colliding.
+    ///
+    /// The first attempt runs beside the pod's other requests. When its answer collides with
+    /// another service's prefixes — seen here, or refused by the forwarder's data plane with
+    /// `ALREADY_EXISTS` before it touched the pod — the next attempt waits until the other
+    /// requests have settled (``RequestGate``) and excludes what they got.
     @discardableResult
     func establish(_ index: Int, reselect: Bool) async throws -> Connection_Connection {
         var extraExclusions: [IPPrefix] = []
-        for attempt in 1...8 {
-            var request = baseRequest(index)
-            if reselect {
-                // A new endpoint assigns its own addresses, routes and DNS.
-                request.connection.context = Connectioncontext_ConnectionContext()
-                request.connection.networkServiceEndpointName = ""
-                request.connection.mechanism = Connection_Mechanism()
-                request.connection.state = .reselectRequested
+        let attempts = 8
+        for attempt in 1...attempts {
+            let outcome = try await gate.run(exclusive: attempt > 1) { () async throws -> Attempt in
+                var request = baseRequest(index)
+                if reselect {
+                    // A new endpoint assigns its own addresses, routes and DNS.
+                    request.connection.context = Connectioncontext_ConnectionContext()
+                    request.connection.networkServiceEndpointName = ""
+                    request.connection.mechanism = Connection_Mechanism()
+                    request.connection.state = .reselectRequested
+                }
+                for prefix in otherPrefixes(excluding: index) + extraExclusions { request.connection.context.ipContext.addExcluded(prefix) }
+                let connection: Connection_Connection
+                do {
+                    connection = try await chain.request(request, context: ChainContext(logger: logger))
+                } catch where attempt < attempts && error.asRPCError.code == .alreadyExists {
+                    return .refused(error.asRPCError.message)
+                }
+                let addresses = ((try? connection.context.ipContext.sourcePrefixes()) ?? []) + ((try? connection.context.ipContext.destinationPrefixes()) ?? [])
+                let collision = state.withLock { table -> [IPPrefix] in
+                    let others = table.filter { $0.key != index }.values.flatMap { Self.ownedPrefixes($0) }
+                    let clash = addresses.filter { address in others.contains { $0.contains(address.address) } }
+                    if clash.isEmpty { table[index] = connection }
+                    return clash
+                }
+                if collision.isEmpty { return .established(connection) }
+                try? await chain.close(connection, context: ChainContext(logger: logger))
+                return .collided(connection, collision)
             }
-            for prefix in otherPrefixes(excluding: index) + extraExclusions { request.connection.context.ipContext.addExcluded(prefix) }
-            let connection = try await chain.request(request, context: ChainContext(logger: logger))
-            let addresses = ((try? connection.context.ipContext.sourcePrefixes()) ?? []) + ((try? connection.context.ipContext.destinationPrefixes()) ?? [])
-            let collision = state.withLock { table -> [IPPrefix] in
-                let others = table.filter { $0.key != index }.values.flatMap { Self.ownedPrefixes($0) }
-                let clash = addresses.filter { address in others.contains { $0.contains(address.address) } }
-                if clash.isEmpty { table[index] = connection }
-                return clash
-            }
-            if collision.isEmpty {
+            switch outcome {
+            case .established(let connection):
                 reportConnections()
                 notifyIfReady()
                 return connection
+            case .refused(let reason):
+                logger.info("the pod holds these prefixes on another service; requesting again once the pod's other requests settle", metadata: [
+                    "service": "\(configuration.annotation.services[index].networkService)", "attempt": "\(attempt)", "reason": "\(reason)",
+                ])
+            case .collided(let connection, let collision):
+                logger.info("addresses collide with another service of the pod; requesting again", metadata: [
+                    "nsm.connection.id": "\(connection.id)", "attempt": "\(attempt)", "collision": "\(collision)",
+                ])
+                extraExclusions += Self.ownedPrefixes(connection)
             }
-            logger.info("addresses collide with another service of the pod; requesting again", metadata: [
-                "nsm.connection.id": "\(connection.id)", "attempt": "\(attempt)", "collision": "\(collision)",
-            ])
-            try? await chain.close(connection, context: ChainContext(logger: logger))
-            extraExclusions += Self.ownedPrefixes(connection)
         }
         throw NSMError.resourceExhausted("service \(configuration.annotation.services[index].networkService): every answer collided with the pod's other services")
+    }
+
+    /// How one attempt of ``establish(_:reselect:)`` ended.
+    enum Attempt: Sendable {
+        case established(Connection_Connection)
+        /// The data plane refused: the pod holds these prefixes on another connection.
+        case refused(String)
+        case collided(Connection_Connection, [IPPrefix])
     }
 
     /// Tells ``Configuration/onConnectionsChange`` the connections held now.
