@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.query
@@ -264,4 +265,99 @@ def test_resolv_conf_rewritten_kept_across_a_crash_and_restored(tmp_path):
         second.wait(timeout=10)
         assert path.read_text() == original
     finally:
+        ns.delete()
+
+
+class TogglingServer(threading.Thread):
+    """Silent (a dead upstream) until `answering` is set; then answers every A query with 10.9.9.9 at once."""
+
+    def __init__(self, ns, address):
+        super().__init__(daemon=True)
+        self.sock = ns.socket()
+        self.sock.bind((address, 53))
+        self.answering = threading.Event()
+
+    def run(self):
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            if not self.answering.is_set():
+                continue
+            query = dns.message.from_wire(data)
+            response = dns.message.make_response(query)
+            response.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "A", "10.9.9.9"))
+            self.sock.sendto(response.to_wire(), peer)
+
+    def stop(self):
+        self.sock.close()
+
+
+def wait_until_answers(ns, server, name, deadline_seconds=10):
+    """Waits (with a deadline) until `server` answers a query for `name` at all."""
+    deadline = time.time() + deadline_seconds
+    while time.time() < deadline:
+        sock = ns.socket()
+        try:
+            dns.query.udp(dns.message.make_query(name, "A"), server, timeout=0.5, sock=sock)
+            return
+        except dns.exception.Timeout:
+            continue
+        finally:
+            sock.close()
+    raise AssertionError(f"{server} did not answer within {deadline_seconds} s")
+
+
+def metric(ns, key):
+    text = ns.run(["dig", f"@{PROXY}", "+short", "+tries=1", "+time=6", "CH", "TXT", "metrics.nsm."]).stdout
+    values = dict(line.strip('"').split("=", 1) for line in text.split() if "=" in line)
+    return values.get(key)
+
+
+def test_a_silent_upstream_does_not_hold_negative_answers(tmp_path):
+    """An upstream asked for every name that never answers (an endpoint advertising DNS it does not
+    serve) must not hold negative answers for the whole budget (20 s here, longer than the client
+    waits): the wait after the first negative is bounded, after 3 misses the upstream is down and no
+    longer waited for, and it is waited for again once it answers."""
+    silent_address = "127.0.0.6"
+    ns = Namespace(f"nsmdq{os.getpid()}", [CLUSTER, silent_address])
+    processes, silent = [], None
+    try:
+        processes.append(dnsmasq(ns, CLUSTER, tmp_path / "cluster.log", "--host-record=web.cluster.local,10.1.1.1",
+                                 "--local=/cluster.local/", "--local=/example/"))
+        silent = TogglingServer(ns, silent_address)
+        silent.start()
+        proxy = ns.popen([nsm_binary(), "dns", "proxy", "--listen", f"{PROXY}:53", "--cluster-dns", CLUSTER, "--upstream", silent_address,
+                          "--timeout", "20s", "--negative-wait", "300ms"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        processes.append(proxy)
+        wait_for_line(proxy, "dns proxy listening")
+        wait_until_answers(ns, CLUSTER, "web.cluster.local")
+        for i in range(4):
+            response = ask(ns, f"nothing{i}.cluster.local")  # the client gives up after 8 s; the budget is 20 s
+            assert response.rcode() == dns.rcode.NXDOMAIN
+        assert metric(ns, f"upstream.{silent_address}:53.down") == "1"
+        assert int(metric(ns, f"upstream.{silent_address}:53.timeouts")) >= 3
+        # Positive answers are not held either, and the cluster's still win.
+        assert addresses(ask(ns, "web.cluster.local")) == ["10.1.1.1"]
+        # Back: it is still asked while down, its first answer brings it up, and from then on it is
+        # waited for again: its positive beats the cluster's negative.
+        silent.answering.set()
+        answers = []
+        for attempt in range(20):
+            answers = addresses(ask(ns, f"revived{attempt}.example"))
+            if answers:
+                break
+        assert answers == ["10.9.9.9"]
+        assert metric(ns, f"upstream.{silent_address}:53.down") == "0"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if silent:
+            silent.stop()
         ns.delete()

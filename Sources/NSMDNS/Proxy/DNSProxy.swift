@@ -20,6 +20,9 @@ public final class DNSProxy: Service, Sendable {
         public var upstreams: [DNSUpstream]
         /// Time budget of one query (upstream's 5 s).
         public var timeout: Duration
+        /// How long a query that already has a negative answer waits for the other upstreams
+        /// before it answers with that negative (a positive within it still wins).
+        public var negativeWait: Duration
         public var cacheCapacity: Int
         public var negativeCacheCapacity: Int
         public var maximumNegativeTTL: UInt32
@@ -29,8 +32,10 @@ public final class DNSProxy: Service, Sendable {
 
         public init(listen: [DNSListenAddress] = [DNSListenAddress(host: "127.0.0.1", port: 53)], upstreams: [DNSUpstream] = [],
                     timeout: Duration = .seconds(5), cacheCapacity: Int = 10_000, negativeCacheCapacity: Int = 1_000,
-                    maximumNegativeTTL: UInt32 = 60, tcpIdleTimeout: Duration = .seconds(10), threadSetup: (@Sendable () throws -> Void)? = nil) {
+                    maximumNegativeTTL: UInt32 = 60, tcpIdleTimeout: Duration = .seconds(10), negativeWait: Duration = .seconds(1),
+                    threadSetup: (@Sendable () throws -> Void)? = nil) {
             self.tcpIdleTimeout = tcpIdleTimeout
+            self.negativeWait = negativeWait
             self.listen = listen
             self.upstreams = upstreams
             self.timeout = timeout
@@ -59,7 +64,7 @@ public final class DNSProxy: Service, Sendable {
         wanted = WantedUpstreams(configuration.upstreams)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         core = ProxyCore(
-            tcpLoop: group.next(), timeout: configuration.timeout,
+            tcpLoop: group.next(), timeout: configuration.timeout, negativeWait: configuration.negativeWait,
             cache: DNSCache(capacity: configuration.cacheCapacity, negativeCapacity: configuration.negativeCacheCapacity,
                             maximumNegativeTTL: configuration.maximumNegativeTTL),
             logger: logger)

@@ -15,6 +15,8 @@ public struct DNSProxyMetrics: Sendable, Equatable {
     /// UDP answers that came back truncated and were asked again over TCP.
     public var tcpRetries = 0
     public var upstreams: [String: UpstreamLatency] = [:]
+    /// Upstreams (`IP:PORT`) that are down: asked, but not waited for (``UpstreamHealth``).
+    public var downUpstreams: Set<String> = []
 
     public init() {}
 
@@ -61,6 +63,7 @@ public struct DNSProxyMetrics: Sendable, Equatable {
             lines.append("upstream.\(key).timeouts=\(latency.timeouts)")
             lines.append("upstream.\(key).mean_ms=\(Int(mean))")
             lines.append("upstream.\(key).max_ms=\(Int(latency.maximumMilliseconds))")
+            lines.append("upstream.\(key).down=\(downUpstreams.contains(key) ? 1 : 0)")
         }
         return lines
     }

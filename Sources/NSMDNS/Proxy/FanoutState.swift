@@ -4,7 +4,9 @@
 /// (NXDOMAIN, NODATA) are kept until every upstream has spoken; then the best negative is
 /// returned — NODATA over NXDOMAIN (the name exists somewhere), an upstream scoped to the
 /// name over a catch-all one, then the earliest. Failures (SERVFAIL, REFUSED, …) and silence
-/// are not answers: only when nobody answered does the client get SERVFAIL.
+/// are not answers: only when nobody answered does the client get SERVFAIL. Upstreams that are
+/// down (``UpstreamHealth``) are asked but not waited for: once every awaited one has spoken, the
+/// query concludes.
 struct FanoutState {
     enum Outcome: Equatable {
         case wait
@@ -15,13 +17,22 @@ struct FanoutState {
 
     let upstreams: [DNSUpstream]
     private(set) var replied: [Bool]
+    /// Per upstream: whether the query waits for it (false for one that is down).
+    let awaited: [Bool]
     private var negatives: [(upstream: Int, nodata: Bool)] = []
     private(set) var failures = 0
 
-    init(upstreams: [DNSUpstream]) {
+    init(upstreams: [DNSUpstream], awaited: [Bool]? = nil) {
         self.upstreams = upstreams
         self.replied = Array(repeating: false, count: upstreams.count)
+        self.awaited = awaited ?? Array(repeating: true, count: upstreams.count)
     }
+
+    /// Every awaited upstream has spoken.
+    private var isSettled: Bool { replied.indices.allSatisfy { replied[$0] || !awaited[$0] } }
+
+    /// Whether a negative answer is at hand (to conclude with when the wait for the rest runs out).
+    var hasNegative: Bool { !negatives.isEmpty }
 
     var pendingUpstreams: [Int] { replied.indices.filter { !replied[$0] } }
 
@@ -37,7 +48,7 @@ struct FanoutState {
         } else {
             failures += 1
         }
-        return replied.allSatisfy { $0 } ? conclusion() : .wait
+        return isSettled ? conclusion() : .wait
     }
 
     /// Upstream `index` could not be asked or answered garbage.
@@ -45,7 +56,7 @@ struct FanoutState {
         guard replied.indices.contains(index), !replied[index] else { return .wait }
         replied[index] = true
         failures += 1
-        return replied.allSatisfy { $0 } ? conclusion() : .wait
+        return isSettled ? conclusion() : .wait
     }
 
     /// The budget is spent: the best negative heard so far, or SERVFAIL.

@@ -12,7 +12,11 @@ final class PendingQuery: @unchecked Sendable {
     /// Where each upstream asked is reached over UDP, and how its latency is filed.
     let peers: [SocketPeer]
     let endpoints: [String]
+    /// Each asked upstream's index in the proxy's list (for its health).
+    let upstreamIndices: [Int]
     var state: FanoutState
+    /// Set by the first negative answer: past it the query stops waiting for the others.
+    var negativeDeadline: UInt64?
     var sentAt: [UInt64]
     var answers: [UpstreamAnswer?]
     var overTCP: Set<Int> = []
@@ -21,7 +25,7 @@ final class PendingQuery: @unchecked Sendable {
 
     init(facts: QueryFacts, queryBytes: [UInt8], transport: DNSTransport, reply: @escaping ([UInt8]) -> Void,
          outgoingID: UInt16, outgoingBytes: [UInt8], deadline: UInt64, upstreams: [DNSUpstream], peers: [SocketPeer],
-         endpoints: [String], socketChoice: Int) {
+         endpoints: [String], upstreamIndices: [Int], awaited: [Bool], socketChoice: Int) {
         self.facts = facts
         self.queryBytes = queryBytes
         self.transport = transport
@@ -32,7 +36,8 @@ final class PendingQuery: @unchecked Sendable {
         self.peers = peers
         self.endpoints = endpoints
         self.socketChoice = socketChoice
-        self.state = FanoutState(upstreams: upstreams)
+        self.upstreamIndices = upstreamIndices
+        self.state = FanoutState(upstreams: upstreams, awaited: awaited)
         self.sentAt = Array(repeating: 0, count: upstreams.count)
         self.answers = Array(repeating: nil, count: upstreams.count)
     }

@@ -13,6 +13,9 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     let tcpLoop: any EventLoop
     let mailbox = ProxyMailbox()
     let timeout: UInt64
+    /// How long a query that has a negative answer still waits for the others (then it answers
+    /// with that negative): one silent upstream must not hold every negative for the whole budget.
+    let negativeWait: UInt64
     let retransmitInterval: UInt64
     let logger: Logger
     let cache: Mutex<DNSCache>
@@ -22,6 +25,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     private(set) var upstreams: [DNSUpstream] = []
     private var upstreamPeers: [SocketPeer] = []
     private var upstreamEndpoints: [String] = []
+    private var health = UpstreamHealth(count: 0)
     /// The listeners' addresses: an upstream that is one of them is never asked (a loop).
     var ownAddresses: Set<DNSListenAddress> = []
     /// Upstream sockets, each on its own random port; a query uses one at random and its
@@ -37,16 +41,15 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     /// ``loopMarker`` in wire form, encoded once for every query sent upstream.
     private let loopMarkerWire: [UInt8]
 
-    init(tcpLoop: any EventLoop, timeout: Duration, cache: sending DNSCache, logger: Logger) {
+    init(tcpLoop: any EventLoop, timeout: Duration, negativeWait: Duration = .seconds(1), cache: sending DNSCache, logger: Logger) {
         self.tcpLoop = tcpLoop
         self.timeout = UInt64(DNSProxy.timeAmount(timeout).nanoseconds)
+        self.negativeWait = UInt64(DNSProxy.timeAmount(negativeWait).nanoseconds)
         self.retransmitInterval = min(1_000_000_000, self.timeout / 3)
         self.cache = Mutex(cache)
         self.logger = logger
         loopMarkerWire = loopMarker.wire
     }
-
-    var inFlight: Int { pending.count }
 
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
@@ -63,6 +66,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         }.map(\.element)
         upstreamPeers = upstreams.map { SocketPeer(address: $0.address, port: $0.port) }
         upstreamEndpoints = upstreams.map(\.endpoint)
+        health = UpstreamHealth(count: upstreams.count)
+        metricsBox.withLock { $0.downUpstreams = [] }
         cache.withLock { $0.removeAll() }
     }
 
@@ -163,7 +168,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         let entry = PendingQuery(
             facts: facts, queryBytes: bytes, transport: transport, reply: reply, outgoingID: id, outgoingBytes: outgoing(id),
             deadline: now + timeout, upstreams: asked.map { upstreams[$0] }, peers: asked.map { upstreamPeers[$0] },
-            endpoints: asked.map { upstreamEndpoints[$0] }, socketChoice: Int(truncatingIfNeeded: (random >> 16) & 0xffff))
+            endpoints: asked.map { upstreamEndpoints[$0] }, upstreamIndices: asked, awaited: health.awaited(asked),
+            socketChoice: Int(truncatingIfNeeded: (random >> 16) & 0xffff))
         pending[id] = entry
         for index in asked.indices { sendUpstream(entry, index, entry.outgoingBytes, now: now) }
         ticks.push(min(now + retransmitInterval, entry.deadline), entry)
@@ -224,6 +230,11 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     /// On the proxy thread: a datagram on upstream socket `socket` (its index in its family's list).
     func upstreamAnswer(_ bytes: [UInt8], from remote: SocketPeer, v4: Bool, socket: Int) {
         guard bytes.count >= 12 else { return }
+        // Any datagram from an upstream that is down brings it back (even a late answer).
+        if let upstream = upstreamPeers.firstIndex(where: { $0.sameEndpoint(as: remote) }), health.isDown(upstream) {
+            _ = health.answered(upstream)
+            markHealth(upstream, down: false)
+        }
         let id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
         guard let entry = pending[id],
               socket == entry.socketChoice % max(1, v4 ? upstreamV4.count : upstreamV6.count),
@@ -265,7 +276,41 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
             return
         }
         entry.answers[index] = answer
-        apply(entry, entry.state.record(upstream: index, positive: positive, negative: negative, noError: noError))
+        if entry.upstreamIndices[index] < upstreams.count, health.answered(entry.upstreamIndices[index]) {
+            markHealth(entry.upstreamIndices[index], down: false)
+        }
+        let outcome = entry.state.record(upstream: index, positive: positive, negative: negative, noError: noError)
+        if outcome == .wait, negative, entry.negativeDeadline == nil {
+            let deadline = min(entry.deadline, Self.now() + negativeWait)
+            entry.negativeDeadline = deadline
+            ticks.push(deadline, entry)
+        }
+        apply(entry, outcome)
+    }
+
+    /// Every upstream the query still waited for when it concluded missed it: counted as a
+    /// timeout, in the metrics and in its health.
+    private func countTimeouts(_ entry: PendingQuery) {
+        let silent = entry.state.pendingUpstreams
+        metricsBox.withLock { metrics in
+            for index in silent { metrics.upstreams[entry.state.upstreams[index].endpoint, default: .init()].timeouts += 1 }
+        }
+        for index in silent where entry.upstreamIndices[index] < upstreams.count && health.timedOut(entry.upstreamIndices[index]) {
+            markHealth(entry.upstreamIndices[index], down: true)
+        }
+    }
+
+    private func markHealth(_ upstream: Int, down: Bool) {
+        let endpoint = upstreamEndpoints[upstream]
+        metricsBox.withLock { metrics in
+            if down { metrics.downUpstreams.insert(endpoint) } else { metrics.downUpstreams.remove(endpoint) }
+        }
+        if down {
+            logger.warning("DNS upstream is not answering; queries no longer wait for it until it answers again",
+                           metadata: ["upstream": "\(endpoint)", "timeouts": "\(UpstreamHealth.downAfter)"])
+        } else {
+            logger.info("DNS upstream answers again", metadata: ["upstream": "\(endpoint)"])
+        }
     }
 
     /// An upstream's response to `entry`'s question, read in place when it can be, else by the
@@ -349,10 +394,8 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         while let tick = ticks.popDue(now) {
             let entry = tick.entry
             guard pending[entry.outgoingID] === entry else { continue }
-            if now >= entry.deadline {
-                metricsBox.withLock { metrics in
-                    for index in entry.state.pendingUpstreams { metrics.upstreams[entry.state.upstreams[index].endpoint, default: .init()].timeouts += 1 }
-                }
+            if now >= entry.deadline || (entry.negativeDeadline.map { now >= $0 } ?? false) {
+                countTimeouts(entry)
                 apply(entry, entry.state.conclusion())
                 continue
             }

@@ -24,6 +24,8 @@ struct DNSProxyCommand: AsyncParsableCommand {
     @Option(help: "Upstream IP[:PORT][=domain,domain…] (repeatable).") var upstream: [String] = []
     @Option(help: "Time budget per query, e.g. 5s, 800ms.") var timeout: String = "5s"
     @Option(help: "Close a client's TCP connection after this long without a query.") var tcpIdleTimeout: String = "10s"
+    @Option(help: "Once a query has a negative answer, wait this long for the other upstreams' (a positive within it still wins).")
+    var negativeWait: String = "1s"
     @Option(help: "Rewrite this resolv.conf to point at the proxy while it runs (its nameservers become cluster DNS), and restore it on exit.")
     var resolvConf: String?
 
@@ -48,7 +50,8 @@ struct DNSProxyCommand: AsyncParsableCommand {
             resolv = file
         }
         guard !upstreams.isEmpty else { throw ValidationError("no upstreams: give --cluster-dns, --upstream or --resolv-conf with nameservers") }
-        let proxy = DNSProxy(.init(listen: listen, upstreams: upstreams, timeout: budget, tcpIdleTimeout: try GoDuration.parse(tcpIdleTimeout)), logger: logger)
+        let proxy = DNSProxy(.init(listen: listen, upstreams: upstreams, timeout: budget, tcpIdleTimeout: try GoDuration.parse(tcpIdleTimeout),
+                                   negativeWait: try GoDuration.parse(negativeWait)), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: proxy)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -8,7 +8,7 @@ struct TickQueueTests {
         var queue = TickQueue()
         var random = DNSFuzzTests.Random(state: 42)
         let entry = PendingQuery(
-            facts: QueryFacts(DNSMessage.query(DNSQuestion(name: try DNSName("a.example"), type: .a), id: 1)), queryBytes: [], transport: .udp, reply: { _ in }, outgoingID: 1, outgoingBytes: [], deadline: 0, upstreams: [], peers: [], endpoints: [], socketChoice: 0)
+            facts: QueryFacts(DNSMessage.query(DNSQuestion(name: try DNSName("a.example"), type: .a), id: 1)), queryBytes: [], transport: .udp, reply: { _ in }, outgoingID: 1, outgoingBytes: [], deadline: 0, upstreams: [], peers: [], endpoints: [], upstreamIndices: [], awaited: [], socketChoice: 0)
         var times: [UInt64] = []
         for _ in 0..<500 {
             let time = UInt64.random(in: 1...10_000, using: &random)
