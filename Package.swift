@@ -180,6 +180,7 @@ let package = Package(
 
         .testTarget(name: "NetlinkWireTests", dependencies: ["NetlinkWire", "CNetlink"], resources: [.copy("Fixtures")], swiftSettings: strictSettings),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
+        .testTarget(name: "NSMCoreTests", dependencies: ["NSMCore"], swiftSettings: strictSettings),
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"], swiftSettings: strictSettings),
         .testTarget(
             name: "NSMAPITests",

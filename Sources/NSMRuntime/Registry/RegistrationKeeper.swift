@@ -1,12 +1,15 @@
 import Foundation
 import Logging
+import NSMCore
 public import NSMAPI
 public import ServiceLifecycle
 import SwiftProtobuf
 
 /// Keeps an endpoint (or forwarder) registered: registers it, re-registers at 2/3 of the
 /// remaining lifetime the registry granted (as upstream: ≈40 s of a 1-minute expiry), retries
-/// every 200 ms after a failure, and unregisters on graceful shutdown.
+/// after a failure with exponential back-off (200 ms doubling to 5 s, with jitter), logging once
+/// when registration starts failing and once when it works again, and unregisters on graceful
+/// shutdown.
 public struct RegistrationKeeper: Service {
     public let endpoint: Registry_NetworkServiceEndpoint
     let register: @Sendable (Registry_NetworkServiceEndpoint) async throws -> Registry_NetworkServiceEndpoint
@@ -29,8 +32,9 @@ public struct RegistrationKeeper: Service {
 
     public func run() async throws {
         var reported = false
+        var backoff = Backoff()
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            var wait = Duration.milliseconds(200)
+            var wait: Duration
             do {
                 var request = endpoint
                 request.clearExpirationTime()
@@ -38,12 +42,20 @@ public struct RegistrationKeeper: Service {
                 if !reported {
                     logger.info("registered", metadata: ["nsm.endpoint": "\(answer.name)", "url": "\(answer.url)"])
                     reported = true
+                } else if backoff.failures > 0 {
+                    logger.info("registered again", metadata: ["nsm.endpoint": "\(answer.name)", "failed attempts": "\(backoff.failures)"])
                 }
+                backoff.reset()
                 registered?(answer)
                 let remaining = answer.hasExpirationTime ? answer.expirationTime.date.timeIntervalSinceNow : 60
                 wait = .milliseconds(Int(max(0.05, remaining * 2 / 3) * 1000))
             } catch {
-                logger.warning("registration failed; retrying", metadata: ["error": "\(error)"])
+                if backoff.failures == 0 {
+                    logger.warning("registration failed; retrying with back-off (up to every 5 s) until it works", metadata: [
+                        "nsm.endpoint": "\(endpoint.name)", "error": "\(error)",
+                    ])
+                }
+                wait = backoff.next()
             }
             let pause = wait
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }

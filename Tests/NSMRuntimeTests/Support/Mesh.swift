@@ -36,6 +36,7 @@ final class Mesh: Sendable {
     let componentPools: [GRPCClientPool]
     let logger: Logger
     let runner: ServiceRunner
+    private let registryHandle = Mutex<ServiceRunner.Handle?>(nil)
 
     /// `inProcess`: the manager calls its forwarder directly, as in `nsm node`; otherwise over gRPC.
     init(nodes count: Int, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil,
@@ -75,7 +76,8 @@ final class Mesh: Sendable {
     /// Starts the registry and the nodes; returns once forwarders are registered.
     func start() async throws {
         runner.start([pool] + componentPools)
-        runner.start(registry.services)
+        let handle = runner.start(registry.services)
+        registryHandle.withLock { $0 = handle }
         _ = try await registry.servers[0].listening()
         for node in nodes {
             runner.start(node.manager.services)
@@ -125,6 +127,12 @@ final class Mesh: Sendable {
             name: name, managerURL: nodes[node].managerUnix, annotation: try NetworkServiceAnnotation.parse(annotation),
             labels: ["podName": name], namespaceURL: namespaceURL, requestTimeout: .seconds(30), onConnectionsChange: onConnectionsChange),
                   pool: pool, logger: logger)
+    }
+
+    /// Stops the registry (an outage: its sockets close); the rest of the mesh goes on.
+    func stopRegistry() async {
+        guard let handle = registryHandle.withLock({ handle in defer { handle = nil }; return handle }) else { return }
+        await runner.kill(handle)
     }
 
     func stop() async {

@@ -1,0 +1,50 @@
+import Foundation
+import NSMAPI
+import NSMRuntime
+import SwiftProtobuf
+import Testing
+
+/// The data path and connections to live endpoints survive a registry outage of any length.
+@Suite("Registry outage", .serialized)
+struct RegistryOutageTests {
+    @Test("registry away past every registration's expiry: refreshes go on, nothing is torn down; a dead endpoint's pod moves to a spare registered before the outage and its other service is untouched")
+    func outlivesExpiry() async throws {
+        try await Mesh.with(nodes: 1, expirePeriod: 1) { mesh in
+            let (_, handle1) = try await mesh.addEndpoint("nse-o1", node: 0, services: ["svc-o"], cidr: ["172.16.10.0/24"])
+            let (_, handle2) = try await mesh.addEndpoint("nse-o2", node: 0, services: ["svc-o"], cidr: ["172.16.11.0/24"])
+            try await mesh.addEndpoint("nse-q", node: 0, services: ["svc-q"], cidr: ["172.16.12.0/24"])
+            let client = try mesh.client("kernel://svc-o/nsm-1, kernel://svc-q/nsm-2", name: "pod-o")
+            let runner = ServiceRunner()
+            runner.start([client])
+            await client.ready()
+            let before = client.connections
+            let serving = before[0].networkServiceEndpointName
+            let spare = serving == "nse-o1" ? "nse-o2" : "nse-o1"
+            let forwarderView = try #require(mesh.nodes[0].forwarder.registryView as? CachingRegistryReader)
+
+            await mesh.stopRegistry()
+            try await waitUntil("the forwarder's registry view to go stale") { !forwarderView.isLive }
+            // Every registration the views hold expires 1 s after its last renewal, which the
+            // outage prevents: let that pass before asking anything of the mesh.
+            let stopped = Date()
+            try await waitUntil("the registrations to expire", seconds: 5) { Date().timeIntervalSince(stopped) > 2 }
+
+            // A refresh of both connections needs no registry.
+            let refreshed = try await client.connect()
+            #expect(refreshed.map { $0.path.pathSegments.map(\.id) } == before.map { $0.path.pathSegments.map(\.id) })
+            #expect(!mesh.nodes[0].dataPlane.history.contains { $0.hasPrefix("disconnect") })
+
+            // The serving endpoint dies: the pod heals onto the spare from the last known view.
+            await mesh.runnerKill(serving == "nse-o1" ? handle1 : handle2)
+            try await waitUntil("the pod to heal onto \(spare)", seconds: 15) {
+                client.connections.first?.networkServiceEndpointName == spare
+            }
+            // Its other service kept its connection, untouched.
+            #expect(client.connections[1].path.pathSegments.map(\.id) == before[1].path.pathSegments.map(\.id))
+            let disconnects = mesh.nodes[0].dataPlane.history.filter { $0.hasPrefix("disconnect") }
+            #expect(disconnects == ["disconnect \(before[0].path.pathSegments[2].id)"], "\(disconnects)")
+            #expect(mesh.nodes[0].dataPlane.connected[before[1].path.pathSegments[2].id] != nil)
+            await runner.stopAll()
+        }
+    }
+}
