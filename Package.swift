@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // IP addresses and prefixes as value types. Knows nothing of NSM or netlink.
@@ -81,12 +82,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
-        // The registry: in-memory storage with watches and expiry, query matching.
+        // The registry: in-memory storage with watches and expiry, query matching, NetworkService
+        // documents (YAML/JSON files, one-line matches).
         .target(
             name: "NSMRegistry",
             dependencies: [
                 "NSMCore", "NSMAPI",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
@@ -133,7 +136,7 @@ let package = Package(
         .target(
             name: "NSMLocalMesh",
             dependencies: [
-                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS",
+                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS", "NSMElements",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -180,6 +183,7 @@ let package = Package(
 
         .testTarget(name: "NetlinkWireTests", dependencies: ["NetlinkWire", "CNetlink"], resources: [.copy("Fixtures")], swiftSettings: strictSettings),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
+        .testTarget(name: "NSMRegistryTests", dependencies: ["NSMRegistry", "NSMAPI"], swiftSettings: strictSettings),
         .testTarget(name: "NSMCoreTests", dependencies: ["NSMCore"], swiftSettings: strictSettings),
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"], swiftSettings: strictSettings),
         .testTarget(

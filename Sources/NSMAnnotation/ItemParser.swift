@@ -207,6 +207,9 @@ enum ItemParser {
                     .invalidLabel, "label \"\(pair)\" contains control character U+\(String(control.value, radix: 16, uppercase: true))",
                     accepted: labelsAccepted)
             }
+            if let problem = LabelRules.keyProblem(key) ?? LabelRules.valueProblem(value) {
+                throw context.error(.invalidLabel, problem, accepted: LabelRules.accepted)
+            }
             if let existing = labels[key] {
                 labels[key] = existing + "," + value
             } else {

@@ -93,3 +93,14 @@ extension Substring {
         return String(self[start...end])
     }
 }
+
+/// The rule for network service names wherever a user gives one (annotation, flags, files).
+public enum NetworkServiceName {
+    /// Why `name` is not a valid network service name (quoting at most 63 characters of it), or nil.
+    public static func problem(_ name: String) -> String? {
+        if name.isEmpty { return "the network service name is empty; accepted: \(ItemParser.labelRule)" }
+        guard let problem = ItemParser.dnsLabelProblem(name) else { return nil }
+        let shown = name.count > 63 ? "\(name.prefix(60))…" : name
+        return "network service name \"\(shown)\" \(problem); accepted: \(ItemParser.labelRule)"
+    }
+}

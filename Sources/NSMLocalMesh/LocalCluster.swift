@@ -14,8 +14,8 @@ public final class LocalCluster: @unchecked Sendable {
     public let directory: String
     public let executable: String
     public let nodeCount: Int
-    public private(set) var namespaces: [String: NetworkNamespace] = [:]
-    public private(set) var processes: [String: ManagedProcess] = [:]
+    public internal(set) var namespaces: [String: NetworkNamespace] = [:]
+    public internal(set) var processes: [String: ManagedProcess] = [:]
 
     public static let subnet = "192.168.240"
     public var registryTCP: String { "tcp://\(Self.subnet).254:5002" }
@@ -139,6 +139,9 @@ public final class LocalCluster: @unchecked Sendable {
             namespace: namespace, logDirectory: directory)
         processes[name] = process
         try await process.waitFor("listening on")
+        // Registered before it counts as started: a service registered right after (with its
+        // matches) is then not overwritten by the endpoint's own first registration.
+        try await process.waitFor("registered")
         return process
     }
 
@@ -172,28 +175,9 @@ public final class LocalCluster: @unchecked Sendable {
 
     /// Records the running processes so another `nsm` invocation can stop them.
     public func saveState() throws {
-        let pids = processes.mapValues { Int($0.pid) }
-        let data = try JSONSerialization.data(withJSONObject: ["nodes": nodeCount, "pids": pids], options: [.sortedKeys])
-        try data.write(to: URL(fileURLWithPath: stateFile))
-    }
-
-    /// Adds a process to a persistent cluster's record. Invocations may run side by side
-    /// (`nsm cluster endpoint … &` twice): the file is re-read and rewritten under an exclusive
-    /// `flock`, so no one's entry is lost (a lost entry would be a process `cluster down` leaves).
-    public static func record(process name: String, pid: Int32, directory: String) throws {
-        let lock = open("\(directory)/cluster.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard lock >= 0 else { throw LocalMeshError("cannot open \(directory)/cluster.lock: \(String(cString: strerror(errno)))") }
-        defer { close(lock) }
-        guard flock(lock, LOCK_EX) == 0 else { throw LocalMeshError("cannot lock \(directory)/cluster.lock: \(String(cString: strerror(errno)))") }
-        defer { flock(lock, LOCK_UN) }
-        let path = "\(directory)/cluster.json"
-        guard let data = FileManager.default.contents(atPath: path),
-              var state = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { throw LocalMeshError("\(path) is missing or unreadable: is the cluster up?") }
-        var pids = (state["pids"] as? [String: Int]) ?? [:]
-        pids[name] = Int(pid)
-        state["pids"] = pids
-        try JSONSerialization.data(withJSONObject: state, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path), options: .atomic)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(ClusterRecord(nodes: nodeCount, pids: processes.mapValues { Int($0.pid) })).write(to: URL(fileURLWithPath: stateFile))
     }
 
     /// Stops a persistent cluster started by another invocation: SIGTERM to its recorded

@@ -80,6 +80,13 @@ public final class LocalPod: Sendable {
         return process
     }
 
+    /// `argv` started in the pod (as ``process(_:)`` runs it) with the signal state a shell gives
+    /// a command: it can be stopped with SIGINT and SIGTERM.
+    public func child(_ argv: [String]) throws -> ChildProcess {
+        let ip = FileManager.default.fileExists(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"
+        return try ChildProcess([ip, "netns", "exec", namespaceName] + argv)
+    }
+
     /// Runs `argv` in the pod and returns its status and output.
     public func run(_ argv: [String]) throws -> (status: Int32, output: String) {
         try runCapturing(process(argv))

@@ -34,14 +34,18 @@ public final class NSMClient: Service, Sendable {
         /// Called with every connection held after each change (established, healed, refreshed, closed):
         /// how the pod's DNS proxy learns the services' DNS configs.
         public var onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)?
+        /// Called with what happens to the services (failures, heals, losses, ignored labels).
+        public var onEvent: (@Sendable (NSMClientEvent) -> Void)?
 
         public init(
             name: String, managerURL: NSMURL, annotation: NetworkServiceAnnotation, labels: [String: String] = [:],
             namespaceURL: String = NamespaceURL.currentThread.description, requestTimeout: Duration = .seconds(15),
             maxTokenLifetime: Duration = .seconds(600), retryInterval: Duration = .milliseconds(200),
-            onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)? = nil
+            onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)? = nil,
+            onEvent: (@Sendable (NSMClientEvent) -> Void)? = nil
         ) {
             self.onConnectionsChange = onConnectionsChange
+            self.onEvent = onEvent
             self.name = name
             self.managerURL = managerURL
             self.annotation = annotation
@@ -243,14 +247,25 @@ public final class NSMClient: Service, Sendable {
     }
 
     private func maintain(_ index: Int) async {
-        // Establish, retrying until it works or we are told to stop.
+        // Establish, retrying with back-off until it works or we are told to stop; each new
+        // failure is reported once, not every attempt.
+        let service = configuration.annotation.services[index].networkService
+        var backoff = Backoff(initial: configuration.retryInterval)
+        var lastReported: String?
         while !Task.isShuttingDownGracefully, !Task.isCancelled, state.withLock({ $0[index] }) == nil {
             do { try await establish(index, reselect: false) } catch {
-                lastFailure.withLock { $0 = "\(configuration.annotation.services[index].networkService): \(error)" }
-                logger.info("request failed; retrying", metadata: ["service": "\(configuration.annotation.services[index].networkService)", "error": "\(error)"])
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.retryInterval) }
+                let text = Self.describe(error)
+                lastFailure.withLock { $0 = "\(service): \(text)" }
+                if text != lastReported {
+                    logger.warning("request failed; retrying with back-off", metadata: ["service": "\(service)", "error": "\(text)"])
+                    configuration.onEvent?(.requestFailed(service: service, error: text))
+                    lastReported = text
+                }
+                let pause = backoff.next()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             }
         }
+        await reportIgnoredLabels(index)
         let (signals, continuation) = AsyncStream.makeStream(of: Signal.self, bufferingPolicy: .bufferingNewest(1))
         await withDiscardingTaskGroup { group in
             group.addTask { await self.watchManager(index, signals: continuation) }
@@ -271,18 +286,27 @@ public final class NSMClient: Service, Sendable {
     private func handle(_ signal: Signal, _ index: Int) async {
         let service = configuration.annotation.services[index].networkService
         var reselect = signal == .heal
+        var backoff = Backoff(initial: configuration.retryInterval)
+        if signal == .heal { configuration.onEvent?(.lost(service: service, reason: "its endpoint or path went away")) }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await establish(index, reselect: reselect)
                 if signal == .heal {
                     healed.withLock { $0 += 1 }
-                    logger.info("healed", metadata: ["service": "\(service)", "endpoint": "\(state.withLock { $0[index]?.networkServiceEndpointName ?? "" })"])
+                    let endpoint = state.withLock { $0[index]?.networkServiceEndpointName ?? "" }
+                    logger.info("healed", metadata: ["service": "\(service)", "endpoint": "\(endpoint)"])
+                    configuration.onEvent?(.healed(service: service, endpoint: endpoint))
                 }
                 return
             } catch {
-                logger.info("\(signal == .heal ? "heal" : "refresh") failed; retrying with a new endpoint", metadata: ["service": "\(service)", "error": "\(error)"])
+                let text = Self.describe(error)
+                if backoff.failures == 0 {
+                    logger.warning("\(signal == .heal ? "heal" : "refresh") failed; retrying with a new endpoint", metadata: ["service": "\(service)", "error": "\(text)"])
+                    configuration.onEvent?(.requestFailed(service: service, error: text))
+                }
                 reselect = true
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.retryInterval) }
+                let pause = backoff.next()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             }
         }
     }

@@ -21,11 +21,7 @@ struct ConnectionsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try NSMURL(connectTo)
-        let target: any ResolvableTarget = switch url {
-        case .unix(let path): .unixDomainSocket(path: path)
-        case .tcp(let host, let port): .ipv4(host: host, port: port)
-        }
-        let connections = try await withGRPCClient(transport: try .http2NIOPosix(target: target, transportSecurity: .plaintext)) { client in
+        let connections = try await withGRPCClient(transport: try .http2NIOPosix(target: url.grpcTarget, transportSecurity: .plaintext)) { client in
             var options = CallOptions.defaults
             options.timeout = .seconds(10)
             return try await Connection_MonitorConnection.Client(wrapping: client).monitorConnections(

@@ -122,10 +122,12 @@ final class Mesh: Sendable {
     }
 
     func client(_ annotation: String, node: Int = 0, name: String = "pod-\(UUID().uuidString.prefix(6))", namespaceURL: String = "inode://4/4026539999",
-                onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)? = nil) throws -> NSMClient {
+                onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)? = nil,
+                onEvent: (@Sendable (NSMClientEvent) -> Void)? = nil) throws -> NSMClient {
         NSMClient(.init(
             name: name, managerURL: nodes[node].managerUnix, annotation: try NetworkServiceAnnotation.parse(annotation),
-            labels: ["podName": name], namespaceURL: namespaceURL, requestTimeout: .seconds(30), onConnectionsChange: onConnectionsChange),
+            labels: ["podName": name], namespaceURL: namespaceURL, requestTimeout: .seconds(30), onConnectionsChange: onConnectionsChange,
+            onEvent: onEvent),
                   pool: pool, logger: logger)
     }
 
