@@ -60,7 +60,7 @@ public struct AnnotationError: Error, Sendable, Hashable, CustomStringConvertibl
     public var description: String {
         var where_ = "annotation"
         if let position, let item {
-            where_ = "item \(position) of \(itemCount) (\"\(item)\")"
+            where_ = "item \(position) of \(itemCount) (\"\(LabelRules.quoted(item, limit: 80))\")"
         }
         return "\(where_): \(problem)\n  accepted: \(accepted)"
     }

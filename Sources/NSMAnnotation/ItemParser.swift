@@ -115,7 +115,7 @@ enum ItemParser {
         if let problem = dnsLabelProblem(service) {
             var accepted = "a service name of \(labelRule)"
             if dnsLabelProblem(service.lowercased()) == nil { accepted += "; did you mean \"\(service.lowercased())\"?" }
-            throw context.error(.invalidService, "network service name \"\(service)\" \(problem)", accepted: accepted)
+            throw context.error(.invalidService, "network service name \"\(LabelRules.quoted(service))\" \(problem)", accepted: accepted)
         }
     }
 

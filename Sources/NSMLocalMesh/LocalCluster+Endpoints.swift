@@ -32,8 +32,10 @@ extension LocalCluster {
         guard !cidr.isEmpty else { throw LocalMeshError("give at least one address pool (--cidr-prefix 172.16.1.0/24)") }
         let excluded = (try? ExcludedPrefixesFile.parse(String(contentsOfFile: excludedPrefixesFile, encoding: .utf8))) ?? []
         for pool in cidr {
-            if let clash = excluded.first(where: { $0.overlaps(pool) }) {
-                throw LocalMeshError("--cidr-prefix \(pool) overlaps the cluster's prefix \(clash) (pods and services use it); choose a pool outside \(excluded.map(\.description).joined(separator: ", "))")
+            // A pool wholly inside a cluster prefix could never hand out an address; one that
+            // merely contains a cluster prefix works (that part is skipped at request time).
+            if let clash = excluded.first(where: { $0.family == pool.family && $0.length <= pool.length && $0.contains(pool.address) }) {
+                throw LocalMeshError("--cidr-prefix \(pool) lies inside the cluster's prefix \(clash) (pods and services use it), so no address could be handed out; choose a pool outside \(excluded.map(\.description).joined(separator: ", "))")
             }
         }
     }

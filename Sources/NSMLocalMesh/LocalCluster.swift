@@ -96,7 +96,7 @@ public final class LocalCluster: @unchecked Sendable {
     public func startControlPlane() async throws {
         let registry = try ManagedProcess(
             name: "registry", executable: executable,
-            arguments: ["registry", "--listen", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory)
+            arguments: ["registry", "--listen-on", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory)
         processes["registry"] = registry
         let dns = try ManagedProcess(
             name: "cluster-dns", executable: executable,
@@ -113,7 +113,7 @@ public final class LocalCluster: @unchecked Sendable {
             name: "node\(node)", executable: executable,
             arguments: [
                 "node", "--name", "nsmgr-node\(node)", "--node-name", "node\(node)",
-                "--listen", "\(managerURL(node)),tcp://\(nodeAddress(node)):5001", "--registry-url", registryTCP,
+                "--listen-on", "\(managerURL(node)),tcp://\(nodeAddress(node)):5001", "--registry-url", registryTCP,
                 "--tunnel-ip", "\(nodeAddress(node))", "--excluded-prefixes-file", excludedPrefixesFile,
             ],
             namespace: namespaces["node\(node)"], logDirectory: directory)

@@ -2,7 +2,9 @@
 namespaces, the spec's annotation forms, label steering, excluded prefixes, no leftovers."""
 import json
 import os
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -19,41 +21,29 @@ def nsm(*args, check=True, timeout=120):
     return result
 
 
-def register_matches(stubs):
+def register_matches():
     """Label steering is the NetworkService's job: app=foo → endpoints labelled app=foo, app=bar → app=bar, others → app=foo."""
-    import grpc
-    import time
-
-    time.sleep(0.5)  # let the endpoints' own first registration of the service land first
-    with grpc.insecure_channel(f"unix:///run/nsm-{NAME}/registry.sock") as channel:
-        registry = stubs.registry_pb2_grpc.NetworkServiceRegistryStub(channel)
-        service = stubs.registry_pb2.NetworkService(name="my-networkservice-1", payload="ETHERNET")
-        for app in ("foo", "bar"):
-            match = service.matches.add()
-            match.source_selector["app"] = app
-            match.routes.add().destination_selector["app"] = app
-        fallback = service.matches.add()  # requests without app= go to app=foo
-        fallback.routes.add().destination_selector["app"] = "foo"
-        registry.Register(service, timeout=10)
+    nsm("service", "register", "--cluster", NAME, "--name", "my-networkservice-1",
+        "--match", "app=foo -> app=foo", "--match", "app=bar -> app=bar", "--match", "* -> app=foo")
 
 
 @pytest.fixture(scope="module")
-def cluster(stubs):
-    nsm("cluster", "up", "--name", NAME)
+def cluster():
+    nsm("cluster", "up", "--cluster", NAME)
     try:
-        nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-foo", "--node", "0",
-            "--services", "my-networkservice-1", "--labels", "app=foo", "--cidr", "172.16.61.0/24",
+        nsm("cluster", "endpoint", "--cluster", NAME, "--endpoint-name", "nse-foo", "--node", "0",
+            "--service-names", "my-networkservice-1", "--labels", "app=foo", "--cidr-prefix", "172.16.61.0/24",
             "--dns-zone", "foo.nsm", "--dns-records", "db=172.16.99.1,endpoint=self")
-        nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-bar", "--node", "1",
-            "--services", "my-networkservice-1", "--labels", "app=bar", "--cidr", "172.16.62.0/24",
+        nsm("cluster", "endpoint", "--cluster", NAME, "--endpoint-name", "nse-bar", "--node", "1",
+            "--service-names", "my-networkservice-1", "--labels", "app=bar", "--cidr-prefix", "172.16.62.0/24",
             "--dns-zone", "bar.nsm", "--dns-records", "db=172.16.99.2")
-        # Addresses that collide with the cluster's excluded prefixes (10.96.0.0/12) are never handed out.
-        nsm("cluster", "endpoint", "--name", NAME, "--endpoint-name", "nse-excl", "--node", "1",
-            "--services", "svc-excluded", "--cidr", "10.96.0.0/30")
-        register_matches(stubs)
+        # A pool that contains the cluster's service prefix (10.96.0.0/12): that part is never handed out.
+        nsm("cluster", "endpoint", "--cluster", NAME, "--endpoint-name", "nse-excl", "--node", "1",
+            "--service-names", "svc-excluded", "--cidr-prefix", "10.96.0.0/11")
+        register_matches()
         yield NAME
     finally:
-        nsm("cluster", "down", "--name", NAME, check=False)
+        nsm("cluster", "down", "--cluster", NAME, check=False)
 
 
 def run_in_pod(annotation, script):
@@ -93,9 +83,9 @@ def test_labels_steer_and_two_services_do_not_overlap(cluster):
 
 
 def test_excluded_prefixes_are_never_handed_out(cluster):
-    result = nsm("run", "--cluster", NAME, "--timeout", "5", "--annotation", "kernel://svc-excluded/nsm-1", "--", "true", check=False)
-    assert result.returncode != 0
-    assert "no two free addresses left outside the excluded prefixes" in result.stderr
+    result = run_in_pod("kernel://svc-excluded/nsm-1", "ip -br -4 addr show nsm-1")
+    assert result.returncode == 0, result.stderr
+    assert "10.112.0.1/32" in result.stdout, result.stdout
 
 
 def test_dns_in_the_pod_resolves_cluster_and_connected_service_names(cluster):
@@ -123,8 +113,8 @@ def test_command_status_and_cleanup(cluster):
 
 
 def test_down_leaves_nothing():
-    nsm("cluster", "up", "--name", NAME + "d")
-    nsm("cluster", "down", "--name", NAME + "d")
+    nsm("cluster", "up", "--cluster", NAME + "d")
+    nsm("cluster", "down", "--cluster", NAME + "d")
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"nsm-{NAME}d-" not in namespaces
     assert not os.path.exists(f"/run/nsm-{NAME}d")
@@ -149,3 +139,84 @@ def test_endpoints_added_side_by_side_are_all_recorded_and_stopped():
         nsm("cluster", "down", "--name", name, check=False)
     for pid in endpoint_pids:
         assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower(), f"endpoint pid {pid} survived cluster down"
+
+
+def leftovers(prefix):
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in namespaces.splitlines() if line.startswith(prefix)]
+
+
+def test_run_passes_sigterm_to_the_command_and_removes_everything(cluster):
+    """SIGTERM to nsm run reaches the command (started with nothing blocked), and the pod, its
+    interfaces and the manager's connections are gone when nsm run exits with 128+15."""
+    pod = f"sig{os.getpid()}"
+    marker = f"/tmp/nsm-sig-{os.getpid()}"
+    script = f"grep SigBlk /proc/self/status > {marker}; exec sleep 60"
+    run = subprocess.Popen([nsm_binary(), "run", "--cluster", NAME, "--pod-name", pod, "--annotation", "kernel://my-networkservice-1/nsm-1",
+                            "--", "sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (os.path.exists(marker) and open(marker).read().strip()):
+            assert run.poll() is None, run.communicate()
+            time.sleep(0.05)
+        assert open(marker).read().split() == ["SigBlk:", "0000000000000000"]
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=30)
+        assert run.returncode == 128 + signal.SIGTERM, err
+    finally:
+        if run.poll() is None:
+            run.kill()
+        if os.path.exists(marker):
+            os.remove(marker)
+    assert leftovers(f"nsm-{NAME}-{pod}") == []
+    connections = nsm("connections", "--connect-to", f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "--json")
+    assert pod not in connections.stdout
+
+
+def test_run_says_why_it_fails_without_usage_text(cluster):
+    result = nsm("run", "--cluster", NAME, "--timeout", "3", "--annotation", "kernel://svc-nobody-registered", "--", "true", check=False)
+    assert result.returncode == 1
+    assert 'svc-nobody-registered: request failed: notFound: network service "svc-nobody-registered" is not registered' in result.stderr
+    assert "Usage" not in result.stderr
+    missing = nsm("run", "--cluster", NAME, "--node", "7", "--annotation", "kernel://my-networkservice-1", "--", "true", check=False)
+    assert missing.returncode == 1 and "node 7 does not exist: cluster" in missing.stderr and "Usage" not in missing.stderr
+
+
+def test_labels_without_matches_are_reported(cluster):
+    nsm("cluster", "endpoint", "--cluster", NAME, "--endpoint-name", "nse-plain", "--node", "0",
+        "--service-names", "svc-plain", "--labels", "app=c", "--cidr-prefix", "172.16.63.0/24")
+    try:
+        result = run_in_pod("kernel://svc-plain/nsm-1?app=a", "true")
+        assert result.returncode == 0, result.stderr
+        assert "svc-plain: the labels {app=a} chose nothing: the service has no matches" in result.stderr
+    finally:
+        nsm("cluster", "stop-endpoint", "--cluster", NAME, "--endpoint-name", "nse-plain")
+
+
+def test_cluster_refuses_bad_endpoints_before_starting_anything(cluster):
+    def add(*args):
+        return nsm("cluster", "endpoint", "--cluster", NAME, *args, check=False)
+
+    cases = [
+        (["--endpoint-name", "nse-foo", "--service-names", "x", "--cidr-prefix", "172.16.64.0/24"], "endpoint nse-foo already exists"),
+        (["--endpoint-name", "node1", "--service-names", "x", "--cidr-prefix", "172.16.64.0/24"], "is one of the cluster's own"),
+        (["--endpoint-name", "nse-n7", "--node", "7", "--service-names", "x", "--cidr-prefix", "172.16.64.0/24"], "node 7 does not exist"),
+        (["--endpoint-name", "nse-in", "--service-names", "x", "--cidr-prefix", "10.244.3.0/24"], "lies inside the cluster's prefix 10.244.0.0/16"),
+        (["--endpoint-name", "nse-bad", "--service-names", "x", "--cidr-prefix", "172.16.999.0/24"], "is not a CIDR"),
+        (["--endpoint-name", "nse-lbl", "--service-names", "x", "--labels", "app=" + "v" * 64], "at most 63"),
+    ]
+    for args, message in cases:
+        result = add(*args)
+        assert result.returncode != 0 and message in result.stderr, (args, result.stderr)
+    assert leftovers(f"nsm-{NAME}-nse-n7") + leftovers(f"nsm-{NAME}-nse-in") + leftovers(f"nsm-{NAME}-nse-bad") == []
+    # An endpoint that does not come up (its address is taken) leaves no namespace, log or record behind.
+    broken = add("--endpoint-name", "nse-broken", "--service-names", "x", "--cidr-prefix", "172.16.65.0/24", "--dns-zone", "a..b")
+    assert broken.returncode == 1, broken.stdout
+    assert leftovers(f"nsm-{NAME}-nse-broken") == [] and not os.path.exists(f"/run/nsm-{NAME}/nse-broken.log")
+    status = nsm("cluster", "status", "--cluster", NAME).stdout
+    assert "nse-broken" not in status and "nse-foo" in status and "app=foo -> app=foo" in status
+
+
+def test_down_with_nothing_up_says_so():
+    result = nsm("cluster", "down", "--cluster", f"none{os.getpid()}", check=False)
+    assert result.returncode == 1 and "is not up" in result.stderr

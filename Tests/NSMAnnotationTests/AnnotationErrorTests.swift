@@ -115,3 +115,27 @@ struct RejectedAnnotationTests {
         }
     }
 }
+
+@Suite("Label limits (Kubernetes')")
+struct LabelLimitTests {
+    @Test("keys over 63 characters, prefixes over 253 and values over 63 are refused, quoting at most 63 characters")
+    func limits() throws {
+        for annotation in ["kernel://svc?\(String(repeating: "k", count: 64))=v", "kernel://svc?app=\(String(repeating: "v", count: 64))",
+                           "kernel://svc?\(String(repeating: "p", count: 254))/app=v"] {
+            #expect {
+                try NetworkServiceAnnotation.parse(annotation)
+            } throws: { error in
+                let text = "\(error)"
+                return text.contains("characters") && !text.contains(String(repeating: "v", count: 64)) && !text.contains(String(repeating: "p", count: 100))
+            }
+        }
+        #expect(try NetworkServiceAnnotation.parse("kernel://svc?example.com/app=\(String(repeating: "v", count: 63))").services[0].labels.count == 1)
+        #expect(try LabelRules.parse("app=a, tier:web") == ["app": "a", "tier": "web"])
+        // A 10,000-character service name is quoted once, cut.
+        let long = "kernel://" + String(repeating: "s", count: 10_000)
+        #expect {
+            try NetworkServiceAnnotation.parse(long)
+        } throws: { error in "\(error)".count < 600 && "\(error)".contains("10009 characters") }
+        #expect(throws: LabelError.self) { try LabelRules.parse("app") }
+    }
+}

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import NSMCore
 import Logging
@@ -15,8 +16,29 @@ enum Environment {
         string(name).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
     }
 
+    static let trueWords: Set<String> = ["1", "true", "yes", "on"]
+    static let falseWords: Set<String> = ["0", "false", "no", "off"]
+
+    /// The variable as a boolean; nil when unset or not a boolean (``checkBools(_:)`` refuses those).
     static func bool(_ name: String) -> Bool? {
-        string(name).map { ["1", "true", "yes", "on"].contains($0.lowercased()) }
+        guard let value = string(name)?.lowercased() else { return nil }
+        return trueWords.contains(value) ? true : falseWords.contains(value) ? false : nil
+    }
+
+    /// Refuses variables among `names` that are set to something other than a boolean
+    /// (call from a command's `validate()`).
+    static func checkBools(_ names: [String]) throws {
+        for name in names {
+            guard let value = string(name), bool(name) == nil else { continue }
+            throw ValidationError("\(name)=\"\(value.prefix(40))\" is not a boolean; accepted: true, false, 1, 0, yes, no, on, off")
+        }
+    }
+
+    /// A duration from a flag or its variable, the error naming both.
+    static func duration(_ text: String, flag: String, variable: String) throws -> Duration {
+        do { return try GoDuration.parse(text) } catch {
+            throw ValidationError("--\(flag) / \(variable): \(error.message)")
+        }
     }
 }
 

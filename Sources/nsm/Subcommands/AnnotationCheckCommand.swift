@@ -8,7 +8,7 @@ struct AnnotationCheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Parse a networkservicemesh.io annotation value and print the requests it makes.",
         discussion: """
-            Exits 0 and prints one row per requested network service, or exits 1 and prints
+            Exits 0 and prints one row per requested network service, or exits 1 and prints \
             what is wrong with which item and what is accepted.
 
             Example:

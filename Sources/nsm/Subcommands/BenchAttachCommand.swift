@@ -8,8 +8,8 @@ struct BenchAttachCommand: ParsableCommand {
         commandName: "attach",
         abstract: "Attach one veth to each of N fresh pod namespaces: netlink library vs ip -batch vs CNI ptp.",
         discussion: """
-            Needs root. Creates its own node and pod namespaces (named nsmb<pid>-…) and removes
-            them afterwards; nothing touches the machine's own namespace. Build with -c release
+            Needs root. Creates its own node and pod namespaces (named nsmb<pid>-…) and removes \
+            them afterwards; nothing touches the machine's own namespace. Build with -c release \
             for meaningful numbers: swift run -c release nsm bench attach
             """
     )

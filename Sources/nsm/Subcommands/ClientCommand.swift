@@ -15,11 +15,11 @@ struct ClientCommand: AsyncParsableCommand {
         commandName: "client",
         abstract: "Connect this process's network namespace to the annotated network services and keep them healthy.",
         discussion: """
-            Environment (as upstream's cmd-nsc): NSM_NETWORK_SERVICES (the annotation value), NSM_NAME, NSM_CONNECT_TO,
-            POD_NAME, NODE_NAME, CLUSTER_NAME, NSM_REQUEST_TIMEOUT, NSM_MAX_TOKEN_LIFETIME, NSM_LOCAL_DNS_SERVER_ENABLED,
+            Environment (as upstream's cmd-nsc): NSM_NETWORK_SERVICES (the annotation value), NSM_NAME, NSM_CONNECT_TO, \
+            POD_NAME, NODE_NAME, CLUSTER_NAME, NSM_REQUEST_TIMEOUT, NSM_MAX_TOKEN_LIFETIME, NSM_LOCAL_DNS_SERVER_ENABLED, \
             NSM_LOCAL_DNS_SERVER_ADDRESS. Closes everything on SIGTERM.
-            With the local DNS server (default, as upstream) it serves 127.0.0.1:53 in this namespace, points
-            /etc/resolv.conf at it while it runs (the original servers stay the cluster DNS) and fans each query out to
+            With the local DNS server (default, as upstream) it serves 127.0.0.1:53 in this namespace, points \
+            /etc/resolv.conf at it while it runs (the original servers stay the cluster DNS) and fans each query out to \
             the cluster DNS and to the DNS of every connected service that serves the name.
             """
     )
@@ -48,6 +48,8 @@ struct ClientCommand: AsyncParsableCommand {
     @Option(help: "The resolv.conf the DNS proxy rewrites while it runs and restores on exit.")
     var resolvConf: String = "/etc/resolv.conf"
 
+    func validate() throws { try Environment.checkBools(["NSM_LOCAL_DNS_SERVER_ENABLED"]) }
+
     func run() async throws {
         ProcessExecutor.install()
         let annotation: NetworkServiceAnnotation
@@ -66,8 +68,8 @@ struct ClientCommand: AsyncParsableCommand {
             name: name, managerURL: try NSMURL(connectTo), annotation: annotation,
             labels: ["podName": Environment.string("POD_NAME") ?? "", "nodeName": Environment.string("NODE_NAME") ?? "",
                      "clusterName": Environment.string("CLUSTER_NAME") ?? ""],
-            namespaceURL: EndpointCommand.ownNamespaceURL(), requestTimeout: try GoDuration.parse(requestTimeout),
-            maxTokenLifetime: try GoDuration.parse(maxTokenLifetime), onConnectionsChange: { [podDNS] in podDNS?.update($0) }),
+            namespaceURL: EndpointCommand.ownNamespaceURL(), requestTimeout: try Environment.duration(requestTimeout, flag: "request-timeout", variable: "NSM_REQUEST_TIMEOUT"),
+            maxTokenLifetime: try Environment.duration(maxTokenLifetime, flag: "max-token-lifetime", variable: "NSM_MAX_TOKEN_LIFETIME"), onConnectionsChange: { [podDNS] in podDNS?.update($0) }),
             pool: pool, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: pool)] + (podDNS.map { [.init(service: $0)] } ?? []) + [.init(service: client)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

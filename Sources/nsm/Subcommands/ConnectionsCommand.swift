@@ -16,11 +16,25 @@ struct ConnectionsCommand: AsyncParsableCommand {
     @Option(help: "The node's manager (NSM_CONNECT_TO).")
     var connectTo: String = Environment.string("NSM_CONNECT_TO") ?? "unix:///var/lib/networkservicemesh/nsm.io.sock"
 
+    @Option(help: "A node of the local cluster (nsm cluster up) instead of --connect-to.")
+    var node: Int?
+
+    @Option(help: "The local cluster, with --node.")
+    var cluster: String = "local"
+
     @Flag(help: "Print JSON (the connections as protobuf JSON) instead of a table.")
     var json = false
 
     func run() async throws {
-        let url = try NSMURL(connectTo)
+        var url: NSMURL
+        do { url = try NSMURL(connectTo) } catch { throw ValidationError("--connect-to/NSM_CONNECT_TO: \(error)") }
+        if let node {
+            let nodes = try ClusterState.nodes(of: cluster)
+            guard (0..<nodes).contains(node) else {
+                throw CommandFailure("node \(node) does not exist: cluster \(cluster) has node\(nodes == 1 ? " 0" : "s 0-\(nodes - 1)")")
+            }
+            url = .unix(path: "/run/nsm-\(cluster)/node\(node)/nsm.io.sock")
+        }
         let connections = try await withGRPCClient(transport: try .http2NIOPosix(target: url.grpcTarget, transportSecurity: .plaintext)) { client in
             var options = CallOptions.defaults
             options.timeout = .seconds(10)

@@ -11,9 +11,9 @@ struct DNSProxyCommand: AsyncParsableCommand {
         commandName: "proxy",
         abstract: "Run the fan-out DNS proxy: every query goes in parallel to the cluster DNS and to each upstream serving the name; the first positive answer wins.",
         discussion: """
-            An upstream with domains (IP[:PORT]=domain,domain…) is asked only for names under those domains; cluster DNS
-            servers and upstreams without domains are asked for everything. When every upstream answers negatively the
-            best negative answer (NODATA before NXDOMAIN, with its SOA) is returned; SERVFAIL only when none answered in
+            An upstream with domains (IP[:PORT]=domain,domain…) is asked only for names under those domains; cluster DNS \
+            servers and upstreams without domains are asked for everything. When every upstream answers negatively the \
+            best negative answer (NODATA before NXDOMAIN, with its SOA) is returned; SERVFAIL only when none answered in \
             time. `dig @ADDR -p PORT CH TXT metrics.nsm.` returns the counters.
             Example: nsm dns proxy --listen 127.0.0.1:5353 --cluster-dns 10.96.0.10 --upstream 172.16.1.2=my.svc
             """

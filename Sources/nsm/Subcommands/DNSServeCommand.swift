@@ -10,7 +10,7 @@ struct DNSServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a small authoritative DNS zone (A/AAAA records) on UDP and TCP.",
         discussion: """
-            Names outside the zone are REFUSED; unknown names get NXDOMAIN with the zone's SOA. A record NAME=self answers
+            Names outside the zone are REFUSED; unknown names get NXDOMAIN with the zone's SOA. A record NAME=self answers \
             with the address the query was sent to (an endpoint reachable at a different address per connection).
             Example: nsm dns serve --listen 10.96.0.10:53 --zone cluster.local --record registry.nsm-system.svc=192.168.240.254
             """

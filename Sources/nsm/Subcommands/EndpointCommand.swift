@@ -16,8 +16,8 @@ struct EndpointCommand: AsyncParsableCommand {
         commandName: "endpoint",
         abstract: "Run a network service endpoint (point-to-point IPAM, routes, DNS configs).",
         discussion: """
-            Environment (as upstream's cmd-nse-icmp-responder): NSM_NAME, NSM_SERVICE_NAMES, NSM_LABELS,
-            NSM_CIDR_PREFIX, NSM_DNS_CONFIGS, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_PAYLOAD,
+            Environment (as upstream's cmd-nse-icmp-responder): NSM_NAME, NSM_SERVICE_NAMES, NSM_LABELS, \
+            NSM_CIDR_PREFIX, NSM_DNS_CONFIGS, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_PAYLOAD, \
             NSM_REGISTER_SERVICE, NSM_UNREGISTER_ITSELF. Flags override them.
             """
     )
@@ -68,6 +68,7 @@ struct EndpointCommand: AsyncParsableCommand {
     var namespaceURL: String?
 
     func validate() throws {
+        try Environment.checkBools(["NSM_REGISTER_SERVICE", "NSM_UNREGISTER_ITSELF"])
         for item in cidrPrefix.split(separator: ",") where IPPrefix(item.trimmingCharacters(in: .whitespaces)) == nil {
             throw ValidationError("--cidr-prefix/NSM_CIDR_PREFIX: \"\(item)\" is not a CIDR prefix such as 172.16.1.0/24 or fd00::/64")
         }

@@ -16,9 +16,9 @@ struct NodeCommand: AsyncParsableCommand {
         commandName: "node",
         abstract: "Run a node's manager and forwarder (kernel data plane: veth locally, VXLAN across nodes).",
         discussion: """
-            Environment (as upstream's nsmgr and forwarder): NSM_NAME, NODE_NAME, NSM_LISTEN_ON, NSM_REGISTRY_URL,
+            Environment (as upstream's nsmgr and forwarder): NSM_NAME, NODE_NAME, NSM_LISTEN_ON, NSM_REGISTRY_URL, \
             NSM_TUNNEL_IP, NSM_VXLAN_PORT, NSM_LABELS (forwarder), NSM_EXCLUDED_PREFIXES_FILE. Flags override them.
-            Connections survive a restart of this process: clients re-request them and the existing
+            Connections survive a restart of this process: clients re-request them and the existing \
             interfaces are kept.
             """
     )
@@ -30,7 +30,9 @@ struct NodeCommand: AsyncParsableCommand {
     var nodeName: String = Environment.string("NODE_NAME") ?? ProcessInfo.processInfo.hostName
 
     @Option(help: "unix and tcp URLs to listen on (NSM_LISTEN_ON).")
-    var listen: String = Environment.string("NSM_LISTEN_ON") ?? "unix:///var/lib/networkservicemesh/nsm.io.sock,tcp://127.0.0.1:5001"
+    var listenOn: String = Environment.string("NSM_LISTEN_ON") ?? "unix:///var/lib/networkservicemesh/nsm.io.sock,tcp://127.0.0.1:5001"
+    @Option(name: .customLong("listen"), help: .hidden) var legacyListen: String?
+    var listen: String { legacyListen ?? listenOn }
 
     @Option(help: "The registry (NSM_REGISTRY_URL).")
     var registryURL: String = Environment.string("NSM_REGISTRY_URL") ?? "tcp://127.0.0.1:5002"
@@ -51,9 +53,9 @@ struct NodeCommand: AsyncParsableCommand {
         ProcessExecutor.install()
         let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
         guard let unix = urls.first(where: \.isLocal), let tcp = urls.first(where: { !$0.isLocal }) else {
-            throw ValidationError("--listen/NSM_LISTEN_ON: need one unix:// and one tcp:// URL, got \(listen)")
+            throw ValidationError("--listen-on/NSM_LISTEN_ON: need one unix:// and one tcp:// URL, got \(listen)")
         }
-        guard case .tcp(let host, _) = tcp else { throw ValidationError("--listen: no tcp URL") }
+        guard case .tcp(let host, _) = tcp else { throw ValidationError("--listen-on/NSM_LISTEN_ON: no tcp URL") }
         guard let tunnel = IPAddress(tunnelIP ?? host), tunnel != IPAddress("0.0.0.0") else {
             throw ValidationError("--tunnel-ip/NSM_TUNNEL_IP: give this node's underlay address (the tcp listen host \(host) is not one)")
         }

@@ -14,7 +14,9 @@ struct RegistryCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Where to listen, comma-separated (NSM_LISTEN_ON). E.g. tcp://:5002,unix:///run/nsm/registry.sock")
-    var listen: String = Environment.string("NSM_LISTEN_ON") ?? "tcp://:5002"
+    var listenOn: String = Environment.string("NSM_LISTEN_ON") ?? "tcp://:5002"
+    @Option(name: .customLong("listen"), help: .hidden) var legacyListen: String?
+    var listen: String { legacyListen ?? listenOn }
 
     @Option(help: "How long an endpoint registration lasts without renewal (NSM_EXPIRE_PERIOD), e.g. 1m, 30s.")
     var expirePeriod: String = Environment.string("NSM_EXPIRE_PERIOD") ?? "1m"
@@ -22,7 +24,7 @@ struct RegistryCommand: AsyncParsableCommand {
     func run() async throws {
         ProcessExecutor.install()
         let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
-        let period = try GoDuration.parse(expirePeriod)
+        let period = try Environment.duration(expirePeriod, flag: "expire-period", variable: "NSM_EXPIRE_PERIOD")
         let seconds = Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18
         let logger = ComponentLogging.logger("nsm.registry")
         let registry = RegistryServer(.init(listen: urls, expirePeriod: seconds), logger: logger)
