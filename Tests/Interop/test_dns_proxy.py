@@ -94,16 +94,21 @@ def mesh(tmp_path_factory):
         time.sleep(0.3)  # dnsmasq instances up
         yield ns, logs
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         if slow:
             slow.stop()
         ns.delete()
+
+
+def stop_all(processes):
+    """SIGTERM to each, then waits (SIGKILL after 10 s)."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def dig(ns, *args):
@@ -351,13 +356,7 @@ def test_a_silent_upstream_does_not_hold_negative_answers(tmp_path):
         assert answers == ["10.9.9.9"]
         assert metric(ns, f"upstream.{silent_address}:53.down") == "0"
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         if silent:
             silent.stop()
         ns.delete()
