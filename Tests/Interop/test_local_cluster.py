@@ -220,3 +220,34 @@ def test_cluster_refuses_bad_endpoints_before_starting_anything(cluster):
 def test_down_with_nothing_up_says_so():
     result = nsm("cluster", "down", "--cluster", f"none{os.getpid()}", check=False)
     assert result.returncode == 1 and "is not up" in result.stderr
+
+
+def test_sigint_while_waiting_closes_everything(cluster):
+    pod = f"int{os.getpid()}"
+    run = subprocess.Popen([nsm_binary(), "run", "--cluster", NAME, "--pod-name", pod, "--annotation", "kernel://svc-never-registered",
+                            "--", "true"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = run.stderr.readline()  # the request failure, printed as it happens
+        assert "svc-never-registered: request failed" in line, line
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=30)
+        assert run.returncode == 128 + signal.SIGINT, err
+        assert "interrupted by signal 2" in err
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert leftovers(f"nsm-{NAME}-{pod}") == []
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("NSM_REQUEST_TIMEOUT", "abc", 'NSM_REQUEST_TIMEOUT: duration "abc" is not like 30s'),
+    ("NSM_LOCAL_DNS_SERVER_ENABLED", "maybe", 'NSM_LOCAL_DNS_SERVER_ENABLED="maybe" is not a boolean; accepted: true, false'),
+])
+def test_bad_environment_values_are_refused_by_name(tmp_path, variable, value, message):
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 10.96.0.10\n")
+    env = dict(os.environ, **{variable: value})
+    result = subprocess.run([nsm_binary(), "client", "--network-services", "kernel://svc", "--connect-to", f"unix://{tmp_path}/none.sock",
+                             "--resolv-conf", str(resolv)], capture_output=True, text=True, timeout=30, env=env)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert resolv.read_text() == "nameserver 10.96.0.10\n"

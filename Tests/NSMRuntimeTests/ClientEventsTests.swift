@@ -47,3 +47,27 @@ struct ClientEventsTests {
         }
     }
 }
+
+extension ClientEventsTests {
+    @Test("a lost endpoint is reported as lost, then as healed onto the other one")
+    func lostAndHealed() async throws {
+        try await Mesh.with(nodes: 1) { mesh in
+            let (_, first) = try await mesh.addEndpoint("nse-h1", node: 0, services: ["svc-lh"])
+            let recorder = Recorder()
+            let client = try mesh.client("kernel://svc-lh/nsm-1", name: "pod-lh", onEvent: recorder.record)
+            let runner = ServiceRunner()
+            runner.start([client])
+            await client.ready()
+            try await mesh.addEndpoint("nse-h2", node: 0, services: ["svc-lh"], cidr: ["172.16.13.0/24"])
+            await mesh.runnerKill(first)
+            try await waitUntil("the heal to be reported", seconds: 15) {
+                recorder.all.contains(.healed(service: "svc-lh", endpoint: "nse-h2"))
+            }
+            let events = recorder.all
+            let lost = events.firstIndex { if case .lost(let service, _) = $0 { service == "svc-lh" } else { false } }
+            let healed = events.firstIndex(of: .healed(service: "svc-lh", endpoint: "nse-h2"))
+            #expect(lost != nil && healed != nil && lost! < healed!, "\(events)")
+            await runner.stopAll()
+        }
+    }
+}

@@ -89,6 +89,7 @@ public final class CachingRegistryReader: RegistryReader, Service, Sendable {
     }
 
     private func follow(services: Bool) async {
+        var backoff = Backoff()
         while !Task.isCancelled {
             do {
                 if services {
@@ -130,7 +131,9 @@ public final class CachingRegistryReader: RegistryReader, Service, Sendable {
                 logger.info("registry watch broken; serving the last known view (stale) while the registry is away",
                             metadata: ["kind": "\(services ? "network services" : "endpoints")"])
             }
-            try? await Task.sleep(for: .milliseconds(200))
+            // Watched until now: try again soon; failing to watch: back off (200 ms to 5 s).
+            if wentStale { backoff.reset() }
+            try? await Task.sleep(for: backoff.next())
         }
     }
 }
