@@ -1,5 +1,7 @@
 import Foundation
 import NSMAPI
+import NSMCore
+import NSMRegistry
 import NSMRuntime
 import SwiftProtobuf
 import Testing
@@ -45,6 +47,23 @@ struct RegistryOutageTests {
             #expect(disconnects == ["disconnect \(before[0].path.pathSegments[2].id)"], "\(disconnects)")
             #expect(mesh.nodes[0].dataPlane.connected[before[1].path.pathSegments[2].id] != nil)
             await runner.stopAll()
+        }
+    }
+
+    @Test("a registry that forgot the endpoint (restarted, not yet re-registered): a refresh still goes through, nothing is torn down")
+    func registryForgot() async throws {
+        try await Mesh.with(nodes: 1) { mesh in
+            try await mesh.addEndpoint("nse-f", node: 0, services: ["svc-f"], cidr: ["172.16.14.0/24"])
+            let client = try mesh.client("kernel://svc-f/nsm-1", name: "pod-f")
+            let before = try await client.connect()
+            try mesh.registry.storage.unregister(Registry_NetworkServiceEndpoint.with { $0.name = "nse-f" })
+            try await waitUntil("the forwarder's view to lose nse-f") {
+                try await mesh.nodes[0].forwarder.registryView.endpoints(matching: .with { $0.name = "nse-f" }).isEmpty
+            }
+            let refreshed = try await client.connect()
+            #expect(refreshed.map { $0.path.pathSegments.map(\.id) } == before.map { $0.path.pathSegments.map(\.id) })
+            #expect(!mesh.nodes[0].dataPlane.history.contains { $0.hasPrefix("disconnect") })
+            await client.closeAll()
         }
     }
 }

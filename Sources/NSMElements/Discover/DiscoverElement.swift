@@ -5,7 +5,8 @@ public import NSMCore
 
 /// Finds the endpoints that can serve a request: when the request names an endpoint
 /// (`network_service_endpoint_name`, e.g. chosen by the remote side's forwarder or kept on
-/// refresh) just that one; otherwise the NetworkService's endpoints that have not expired,
+/// refresh) just that one — on a refresh of a connection this hop made, the one it chose then
+/// when the registry no longer knows it (away, or restarted); otherwise the NetworkService's endpoints that have not expired,
 /// narrowed by its `matches` (``EndpointSelector``). Copies the service's payload into the
 /// connection and hands the candidates to ``RoundRobinElement`` in `context.values`.
 public struct DiscoverElement: NetworkServiceElement {
@@ -26,11 +27,19 @@ public struct DiscoverElement: NetworkServiceElement {
         var context = context
         let serviceName = request.connection.networkService
         guard !serviceName.isEmpty else { throw NSMError.invalidArgument("request.connection.network_service must not be empty") }
+        let chosenName = request.connection.networkServiceEndpointName
+        // A refresh of a connection this hop made to that endpoint needs no registry: the registry
+        // may be away, or restarted and not yet told of the endpoint again. If the endpoint is
+        // gone, reaching it fails and the client reselects.
+        if !chosenName.isEmpty, let previous = context.metadata[RoundRobinElement.Chosen.self], previous.name == chosenName {
+            let known = try? await registry.endpoints(matching: .with { $0.name = chosenName }).filter { !isExpired($0) }
+            context.values[Candidates.self] = known.flatMap { $0.isEmpty ? nil : $0 } ?? [previous]
+            return try await next.request(request, context: context)
+        }
         let service = try await registry.networkService(named: serviceName)
         if let payload = service?.payload, !payload.isEmpty, request.connection.payload.isEmpty {
             request.connection.payload = payload
         }
-        let chosenName = request.connection.networkServiceEndpointName
         if !chosenName.isEmpty {
             var query = Registry_NetworkServiceEndpoint()
             query.name = chosenName
