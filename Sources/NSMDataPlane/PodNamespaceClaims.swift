@@ -30,6 +30,8 @@ enum PodNamespaceClaims {
             + peer.filter { prefix in !own.contains { $0.network.contains(prefix.address) } }.map(\.address.hostPrefix)
         guard !own.isEmpty || !routeDestinations.isEmpty else { return }
         let links = try handle.links()
+        // A pod with no other connection's interface (the usual case) holds nothing to collide with.
+        guard links.contains(where: { $0.name != interface && $0.alias?.hasPrefix(clientAliasPrefix) == true }) else { return }
         func holder(_ index: Int32?) -> String? {
             guard let link = links.first(where: { $0.index == index }), link.name != interface,
                   link.alias?.hasPrefix(clientAliasPrefix) == true
