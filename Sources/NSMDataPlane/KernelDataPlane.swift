@@ -183,25 +183,6 @@ public final class KernelDataPlane: ForwarderDataPlane {
         try apply()
     }
 
-    /// Refuses to touch an existing client-side interface that another connection owns (its
-    /// alias names another connection id): a second Request that does not carry the first's path
-    /// must fail without rewriting what works.
-    static func checkOwner(_ link: Link, connectionID: String) throws {
-        guard let alias = link.alias, alias.hasPrefix(PodNamespaceClaims.clientAliasPrefix),
-              alias != PodNamespaceClaims.clientAlias(connectionID)
-        else { return }
-        let owner = alias.dropFirst(PodNamespaceClaims.clientAliasPrefix.count)
-        throw NSMError.alreadyExists("interface \(link.name) in the client's namespace belongs to connection \(owner), not \(connectionID); a Request for it must carry that connection's path")
-    }
-
-    /// Runs `body`; when it fails, deletes the interface `name` just made for it (nothing half-made stays).
-    static func removing(_ name: String, in handle: NetlinkHandle, onFailureOf body: () throws -> Void) throws {
-        do { try body() } catch {
-            try? handle.deleteLink(named: name)
-            throw error
-        }
-    }
-
     private func applyLocal(
         _ plumbing: Plumbing, client: (name: String, namespace: NetworkNamespace, handle: NetlinkHandle),
         endpoint: (name: String, namespace: NetworkNamespace, handle: NetlinkHandle)
@@ -261,12 +242,6 @@ public final class KernelDataPlane: ForwarderDataPlane {
         } catch where error.code == .notFound {
             return nil
         }
-    }
-
-    /// Runs a netlink operation (a creation, a deletion) and returns its error instead of throwing it.
-    static func failure(of body: () throws(NetlinkError) -> Void) -> NetlinkError? {
-        do { try body() } catch { return error }
-        return nil
     }
 
     func interfaceName(_ mechanism: Connection_Mechanism, side: String) throws -> String {

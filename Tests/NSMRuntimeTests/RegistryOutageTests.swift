@@ -24,7 +24,7 @@ struct RegistryOutageTests {
             let spare = serving == "nse-o1" ? "nse-o2" : "nse-o1"
             let forwarderView = try #require(mesh.nodes[0].forwarder.registryView as? CachingRegistryReader)
 
-            await mesh.stopRegistry()
+            try await mesh.stopRegistry()
             try await waitUntil("the forwarder's registry view to go stale") { !forwarderView.isLive }
             // Every registration the views hold expires 1 s after its last renewal, which the
             // outage prevents: let that pass before asking anything of the mesh.

@@ -23,9 +23,9 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     /// As configured, and as asked: own addresses left out, scoped ones first.
     private var configuredUpstreams: [DNSUpstream] = []
     private(set) var upstreams: [DNSUpstream] = []
-    private var upstreamPeers: [SocketPeer] = []
-    private var upstreamEndpoints: [String] = []
-    private var health = UpstreamHealth(count: 0)
+    private(set) var upstreamPeers: [SocketPeer] = []
+    private(set) var upstreamEndpoints: [String] = []
+    var health = UpstreamHealth(count: 0)
     /// The listeners' addresses: an upstream that is one of them is never asked (a loop).
     var ownAddresses: Set<DNSListenAddress> = []
     /// Upstream sockets, each on its own random port; a query uses one at random and its
@@ -286,31 +286,6 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
             ticks.push(deadline, entry)
         }
         apply(entry, outcome)
-    }
-
-    /// Every upstream the query still waited for when it concluded missed it: counted as a
-    /// timeout, in the metrics and in its health.
-    private func countTimeouts(_ entry: PendingQuery) {
-        let silent = entry.state.pendingUpstreams
-        metricsBox.withLock { metrics in
-            for index in silent { metrics.upstreams[entry.state.upstreams[index].endpoint, default: .init()].timeouts += 1 }
-        }
-        for index in silent where entry.upstreamIndices[index] < upstreams.count && health.timedOut(entry.upstreamIndices[index]) {
-            markHealth(entry.upstreamIndices[index], down: true)
-        }
-    }
-
-    private func markHealth(_ upstream: Int, down: Bool) {
-        let endpoint = upstreamEndpoints[upstream]
-        metricsBox.withLock { metrics in
-            if down { metrics.downUpstreams.insert(endpoint) } else { metrics.downUpstreams.remove(endpoint) }
-        }
-        if down {
-            logger.warning("DNS upstream is not answering; queries no longer wait for it until it answers again",
-                           metadata: ["upstream": "\(endpoint)", "timeouts": "\(UpstreamHealth.downAfter)"])
-        } else {
-            logger.info("DNS upstream answers again", metadata: ["upstream": "\(endpoint)"])
-        }
     }
 
     /// An upstream's response to `entry`'s question, read in place when it can be, else by the

@@ -37,6 +37,7 @@ final class Mesh: Sendable {
     let logger: Logger
     let runner: ServiceRunner
     private let registryHandle = Mutex<ServiceRunner.Handle?>(nil)
+    private let placeholder = Mutex<Int32?>(nil)
 
     /// `inProcess`: the manager calls its forwarder directly, as in `nsm node`; otherwise over gRPC.
     init(nodes count: Int, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil,
@@ -131,14 +132,31 @@ final class Mesh: Sendable {
                   pool: pool, logger: logger)
     }
 
-    /// Stops the registry (an outage: its sockets close); the rest of the mesh goes on.
-    func stopRegistry() async {
+    /// Stops the registry (an outage: its sockets close); the rest of the mesh goes on. Its port
+    /// stays taken by a socket that does not listen (connections are refused, as to a dead
+    /// registry), so no other test's registry can start there and answer in its place.
+    func stopRegistry() async throws {
         guard let handle = registryHandle.withLock({ handle in defer { handle = nil }; return handle }) else { return }
         await runner.kill(handle)
+        guard case .tcp(_, let port) = registryURL else { return }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0 else {
+            close(fd)
+            throw ToolFailure(output: "the stopped registry's port \(port) was taken before it could be held")
+        }
+        placeholder.withLock { $0 = fd }
     }
 
     func stop() async {
         await runner.stopAll()
+        if let fd = placeholder.withLock({ $0 }) { close(fd) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
