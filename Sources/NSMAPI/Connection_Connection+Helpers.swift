@@ -1,18 +1,9 @@
 extension Connection_Connection {
-    /// The segment of the hop currently holding the connection.
-    public var currentPathSegment: Connection_PathSegment? { path.currentSegment }
-
     /// The segment of the hop after this one, e.g. the forwarder seen from the manager.
     public var nextPathSegment: Connection_PathSegment? { path.nextSegment }
 
     /// The segment of the hop before this one.
     public var previousPathSegment: Connection_PathSegment? { path.previousSegment }
-
-    /// Whether the connection reached an endpoint on another node (its mechanism is REMOTE).
-    public var isRemote: Bool { mechanism.cls == MechanismClass.remote }
-
-    /// The connection's id as the first hop (the client) named it.
-    public var clientID: String? { path.pathSegments.first?.id }
 }
 
 extension Networkservice_NetworkServiceRequest {

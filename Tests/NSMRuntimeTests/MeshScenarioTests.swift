@@ -199,7 +199,7 @@ struct MeshScenarioTests {
 
     @Test("endpoint registrations expire when not renewed")
     func expiry() async throws {
-        try await Mesh.with(nodes: 1, expirePeriod: 1) { mesh in
+        try await Mesh.with(nodes: 1, expirePeriod: .seconds(1)) { mesh in
             let (_, handle) = try await mesh.addEndpoint("nse-e", node: 0, services: ["svc-e"])
             let forwarders: @Sendable () -> [Registry_NetworkServiceEndpoint] = {
                 mesh.registry.storage.findEndpoints(.with { $0.networkServiceNames = ["forwarder"] })

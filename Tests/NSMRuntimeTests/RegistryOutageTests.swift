@@ -11,11 +11,12 @@ import Testing
 struct RegistryOutageTests {
     @Test("registry away past every registration's expiry: refreshes go on, nothing is torn down; a dead endpoint's pod moves to a spare registered before the outage and its other service is untouched")
     func outlivesExpiry() async throws {
-        try await Mesh.with(nodes: 1, expirePeriod: 1) { mesh in
+        try await Mesh.with(nodes: 1, expirePeriod: .seconds(1)) { mesh in
             let (_, handle1) = try await mesh.addEndpoint("nse-o1", node: 0, services: ["svc-o"], cidr: ["172.16.10.0/24"])
             let (_, handle2) = try await mesh.addEndpoint("nse-o2", node: 0, services: ["svc-o"], cidr: ["172.16.11.0/24"])
             try await mesh.addEndpoint("nse-q", node: 0, services: ["svc-q"], cidr: ["172.16.12.0/24"])
-            let client = try mesh.client("kernel://svc-o/nsm-1, kernel://svc-q/nsm-2", name: "pod-o")
+            let events = ClientEventsTests.Recorder()
+            let client = try mesh.client("kernel://svc-o/nsm-1, kernel://svc-q/nsm-2", name: "pod-o", onEvent: events.record)
             let runner = ServiceRunner()
             runner.start([client])
             await client.ready()
@@ -38,8 +39,13 @@ struct RegistryOutageTests {
 
             // The serving endpoint dies: the pod heals onto the spare from the last known view.
             await mesh.runnerKill(serving == "nse-o1" ? handle1 : handle2)
-            try await waitUntil("the pod to heal onto \(spare)", seconds: 15) {
-                client.connections.first?.networkServiceEndpointName == spare
+            do {
+                try await waitUntil("the pod to heal onto \(spare)", seconds: 30) {
+                    client.connections.first?.networkServiceEndpointName == spare
+                }
+            } catch {
+                Issue.record("\(error); the client's events: \(events.all.map(\.description))")
+                throw error
             }
             // Its other service kept its connection, untouched.
             #expect(client.connections[1].path.pathSegments.map(\.id) == before[1].path.pathSegments.map(\.id))

@@ -110,7 +110,7 @@ public struct MechanismTranslationElement: NetworkServiceElement {
         }
         if url.isLocal, let namespace = outgoing.inodeURL { endpointNamespaces[url] = namespace }
         if outgoing.isVXLAN || incoming.isVXLAN {
-            let tunnelMTU = (incoming.isVXLAN ? incoming.tunnelMTU : outgoing.tunnelMTU) ?? underlayMTU - 54
+            let tunnelMTU = (incoming.isVXLAN ? incoming.tunnelMTU : outgoing.tunnelMTU) ?? underlayMTU - Connection_Mechanism.vxlanOverhead(for: tunnelIP.family)
             if connection.context.mtu == 0 || connection.context.mtu > tunnelMTU { connection.context.mtu = tunnelMTU }
         }
         let plumbing = Plumbing(connectionID: connection.id, incoming: incoming, outgoing: outgoing, context: connection.context)

@@ -34,8 +34,6 @@ public final class TimeoutScheduler: Service, Sendable {
 
     public func disarm(_ id: String) { state.withLock { _ = $0.deadlines.removeValue(forKey: id) } }
 
-    public var armedCount: Int { state.withLock { $0.deadlines.count } }
-
     /// Closes every connection past its deadline; returns their ids.
     @discardableResult
     public func fire() async -> [String] {

@@ -48,9 +48,6 @@ public final class MonitorRelay: Service, Sendable {
     /// Stops reacting to the next hop for `id` (e.g. before closing it downstream).
     public func unwatch(_ id: String) { state.withLock { _ = $0.urlByID.removeValue(forKey: id) } }
 
-    /// Number of connections watched (for tests).
-    public var watchedCount: Int { state.withLock { $0.urlByID.count } }
-
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask {

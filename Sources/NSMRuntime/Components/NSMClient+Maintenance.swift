@@ -62,7 +62,8 @@ extension NSMClient {
     private func handle(_ signal: Signal, _ index: Int) async {
         let service = configuration.annotation.services[index].networkService
         var reselect = signal == .heal
-        var backoff = Backoff(initial: configuration.retryInterval)
+        // A pod without its service waits at most 1 s between attempts to get it back.
+        var backoff = Backoff(initial: configuration.retryInterval, maximum: .seconds(1))
         if signal == .heal { configuration.onEvent?(.lost(service: service, reason: "its endpoint or path went away")) }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {

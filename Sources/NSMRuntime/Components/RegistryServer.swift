@@ -9,9 +9,9 @@ public struct RegistryServer: Sendable {
     public struct Configuration: Sendable {
         public var listen: [NSMURL]
         /// Endpoint registrations expire after this many seconds unless renewed (`NSM_EXPIRE_PERIOD`).
-        public var expirePeriod: Double
+        public var expirePeriod: Duration
 
-        public init(listen: [NSMURL], expirePeriod: Double = 60) {
+        public init(listen: [NSMURL], expirePeriod: Duration = .seconds(60)) {
             self.listen = listen
             self.expirePeriod = expirePeriod
         }
@@ -22,7 +22,8 @@ public struct RegistryServer: Sendable {
     public let services: [any Service]
 
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "nsm.registry")) {
-        let storage = RegistryStore(expirePeriod: configuration.expirePeriod)
+        let period = configuration.expirePeriod.components
+        let storage = RegistryStore(expirePeriod: Double(period.seconds) + Double(period.attoseconds) / 1e18)
         self.storage = storage
         let servers = configuration.listen.map { url in
             GRPCServerService(url: url, services: [

@@ -15,19 +15,16 @@ public struct RegistrationKeeper: Service {
     let register: @Sendable (Registry_NetworkServiceEndpoint) async throws -> Registry_NetworkServiceEndpoint
     let unregister: @Sendable (Registry_NetworkServiceEndpoint) async throws -> Void
     let logger: Logger
-    let registered: (@Sendable (Registry_NetworkServiceEndpoint) -> Void)?
 
     public init(
         endpoint: Registry_NetworkServiceEndpoint, logger: Logger,
         register: @escaping @Sendable (Registry_NetworkServiceEndpoint) async throws -> Registry_NetworkServiceEndpoint,
-        unregister: @escaping @Sendable (Registry_NetworkServiceEndpoint) async throws -> Void,
-        registered: (@Sendable (Registry_NetworkServiceEndpoint) -> Void)? = nil
+        unregister: @escaping @Sendable (Registry_NetworkServiceEndpoint) async throws -> Void
     ) {
         self.endpoint = endpoint
         self.register = register
         self.unregister = unregister
         self.logger = logger
-        self.registered = registered
     }
 
     public func run() async throws {
@@ -46,7 +43,6 @@ public struct RegistrationKeeper: Service {
                     logger.info("registered again", metadata: ["nsm.endpoint": "\(answer.name)", "failed attempts": "\(backoff.failures)"])
                 }
                 backoff.reset()
-                registered?(answer)
                 let remaining = answer.hasExpirationTime ? answer.expirationTime.date.timeIntervalSinceNow : 60
                 wait = .milliseconds(Int(max(0.05, remaining * 2 / 3) * 1000))
             } catch {

@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import LeanGRPC
 import Logging
@@ -32,7 +33,7 @@ public final class GRPCServerService: Service, Sendable {
     public func run() async throws {
         if case .unix(let path) = url {
             let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-            if !directory.isEmpty { try? FileManagerShim.createDirectory(directory) }
+            if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         }
         // The lean transport announces a high stream limit (16384): without one, HTTP/2 clients
         // assume 100 and queue the rest, which throttles a manager serving hundreds of pods.
@@ -56,13 +57,5 @@ public final class GRPCServerService: Service, Sendable {
                 throw error
             }
         }
-    }
-}
-
-import Foundation
-
-enum FileManagerShim {
-    static func createDirectory(_ path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 }

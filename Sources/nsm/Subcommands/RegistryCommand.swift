@@ -25,9 +25,8 @@ struct RegistryCommand: AsyncParsableCommand {
         ProcessExecutor.install()
         let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
         let period = try Environment.duration(expirePeriod, flag: "expire-period", variable: "NSM_EXPIRE_PERIOD")
-        let seconds = Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18
         let logger = ComponentLogging.logger("nsm.registry")
-        let registry = RegistryServer(.init(listen: urls, expirePeriod: seconds), logger: logger)
+        let registry = RegistryServer(.init(listen: urls, expirePeriod: period), logger: logger)
         let group = ComponentServiceGroup.make(registry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

@@ -133,6 +133,17 @@ struct MechanismTranslationElementTests {
         #expect(translation.chosenVNIs.count == 0)
     }
 
+    @Test("a tunnel's MTU is the underlay's less the VXLAN overhead of the underlay's family (54 over IPv4, 74 over IPv6)",
+          arguments: [("192.168.240.2", UInt32(1446)), ("fd00::2", UInt32(1426))])
+    func tunnelMTU(tunnelIP: String, expected: UInt32) async throws {
+        let plane = RecordingPlane()
+        let translation = MechanismTranslationElement(tunnelIP: IPAddress(tunnelIP)!, dataPlane: plane) { _, _ in try NSMURL("tcp://192.168.240.9:5001") }
+        let chain = NetworkServiceChain([MetadataElement(store: MetadataStore()), translation, AnsweringNode()])
+        let connection = try await chain.request(request(id: "mtu-1"), context: ChainContext())
+        #expect(connection.context.mtu == expected)
+        #expect(plane.plumbed.withLock { $0.first?.context.mtu } == expected)
+    }
+
     @Test("when the next node answers another VNI, it is taken here instead; one already used here fails the request and holds nothing")
     func answeredVNI() async throws {
         let translation = originating()

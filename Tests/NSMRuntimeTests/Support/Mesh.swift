@@ -40,7 +40,7 @@ final class Mesh: Sendable {
     private let placeholder = Mutex<Int32?>(nil)
 
     /// `inProcess`: the manager calls its forwarder directly, as in `nsm node`; otherwise over gRPC.
-    init(nodes count: Int, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil,
+    init(nodes count: Int, expirePeriod: Duration = .seconds(60), excludedPrefixesFile: String? = nil,
          dataPlanes: [(plane: any ForwarderDataPlane, tunnelIP: IPAddress)]? = nil, inProcess: Bool = true) throws {
         directory = NSTemporaryDirectory() + "nsm-mesh-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -162,7 +162,7 @@ final class Mesh: Sendable {
 
     /// Runs `body` with a started mesh and always tears it down.
     static func with<T: Sendable>(
-        nodes: Int = 2, expirePeriod: Double = 60, excludedPrefixesFile: String? = nil,
+        nodes: Int = 2, expirePeriod: Duration = .seconds(60), excludedPrefixesFile: String? = nil,
         dataPlanes: [(plane: any ForwarderDataPlane, tunnelIP: IPAddress)]? = nil, inProcess: Bool = true, _ body: (Mesh) async throws -> T
     ) async throws -> T {
         let mesh = try Mesh(nodes: nodes, expirePeriod: expirePeriod, excludedPrefixesFile: excludedPrefixesFile, dataPlanes: dataPlanes, inProcess: inProcess)
