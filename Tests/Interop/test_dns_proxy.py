@@ -91,7 +91,8 @@ def mesh(tmp_path_factory):
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         processes.append(proxy)
         wait_for_line(proxy, "dns proxy listening")
-        time.sleep(0.3)  # dnsmasq instances up
+        for server, name in ((CLUSTER, "web.cluster.local"), (SERVICE, "db.svc.nsm"), (OTHER, "api.other.nsm")):
+            wait_until_answers(ns, server, name)
         yield ns, logs
     finally:
         stop_all(processes)
