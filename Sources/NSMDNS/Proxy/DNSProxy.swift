@@ -109,22 +109,32 @@ public final class DNSProxy: Service, Sendable {
         var opened: [any Channel] = []
         var proxyThread: ProxyThread?
         var addresses: [DNSListenAddress] = []
-        do {
-            // TCP sockets are made on the NIO loop, UDP ones on the proxy thread: both run `setup` first.
-            if let setup { try await loop.submit { try setup() }.get() }
-            let udp = try ProxyThread(listen: configuration.listen, upstreamSockets: Self.upstreamSockets, core: core, setup: setup)
-            proxyThread = udp
-            for (address, port) in zip(configuration.listen, udp.ports) {
-                let bound = DNSListenAddress(host: address.host, port: port)
-                opened.append(try await DNSListener.bindStream(bound, on: loop, handler: core, tcpIdleTimeout: Self.timeAmount(configuration.tcpIdleTimeout)).get())
-                addresses.append(bound)
+        // Port 0 picks a free UDP port and then binds TCP on the same number, which another
+        // socket may hold: then the whole pair is picked again (a few times).
+        let attempts = configuration.listen.contains { $0.port == 0 } ? 5 : 1
+        for attempt in 1...attempts {
+            do {
+                // TCP sockets are made on the NIO loop, UDP ones on the proxy thread: both run `setup` first.
+                if let setup { try await loop.submit { try setup() }.get() }
+                let udp = try ProxyThread(listen: configuration.listen, upstreamSockets: Self.upstreamSockets, core: core, setup: setup)
+                proxyThread = udp
+                for (address, port) in zip(configuration.listen, udp.ports) {
+                    let bound = DNSListenAddress(host: address.host, port: port)
+                    opened.append(try await DNSListener.bindStream(bound, on: loop, handler: core, tcpIdleTimeout: Self.timeAmount(configuration.tcpIdleTimeout)).get())
+                    addresses.append(bound)
+                }
+                break
+            } catch {
+                proxyThread?.stop()
+                proxyThread = nil
+                for channel in opened { try? await channel.close() }
+                opened = []
+                addresses = []
+                if attempt < attempts { continue }
+                let failure = DNSConfigurationError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error)")
+                startFailure.withLock { $0 = failure }
+                throw failure
             }
-        } catch {
-            proxyThread?.stop()
-            for channel in opened { try? await channel.close() }
-            let failure = DNSConfigurationError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error)")
-            startFailure.withLock { $0 = failure }
-            throw failure
         }
         let own = Set(addresses), upstreams = wanted.list.withLock { $0 }
         core.mailbox.post { core.ownAddresses = own }
