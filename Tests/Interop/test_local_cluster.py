@@ -251,3 +251,11 @@ def test_bad_environment_values_are_refused_by_name(tmp_path, variable, value, m
                              "--resolv-conf", str(resolv)], capture_output=True, text=True, timeout=30, env=env)
     assert result.returncode != 0 and message in result.stderr, result.stderr
     assert resolv.read_text() == "nameserver 10.96.0.10\n"
+
+
+@pytest.mark.parametrize("zone", ["bad zone!", "a..b", "-x.nsm", "svc_b.nsm"])
+def test_endpoint_refuses_a_zone_that_is_not_a_host_name(zone):
+    """The zone becomes a search domain in the pods' resolv.conf, where a space would split it in two."""
+    result = subprocess.run([nsm_binary(), "endpoint", "--name", "nse-z", "--service-names", "svc-z", "--cidr-prefix", "172.16.66.0/24",
+                             "--connect-to", "unix:///nonexistent/nsm.sock", f"--dns-zone={zone}"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 64 and "is not a host name; accepted: labels of 1-63 letters" in result.stderr, result.stderr

@@ -89,6 +89,17 @@ struct EndpointCommand: AsyncParsableCommand {
             guard dnsRecords.isEmpty else { throw ValidationError("--dns-records/NSM_DNS_RECORDS need --dns-zone/NSM_DNS_ZONE") }
             return nil
         }
+        // The zone becomes a search domain in the pods' resolv.conf (whitespace-separated): a
+        // host name of letters, digits and '-' per label, as RFC 1123 has it.
+        let hostLabel = { (label: Substring) -> Bool in
+            !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+        let labels = (dnsZone.hasSuffix(".") ? String(dnsZone.dropLast()) : dnsZone).split(separator: ".", omittingEmptySubsequences: false)
+        guard !dnsZone.isEmpty, labels.allSatisfy(hostLabel) else {
+            throw ValidationError("--dns-zone/NSM_DNS_ZONE \"\(dnsZone.prefix(80))\" is not a host name; accepted: labels of 1-63 letters, digits and '-' "
+                + "(not at either end) joined by '.', e.g. my-svc.nsm")
+        }
         var zone: DNSZone
         do { zone = DNSZone(origin: try DNSName(dnsZone)) } catch { throw ValidationError("--dns-zone/NSM_DNS_ZONE: \(error)") }
         for record in dnsRecords.split(separator: ",") {
