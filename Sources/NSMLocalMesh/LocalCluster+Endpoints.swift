@@ -22,9 +22,7 @@ extension LocalCluster {
         guard !Self.isReserved(name) else {
             throw LocalMeshError("endpoint name \"\(name)\" is one of the cluster's own (fabric, registry, cluster-dns, node<N>); choose another")
         }
-        guard (0..<nodeCount).contains(node) else {
-            throw LocalMeshError("node \(node) does not exist: the cluster has node\(nodeCount == 1 ? " 0" : "s 0-\(nodeCount - 1)")")
-        }
+        try Self.checkNode(node, of: nodeCount, cluster: "the cluster")
         guard !services.isEmpty else { throw LocalMeshError("give at least one network service (--service-names svc-a,svc-b)") }
         for service in services {
             if let problem = NetworkServiceName.problem(service) { throw LocalMeshError("--service-names: \(problem)") }
@@ -37,6 +35,13 @@ extension LocalCluster {
             if let clash = excluded.first(where: { $0.family == pool.family && $0.length <= pool.length && $0.contains(pool.address) }) {
                 throw LocalMeshError("--cidr-prefix \(pool) lies inside the cluster's prefix \(clash) (pods and services use it), so no address could be handed out; choose a pool outside \(excluded.map(\.description).joined(separator: ", "))")
             }
+        }
+    }
+
+    /// Refuses a node index outside a cluster of `count` nodes, saying which nodes there are.
+    public static func checkNode(_ node: Int, of count: Int, cluster: String) throws {
+        guard (0..<count).contains(node) else {
+            throw LocalMeshError("node \(node) does not exist: \(cluster) has node\(count == 1 ? " 0" : "s 0-\(count - 1)")")
         }
     }
 

@@ -231,7 +231,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     func upstreamAnswer(_ bytes: [UInt8], from remote: SocketPeer, v4: Bool, socket: Int) {
         guard bytes.count >= 12 else { return }
         // Any datagram from an upstream that is down brings it back (even a late answer).
-        if let upstream = upstreamPeers.firstIndex(where: { $0.sameEndpoint(as: remote) }), health.isDown(upstream) {
+        if health.downCount > 0, let upstream = upstreamPeers.firstIndex(where: { $0.sameEndpoint(as: remote) }), health.isDown(upstream) {
             _ = health.answered(upstream)
             markHealth(upstream, down: false)
         }

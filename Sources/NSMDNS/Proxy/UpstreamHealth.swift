@@ -6,6 +6,8 @@ struct UpstreamHealth {
     static let downAfter = 3
 
     private var consecutiveTimeouts: [Int]
+    /// How many are down now (so the common case — none — costs one comparison per datagram).
+    private(set) var downCount = 0
 
     init(count: Int) { consecutiveTimeouts = Array(repeating: 0, count: count) }
 
@@ -14,13 +16,17 @@ struct UpstreamHealth {
     /// A query ended without upstream `index`'s answer; true when this marks it down.
     mutating func timedOut(_ index: Int) -> Bool {
         consecutiveTimeouts[index] += 1
-        return consecutiveTimeouts[index] == Self.downAfter
+        guard consecutiveTimeouts[index] == Self.downAfter else { return false }
+        downCount += 1
+        return true
     }
 
     /// Upstream `index` answered; true when it was down until now.
     mutating func answered(_ index: Int) -> Bool {
         defer { consecutiveTimeouts[index] = 0 }
-        return isDown(index)
+        guard isDown(index) else { return false }
+        downCount -= 1
+        return true
     }
 
     /// Which of `indices` a query must wait for: the live ones, or all of them when every one is down.

@@ -25,20 +25,9 @@ enum ClusterStatus {
         }
         sections.append(endpoints.count == 1 ? "no endpoints (add one: nsm cluster endpoint)" : TextTable.render(endpoints))
 
-        let registry = try NSMURL(cluster.registryUnix)
         do {
-            let services = try await withGRPCClient(transport: try .http2NIOPosix(target: registry.grpcTarget, transportSecurity: .plaintext)) { client in
-                var options = CallOptions.defaults
-                options.timeout = .seconds(5)
-                return try await Registry_NetworkServiceRegistry.Client(wrapping: client).find(
-                    .with { $0.networkService = Registry_NetworkService() }, options: options
-                ) { response in
-                    var found: [Registry_NetworkService] = []
-                    for try await item in response.messages { found.append(item.networkService) }
-                    return found
-                }
-            }
-            sections.append(services.isEmpty ? "no services registered" : ServiceTable.render(services.sorted { $0.name < $1.name }))
+            let services = try await ServiceTable.services(at: try NSMURL(cluster.registryUnix))
+            sections.append(services.isEmpty ? "no services registered" : ServiceTable.render(services))
         } catch {
             sections.append("services: the registry did not answer (\(error))")
         }

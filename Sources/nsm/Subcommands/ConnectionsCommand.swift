@@ -29,10 +29,7 @@ struct ConnectionsCommand: AsyncParsableCommand {
         var url: NSMURL
         do { url = try NSMURL(connectTo) } catch { throw ValidationError("--connect-to/NSM_CONNECT_TO: \(error)") }
         if let node {
-            let nodes = try ClusterState.nodes(of: cluster)
-            guard (0..<nodes).contains(node) else {
-                throw CommandFailure("node \(node) does not exist: cluster \(cluster) has node\(nodes == 1 ? " 0" : "s 0-\(nodes - 1)")")
-            }
+            _ = try ClusterState.nodes(of: cluster, checking: node)
             url = .unix(path: "/run/nsm-\(cluster)/node\(node)/nsm.io.sock")
         }
         let connections = try await withGRPCClient(transport: try .http2NIOPosix(target: url.grpcTarget, transportSecurity: .plaintext)) { client in

@@ -41,10 +41,7 @@ struct RunCommand: AsyncParsableCommand {
         guard !command.isEmpty else { throw ValidationError("give a command after --, e.g. nsm run --annotation 'kernel://svc' -- ip addr") }
         let parsed: NetworkServiceAnnotation
         do { parsed = try NetworkServiceAnnotation.parse(annotation) } catch { throw ValidationError("--annotation: \(error)") }
-        let nodes = try ClusterState.nodes(of: cluster)
-        guard (0..<nodes).contains(node) else {
-            throw CommandFailure("node \(node) does not exist: cluster \(cluster) has node\(nodes == 1 ? " 0" : "s 0-\(nodes - 1)")")
-        }
+        let nodes = try ClusterState.nodes(of: cluster, checking: node)
         let localCluster = LocalCluster(prefix: "nsm-\(cluster)", nodes: nodes)
         let pod = try LocalPod(cluster: localCluster, name: podName)
         defer { pod.destroy() }
@@ -138,12 +135,16 @@ final class SignalRelay: Sendable {
 
 /// What `nsm cluster up` recorded about a local cluster.
 enum ClusterState {
-    /// The number of nodes of cluster `name`; a runtime failure when it is not up.
-    static func nodes(of name: String) throws -> Int {
+    /// The number of nodes of cluster `name`; a runtime failure when it is not up, or when it
+    /// has no node `node`.
+    static func nodes(of name: String, checking node: Int? = nil) throws -> Int {
         let state = LocalCluster(prefix: "nsm-\(name)", nodes: 0).stateFile
         guard let data = FileManager.default.contents(atPath: state),
               let recorded = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let nodes = recorded["nodes"] as? Int
         else { throw CommandFailure("cluster \(name) is not up; start it with nsm cluster up --cluster \(name)") }
+        if let node {
+            do { try LocalCluster.checkNode(node, of: nodes, cluster: "cluster \(name)") } catch { throw CommandFailure("\(error)") }
+        }
         return nodes
     }
 }

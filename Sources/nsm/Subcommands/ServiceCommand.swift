@@ -36,11 +36,19 @@ struct ServiceCommand: AsyncParsableCommand {
             }
         }
 
-        func withRegistry<T: Sendable>(_ body: (Registry_NetworkServiceRegistry.Client<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
-            let url = try self.url
-            if let cluster, case .unix(let path) = url, !FileManager.default.fileExists(atPath: path) {
-                throw CommandFailure("cluster \(cluster) is not up (no \(path)); nsm cluster up --cluster \(cluster)")
+        /// ``url``, refused at once when it is a local cluster that is not up.
+        var reachableURL: NSMURL {
+            get throws {
+                let url = try self.url
+                if let cluster, case .unix(let path) = url, !FileManager.default.fileExists(atPath: path) {
+                    throw CommandFailure("cluster \(cluster) is not up (no \(path)); nsm cluster up --cluster \(cluster)")
+                }
+                return url
             }
+        }
+
+        func withRegistry<T: Sendable>(_ body: (Registry_NetworkServiceRegistry.Client<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
+            let url = try reachableURL
             return try await withGRPCClient(transport: try .http2NIOPosix(target: url.grpcTarget, transportSecurity: .plaintext)) { client in
                 try await body(Registry_NetworkServiceRegistry.Client(wrapping: client))
             }
@@ -103,13 +111,7 @@ struct ServiceCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON (protobuf JSON) instead of a table.") var json = false
 
         func run() async throws {
-            let services = try await target.withRegistry { registry in
-                try await registry.find(.with { $0.networkService = Registry_NetworkService() }) { response in
-                    var found: [Registry_NetworkService] = []
-                    for try await item in response.messages { found.append(item.networkService) }
-                    return found
-                }
-            }.sorted { $0.name < $1.name }
+            let services = try await ServiceTable.services(at: try target.reachableURL)
             if json {
                 print("[" + (try services.map { String(decoding: try $0.jsonUTF8Data(), as: UTF8.self) }).joined(separator: ",\n") + "]")
                 return
@@ -121,6 +123,21 @@ struct ServiceCommand: AsyncParsableCommand {
 
 /// Services as a table: name, payload, matches (one-line form), one row per match.
 enum ServiceTable {
+    /// Every service a registry (or a manager, which relays) knows, by name; 5 s at most.
+    static func services(at url: NSMURL) async throws -> [Registry_NetworkService] {
+        try await withGRPCClient(transport: try .http2NIOPosix(target: url.grpcTarget, transportSecurity: .plaintext)) { client in
+            var options = CallOptions.defaults
+            options.timeout = .seconds(5)
+            return try await Registry_NetworkServiceRegistry.Client(wrapping: client).find(
+                .with { $0.networkService = Registry_NetworkService() }, options: options
+            ) { response in
+                var found: [Registry_NetworkService] = []
+                for try await item in response.messages { found.append(item.networkService) }
+                return found
+            }
+        }.sorted { $0.name < $1.name }
+    }
+
     static func render(_ services: [Registry_NetworkService]) -> String {
         var rows = [["SERVICE", "PAYLOAD", "MATCHES"]]
         for service in services {
