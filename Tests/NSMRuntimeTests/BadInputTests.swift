@@ -49,7 +49,7 @@ struct BadInputTests {
                 $0.labels = ["app": "b"]
             }, preferences: [.kernel(interfaceName: "nsm-1", namespace: .inode(device: 4, inode: 1))])
             testCase.mutate(&request)
-            let remote = try await GRPCDialer(pool: mesh.pool, timeout: .seconds(10)).remote(for: mesh.nodes[0].managerUnix)
+            let remote = try await GRPCDialer(pool: mesh.pool, timeout: .seconds(10)).peer(for: mesh.nodes[0].managerUnix)
             do {
                 _ = try await remote.request(request)
                 Issue.record("accepted")

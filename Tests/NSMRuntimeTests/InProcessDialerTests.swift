@@ -10,7 +10,7 @@ struct InProcessDialerTests {
     /// Records which URLs were dialed (a stand-in for gRPC in this unit test of the dialer).
     final class RecordingDialer: NetworkServiceDialer {
         let dialed = Mutex<[NSMURL]>([])
-        func remote(for url: NSMURL) async throws -> any NetworkServiceRemote {
+        func peer(for url: NSMURL) async throws -> any NetworkServicePeer {
             dialed.withLock { $0.append(url) }
             throw NSMError.unavailable("not reachable in this test: \(url)")
         }
@@ -43,13 +43,13 @@ struct InProcessDialerTests {
 
         var request = Networkservice_NetworkServiceRequest()
         request.connection.id = "conn-1"
-        let answer = try await dialer.remote(for: local).request(request)
+        let answer = try await dialer.peer(for: local).request(request)
         #expect(answer.id == "conn-1-served-in-process")
-        try await dialer.remote(for: local).close(answer)
+        try await dialer.peer(for: local).close(answer)
         #expect(closes.value.withLock { $0 } == 1)
         #expect(fallback.dialed.withLock { $0 }.isEmpty)
 
-        await #expect(throws: NSMError.self) { _ = try await dialer.remote(for: remote) }
+        await #expect(throws: NSMError.self) { _ = try await dialer.peer(for: remote) }
         #expect(fallback.dialed.withLock { $0 } == [remote])
     }
 }

@@ -95,7 +95,7 @@ struct RestartedClientRequestTests {
                 $0.id = "restarted-0"
                 $0.networkService = "svc-rs"
             }, preferences: [.kernel(interfaceName: "nsm-1", namespace: NamespaceURL(pod.identity.url))])
-            let remote = try await GRPCDialer(pool: mesh.pool, timeout: .seconds(10)).remote(for: mesh.nodes[0].managerUnix)
+            let remote = try await GRPCDialer(pool: mesh.pool, timeout: .seconds(10)).peer(for: mesh.nodes[0].managerUnix)
             let first = try await remote.request(request)
             let second = try await remote.request(request)
             #expect(second.path.pathSegments.map(\.id) == first.path.pathSegments.map(\.id))

@@ -1,3 +1,4 @@
+import NSMElements
 import NSMAPI
 import NSMCore
 import NSMRegistry

@@ -56,6 +56,9 @@ public struct NetworkServiceChain: NetworkServiceElement {
 
     public init(_ elements: [any NetworkServiceElement]) { self.elements = elements }
 
+    /// A chain of the elements that are there: a `nil` is an element switched off by configuration.
+    public init(_ elements: [(any NetworkServiceElement)?]) { self.elements = elements.compactMap { $0 } }
+
     public func request(
         _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
     ) async throws -> Connection_Connection {

@@ -8,6 +8,10 @@ public struct ChainContext: Sendable {
     public var metadata: ConnectionMetadata
     /// Where the call came from (e.g. `unix:/var/lib/networkservicemesh/nsm.io.sock`), if known.
     public var peer: String
+    /// Where this call goes after this hop (upstream's `clienturl`): set by the hop's selection
+    /// element (round robin, discover-forwarder, the client's manager URL, or, on a Close after a
+    /// restart, the restore element); read by connect, monitor relay and the mechanism elements.
+    public var nextHop: NSMURL?
     /// Values one element hands to later elements of the same call (e.g. discovered candidates).
     public var values: CallValues = CallValues()
 

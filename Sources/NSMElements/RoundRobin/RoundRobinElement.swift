@@ -4,8 +4,9 @@ public import NSMCore
 import Synchronization
 
 /// Picks one of the discovered candidates, round robin per network service, sets
-/// `network_service_endpoint_name` and continues; when the rest of the chain fails for that
-/// endpoint, tries the next candidate (each at most once).
+/// `network_service_endpoint_name` and the next hop (the endpoint's URL) and continues; when the
+/// rest of the chain fails for that endpoint, tries the next candidate (each at most once).
+/// Close goes to the endpoint the connection was made with.
 public final class RoundRobinElement: NetworkServiceElement {
     public enum Chosen: MetadataKey { public typealias Value = Registry_NetworkServiceEndpoint }
 
@@ -29,8 +30,8 @@ public final class RoundRobinElement: NetworkServiceElement {
             var request = request
             request.connection.networkServiceEndpointName = candidate.name
             var context = context
-            context.values[Chosen.self] = candidate
             do {
+                context.nextHop = try NSMURL(candidate.url)
                 let connection = try await next.request(request, context: context)
                 context.metadata[Chosen.self] = candidate
                 return connection
@@ -41,5 +42,11 @@ public final class RoundRobinElement: NetworkServiceElement {
             }
         }
         throw NSMError.unavailable("every endpoint of \"\(request.connection.networkService)\" failed: " + failures.joined(separator: "; "))
+    }
+
+    public func close(_ connection: Connection_Connection, context: ChainContext, next: NetworkServiceNext) async throws {
+        var context = context
+        if let chosen = context.metadata[Chosen.self] { context.nextHop = try? NSMURL(chosen.url) }
+        try await next.close(connection, context: context)
     }
 }

@@ -11,8 +11,6 @@ public import ServiceLifecycle
 /// IPAM from CIDR pools, routes and DNS configs for its clients, and its side of a KERNEL
 /// mechanism; registers itself (and its services) through the node's manager and keeps the
 /// registration fresh.
-///
-/// Chain: updatepath, begin, metadata, timeout, monitor, trimpath, ipam, routes, dns, kernel.
 public struct Endpoint: Sendable {
     public struct Configuration: Sendable {
         public var name: String
@@ -82,16 +80,23 @@ public struct Endpoint: Sendable {
         let ipam = PointToPointIPAM(pools: configuration.cidrPrefixes)
         self.ipam = ipam
         let timeouts = TimeoutScheduler()
-        let chain = NetworkServiceChain(serverChainHead(name: configuration.name, lifetime: configuration.maxTokenLifetime, timeouts: timeouts, monitor: monitor) + [
+        // Its own address as a DNS server only when it serves a zone, and only for that zone: an
+        // endpoint that advertised DNS it does not serve would hold every negative answer.
+        let ownDNS = configuration.dnsZone.map { OwnDNSServerElement(searchDomains: [String($0.origin.description.dropLast())]) }
+        let chain = NetworkServiceChain([
+            UpdatePathElement(name: configuration.name),
+            ExpiresElement(lifetime: configuration.maxTokenLifetime),
+            BeginElement(),
+            MetadataElement(),
+            TimeoutElement(scheduler: timeouts),
+            MonitorElement(monitor),
             TrimPathElement(),
             ipam,
             RoutesElement(routes: configuration.routes),
             DNSContextElement(configs: configuration.dnsConfigs),
-        ]
-            // Its own address as a DNS server only when it serves a zone, and only for that zone:
-            // an endpoint that advertised DNS it does not serve would hold every negative answer.
-            + (configuration.dnsZone.map { [OwnDNSServerElement(searchDomains: [String($0.origin.description.dropLast())])] } ?? [])
-            + [KernelMechanismElement(namespaceURL: configuration.namespaceURL)])
+            ownDNS,
+            KernelMechanismElement(namespaceURL: configuration.namespaceURL),
+        ])
         timeouts.attach(chain: chain, logger: logger)
         server = GRPCServerService(url: configuration.listen, services: [
             NetworkServiceGRPCService(chain: chain, logger: logger),

@@ -7,9 +7,6 @@ public import NSMElements
 public import ServiceLifecycle
 
 /// `nsm node` (forwarder part), one per node: selects the endpoint and plumbs the data plane.
-///
-/// Chain: updatepath, begin, metadata, timeout, monitor, discover, roundrobin,
-/// mechanism translation + data plane, connect (to the endpoint, or to its node's manager).
 public struct Forwarder: Sendable {
     public struct Configuration: Sendable {
         public var name: String
@@ -55,31 +52,28 @@ public struct Forwarder: Sendable {
         let registry = RegistryClient(url: configuration.managerURL, pool: pool)
         let cache = CachingRegistryReader(upstream: registry, logger: logger)
         registryView = cache
-        let endpointURL: @Sendable (Networkservice_NetworkServiceRequest, ChainContext) throws -> NSMURL = { request, context in
-            if let chosen = context.values[RoundRobinElement.Chosen.self] ?? context.metadata[RoundRobinElement.Chosen.self] {
-                return try NSMURL(chosen.url)
-            }
-            throw NSMError.notFound("no endpoint chosen for connection \(request.connection.id)")
-        }
         let timeouts = TimeoutScheduler()
-        let relay = MonitorRelay(hopName: configuration.name, pool: pool, monitor: monitor, logger: logger)
-        let chain = NetworkServiceChain(serverChainHead(name: configuration.name, lifetime: configuration.maxTokenLifetime, timeouts: timeouts, monitor: monitor) + [
+        let dialer = GRPCDialer(pool: pool)
+        let relay = MonitorRelay(hopName: configuration.name, dialer: dialer, monitor: monitor, logger: logger)
+        let tunnelIP = configuration.tunnelIP, vxlanPort = configuration.vxlanPort
+        let chain = NetworkServiceChain([
+            UpdatePathElement(name: configuration.name),
+            ExpiresElement(lifetime: configuration.maxTokenLifetime),
+            BeginElement(),
+            MetadataElement(),
+            TimeoutElement(scheduler: timeouts),
+            MonitorElement(monitor),
+            IncomingMechanismElement(tunnelIP: tunnelIP, vxlanPort: vxlanPort),
             DiscoverElement(registry: cache),
             RoundRobinElement(),
-            MechanismTranslationElement(
-                tunnelIP: configuration.tunnelIP, vxlanPort: configuration.vxlanPort, underlayMTU: configuration.underlayMTU,
-                dataPlane: dataPlane, endpointURL: endpointURL),
-            MonitorRelayElement(relay: relay) { request, context in try? endpointURL(request, context) },
-            ConnectElement(dialer: GRPCDialer(pool: pool)) { request, context in
-                if let url = try? endpointURL(request, context) { return url }
-                // Close after a restart: find the endpoint by name.
-                var query = Registry_NetworkServiceEndpoint()
-                query.name = request.connection.networkServiceEndpointName
-                guard !query.name.isEmpty, let found = try await registry.endpoints(matching: query).first else {
-                    throw NSMError.notFound("endpoint \"\(request.connection.networkServiceEndpointName)\" is not registered")
-                }
-                return try NSMURL(found.url)
-            },
+            RestoreNextHopElement(EndpointByName(registry: registry)),
+            OutgoingMechanismElement(tunnelIP: tunnelIP, vxlanPort: vxlanPort),
+            DataPlaneElement(dataPlane),
+            TunnelMTUElement(underlayMTU: configuration.underlayMTU, family: tunnelIP.family),
+            VNIElement(tunnelIP: tunnelIP),
+            MechanismTranslationElement(),
+            MonitorRelayElement(relay: relay),
+            ConnectElement(dialer: dialer),
         ])
         timeouts.attach(chain: chain, logger: logger)
         inProcess?.register(configuration.listen, chain: chain, logger: logger)

@@ -10,8 +10,6 @@ public import ServiceLifecycle
 /// entry point of local forwarders and endpoints, and the hop that remote forwarders reach
 /// over TCP.
 ///
-/// Chain: updatepath, begin, metadata, timeout, monitor, clientinfo (nodeName),
-/// discoverforwarder, excludedprefixes, connect (to the chosen forwarder).
 public struct Manager: Sendable {
     public struct Configuration: Sendable {
         public var name: String
@@ -57,53 +55,31 @@ public struct Manager: Sendable {
         let publicURL = (configuration.publicURL ?? configuration.listenTCP).description
         let registry = RegistryClient(url: configuration.registryURL, pool: pool)
         let cache = CachingRegistryReader(upstream: registry, logger: logger)
-        let reader = BypassingRegistryReader(upstream: cache, bypass: bypass, publicURL: publicURL)
-        let bypass = self.bypass
-        let forwarderService = configuration.forwarderServiceName
-        let timeouts = TimeoutScheduler()
-        var elements: [any NetworkServiceElement] = serverChainHead(name: configuration.name, lifetime: configuration.maxTokenLifetime, timeouts: timeouts, monitor: monitor) + [
-            ClientInfoElement(labels: ["nodeName": configuration.nodeName]),
-            DiscoverForwarderElement(forwarderService: forwarderService, services: reader) {
-                var query = Registry_NetworkServiceEndpoint()
-                query.networkServiceNames = [forwarderService]
-                query.url = publicURL
-                return try await cache.endpoints(matching: query)
-                    .filter { $0.url == publicURL && bypass.localURL(for: $0.name) != nil }
-                    .map { bypass.rewrite($0, publicURL: publicURL) }
-            },
-        ]
-        if let path = configuration.excludedPrefixesFile {
-            elements.append(ExcludedPrefixesElement(file: ExcludedPrefixesFile(path: path)))
-        }
-        let forwarderURL: @Sendable (Networkservice_NetworkServiceRequest, ChainContext) throws -> NSMURL = { request, context in
-            if let chosen = context.values[DiscoverForwarderElement.Chosen.self] { return try NSMURL(chosen.url) }
-            if let name = request.connection.nextPathSegment?.name, let url = bypass.localURL(for: name) { return try NSMURL(url) }
-            throw NSMError.notFound("no forwarder known for connection \(request.connection.id)")
-        }
-        let relay = MonitorRelay(hopName: configuration.name, pool: pool, monitor: monitor, logger: logger)
-        elements.append(MonitorRelayElement(relay: relay) { request, context in try? forwarderURL(request, context) })
+        let forwarders = LocalForwarders(serviceName: configuration.forwarderServiceName, registry: cache, bypass: bypass, publicURL: publicURL)
         let dialer: any NetworkServiceDialer = inProcess.map { InProcessDialer(hops: $0, fallback: GRPCDialer(pool: pool)) } ?? GRPCDialer(pool: pool)
-        elements.append(ConnectElement(dialer: dialer) { request, context in try forwarderURL(request, context) })
-        let chain = NetworkServiceChain(elements)
+        let timeouts = TimeoutScheduler()
+        let relay = MonitorRelay(hopName: configuration.name, dialer: dialer, monitor: monitor, logger: logger)
+        let excludedPrefixes = configuration.excludedPrefixesFile.map { ExcludedPrefixesElement(file: ExcludedPrefixesFile(path: $0)) }
+        let chain = NetworkServiceChain([
+            UpdatePathElement(name: configuration.name),
+            ExpiresElement(lifetime: configuration.maxTokenLifetime),
+            BeginElement(),
+            MetadataElement(),
+            TimeoutElement(scheduler: timeouts),
+            MonitorElement(monitor),
+            ClientInfoElement(labels: ["nodeName": configuration.nodeName]),
+            DiscoverForwarderElement(forwarders: forwarders, services: BypassingRegistryReader(upstream: cache, bypass: bypass, publicURL: publicURL)),
+            RestoreNextHopElement(forwarders),
+            excludedPrefixes,
+            MonitorRelayElement(relay: relay),
+            ConnectElement(dialer: dialer),
+        ])
         timeouts.attach(chain: chain, logger: logger)
         let grpcServices: [any RegistrableRPCService] = [
             NetworkServiceGRPCService(chain: chain, logger: logger),
             MonitorConnectionGRPCService(monitor: monitor),
-            NetworkServiceEndpointRegistryGRPCService(
-                chain: RegistryChain([LocalBypassElement(bypass: bypass, publicURL: publicURL), UpstreamEndpointRegistryElement(upstream: registry)])
-            ) { query, writer in
-                // Relayed watches end at graceful shutdown, so the server can stop.
-                try? await cancelWhenGracefulShutdown {
-                    try await registry.watchEndpoints(query) { response in
-                        var response = response
-                        response.networkServiceEndpoint = bypass.rewrite(response.networkServiceEndpoint, publicURL: publicURL)
-                        try await writer.write(response)
-                    }
-                }
-            },
-            NetworkServiceRegistryGRPCService(chain: RegistryChain([UpstreamServiceRegistryElement(upstream: registry)])) { query, writer in
-                try? await cancelWhenGracefulShutdown { try await registry.watchServices(query) { try await writer.write($0) } }
-            },
+            NetworkServiceEndpointRegistryGRPCService(proxyingTo: registry, bypass: bypass, publicURL: publicURL),
+            NetworkServiceRegistryGRPCService(proxyingTo: registry),
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
         ]
         servers = [configuration.listenUnix, configuration.listenTCP].map {

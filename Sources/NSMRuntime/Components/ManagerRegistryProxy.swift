@@ -1,51 +1,9 @@
 import GRPCCore
+public import NSMElements
+import ServiceLifecycle
 public import NSMAPI
 public import NSMCore
 import SwiftProtobuf
-
-/// On the manager: records each local registrant's real URL, publishes the endpoint upstream
-/// under the manager's public URL, and turns the manager's URL back into the local one in
-/// answers — so the node's forwarder dials local endpoints directly (upstream "localbypass").
-public struct LocalBypassElement: RegistryElement {
-    let bypass: LocalBypass
-    let publicURL: String
-
-    public init(bypass: LocalBypass, publicURL: String) {
-        self.bypass = bypass
-        self.publicURL = publicURL
-    }
-
-    public func register(_ resource: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws -> Registry_NetworkServiceEndpoint {
-        guard !resource.url.isEmpty, (try? NSMURL(resource.url)) != nil else {
-            throw NSMError.invalidArgument("endpoint \"\(resource.name)\" url \"\(resource.url)\" is not unix:///path or tcp://host:port")
-        }
-        var published = resource
-        published.url = publicURL
-        // Record first: the registry's watchers hear of the registration before it returns,
-        // and what they relay must already be rewritten to the local URL.
-        let previous = bypass.localURL(for: resource.name)
-        bypass.record(name: resource.name, url: resource.url)
-        do {
-            var answer = try await next.register(published)
-            answer.url = resource.url
-            return answer
-        } catch {
-            if let previous { bypass.record(name: resource.name, url: previous) } else { bypass.remove(name: resource.name) }
-            throw error
-        }
-    }
-
-    public func find(_ query: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws -> [Registry_NetworkServiceEndpoint] {
-        try await next.find(query).map { bypass.rewrite($0, publicURL: publicURL) }
-    }
-
-    public func unregister(_ resource: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws {
-        bypass.remove(name: resource.name)
-        var published = resource
-        published.url = publicURL
-        try await next.unregister(published)
-    }
-}
 
 /// The tail of a proxying registry chain: the next registry, over gRPC.
 public struct UpstreamEndpointRegistryElement: RegistryElement {
@@ -87,18 +45,30 @@ public struct UpstreamServiceRegistryElement: RegistryElement {
     }
 }
 
-/// The manager's view of the registry for its own chain: local endpoints and forwarders with
-/// their local URLs.
-struct BypassingRegistryReader: RegistryReader {
-    let upstream: any RegistryReader
-    let bypass: LocalBypass
-    let publicURL: String
 
-    func networkService(named name: String) async throws -> Registry_NetworkService? {
-        try await upstream.networkService(named: name)
+extension NetworkServiceEndpointRegistryGRPCService {
+    /// The manager's endpoint registry: local bypass in front of the next registry; relayed
+    /// watches see local endpoints at their local URLs, and end at graceful shutdown (so the
+    /// server can stop).
+    public init(proxyingTo registry: RegistryClient, bypass: LocalBypass, publicURL: String) {
+        self.init(chain: RegistryChain([LocalBypassElement(bypass: bypass, publicURL: publicURL), UpstreamEndpointRegistryElement(upstream: registry)])) {
+            query, writer in
+            try? await cancelWhenGracefulShutdown {
+                try await registry.watchEndpoints(query) { response in
+                    var response = response
+                    response.networkServiceEndpoint = bypass.rewrite(response.networkServiceEndpoint, publicURL: publicURL)
+                    try await writer.write(response)
+                }
+            }
+        }
     }
+}
 
-    func endpoints(matching query: Registry_NetworkServiceEndpoint) async throws -> [Registry_NetworkServiceEndpoint] {
-        try await upstream.endpoints(matching: query).map { bypass.rewrite($0, publicURL: publicURL) }
+extension NetworkServiceRegistryGRPCService {
+    /// The manager's service registry: the next registry's, watches relayed.
+    public init(proxyingTo registry: RegistryClient) {
+        self.init(chain: RegistryChain([UpstreamServiceRegistryElement(upstream: registry)])) { query, writer in
+            try? await cancelWhenGracefulShutdown { try await registry.watchServices(query) { try await writer.write($0) } }
+        }
     }
 }

@@ -12,6 +12,7 @@ import Synchronization
 /// the manager's monitor says, report what happens.
 extension NSMClient {
     enum Signal: Sendable { case refresh, heal }
+    private struct Lost: Error {}
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
@@ -108,23 +109,21 @@ extension NSMClient {
             segment.name = own.name
             selector.pathSegments = [segment]
             let lost: Signal?
+            let peer = try? pool.peer(for: configuration.managerURL)
             do {
-                let client = Connection_MonitorConnection.Client(wrapping: try pool.client(for: configuration.managerURL))
-                lost = try await client.monitorConnections(selector) { response -> Signal? in
-                    for try await event in response.messages {
-                        // The connection went away or down at the manager: reselect.
-                        if event.type == .delete { return .heal }
-                        if event.connections.values.contains(where: { $0.state == .down }) { return .heal }
-                    }
-                    self.pool.suspect(self.configuration.managerURL)
-                    return .refresh
+                try await peer?.monitorConnections(selector) { event in
+                    // The connection went away or down at the manager: reselect.
+                    if event.type == .delete || event.connections.values.contains(where: { $0.state == .down }) { throw Lost() }
                 }
-            } catch {
-                // The manager is unreachable (restarting?): re-request the same path first, checking
+                // The stream ended: the manager went away. Re-request the same path first, checking
                 // that it is back before each call.
-                pool.suspect(configuration.managerURL)
+                lost = .refresh
+            } catch is Lost {
+                lost = .heal
+            } catch {
                 lost = Task.isCancelled ? nil : .refresh
             }
+            peer?.suspect()
             if let lost, !Task.isShuttingDownGracefully, !Task.isCancelled {
                 signals.yield(lost)
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.retryInterval) }

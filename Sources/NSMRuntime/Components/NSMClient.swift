@@ -79,11 +79,11 @@ public final class NSMClient: Service, Sendable {
         self.configuration = configuration
         self.pool = pool
         self.logger = logger
-        let managerURL = configuration.managerURL
         chain = NetworkServiceChain([
             UpdatePathElement(name: configuration.name),
             ExpiresElement(lifetime: configuration.maxTokenLifetime),
-            ConnectElement(dialer: GRPCDialer(pool: pool, timeout: configuration.requestTimeout)) { _, _ in managerURL },
+            ClientURLElement(url: configuration.managerURL),
+            ConnectElement(dialer: GRPCDialer(pool: pool, timeout: configuration.requestTimeout)),
         ])
     }
 

@@ -24,11 +24,11 @@ public struct RegistryClient: RegistryReader {
     }
 
     var endpointsClient: Registry_NetworkServiceEndpointRegistry.Client<HTTP2ClientTransport.Posix> {
-        get throws { Registry_NetworkServiceEndpointRegistry.Client(wrapping: try pool.client(for: url)) }
+        get throws { Registry_NetworkServiceEndpointRegistry.Client(wrapping: try pool.peer(for: url).streamClient) }
     }
 
     var servicesClient: Registry_NetworkServiceRegistry.Client<HTTP2ClientTransport.Posix> {
-        get throws { Registry_NetworkServiceRegistry.Client(wrapping: try pool.client(for: url)) }
+        get throws { Registry_NetworkServiceRegistry.Client(wrapping: try pool.peer(for: url).streamClient) }
     }
 
     public func register(_ endpoint: Registry_NetworkServiceEndpoint) async throws -> Registry_NetworkServiceEndpoint {

@@ -35,16 +35,18 @@ public struct InProcessDialer: NetworkServiceDialer {
         self.fallback = fallback
     }
 
-    public func remote(for url: NSMURL) async throws -> any NetworkServiceRemote {
-        if let hop = hops.hop(for: url) { return InProcessRemote(hop: hop, url: url) }
-        return try await fallback.remote(for: url)
+    public func peer(for url: NSMURL) async throws -> any NetworkServicePeer {
+        guard let hop = hops.hop(for: url) else { return try await fallback.peer(for: url) }
+        return InProcessPeer(hop: hop, url: url, streams: fallback)
     }
 }
 
-/// A hop's chain called as its gRPC service would call it (see `NetworkServiceGRPCService`).
-struct InProcessRemote: NetworkServiceRemote {
+/// A hop's chain called as its gRPC service would call it (see `NetworkServiceGRPCService`);
+/// its monitor stream still goes over gRPC (`streams`).
+struct InProcessPeer: NetworkServicePeer {
     let hop: InProcessHops.Hop
     let url: NSMURL
+    let streams: any NetworkServiceDialer
 
     func request(_ request: Networkservice_NetworkServiceRequest) async throws -> Connection_Connection {
         try await hop.chain.request(request, context: context(request.connection.id))
@@ -53,6 +55,15 @@ struct InProcessRemote: NetworkServiceRemote {
     func close(_ connection: Connection_Connection) async throws {
         try await hop.chain.close(connection, context: context(connection.id))
     }
+
+    func monitorConnections(
+        _ selector: Connection_MonitorScopeSelector, _ body: @escaping @Sendable (Connection_ConnectionEvent) async throws -> Void
+    ) async throws {
+        try await streams.peer(for: url).monitorConnections(selector, body)
+    }
+
+    /// The hop lives as long as this process.
+    func suspect() {}
 
     private func context(_ id: String) -> ChainContext {
         var logger = hop.logger

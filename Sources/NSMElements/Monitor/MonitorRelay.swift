@@ -1,9 +1,6 @@
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
-import Logging
+public import Logging
 public import NSMAPI
 public import NSMCore
-public import NSMElements
 public import ServiceLifecycle
 import Synchronization
 
@@ -20,7 +17,7 @@ public final class MonitorRelay: Service, Sendable {
         var following: Set<NSMURL> = []
     }
 
-    private let pool: GRPCClientPool
+    private let dialer: any NetworkServiceDialer
     private let monitor: ConnectionMonitor
     private let logger: Logger
     private let hopName: String
@@ -28,9 +25,9 @@ public final class MonitorRelay: Service, Sendable {
     private let requests: AsyncStream<NSMURL>
     private let requestsContinuation: AsyncStream<NSMURL>.Continuation
 
-    public init(hopName: String, pool: GRPCClientPool, monitor: ConnectionMonitor, logger: Logger) {
+    public init(hopName: String, dialer: any NetworkServiceDialer, monitor: ConnectionMonitor, logger: Logger) {
         self.hopName = hopName
-        self.pool = pool
+        self.dialer = dialer
         self.monitor = monitor
         self.logger = logger
         (requests, requestsContinuation) = AsyncStream.makeStream()
@@ -66,21 +63,20 @@ public final class MonitorRelay: Service, Sendable {
         var segment = Connection_PathSegment()
         segment.name = hopName
         selector.pathSegments = [segment]
+        let peer = try? await dialer.peer(for: url)
         do {
-            let client = Connection_MonitorConnection.Client(wrapping: try pool.client(for: url))
-            try await client.monitorConnections(selector) { response in
-                for try await event in response.messages where event.type != .initialStateTransfer {
-                    for connection in event.connections.values where event.type == .delete || connection.state == .down {
-                        if let mine = connection.path.pathSegments.first(where: { $0.name == self.hopName })?.id {
-                            self.lose([mine], at: url, reason: event.type == .delete ? "deleted" : "down")
-                        }
+            try await peer?.monitorConnections(selector) { event in
+                guard event.type != .initialStateTransfer else { return }
+                for connection in event.connections.values where event.type == .delete || connection.state == .down {
+                    if let mine = connection.path.pathSegments.first(where: { $0.name == self.hopName })?.id {
+                        self.lose([mine], at: url, reason: event.type == .delete ? "deleted" : "down")
                     }
                 }
             }
         } catch {}
         // The stream ended: the next hop is gone (or shutting down). Everything we watched there is lost,
         // and the next call to it should check first that it is alive.
-        pool.suspect(url)
+        peer?.suspect()
         let lost = state.withLock { state -> [String] in
             state.following.remove(url)
             return state.urlByID.filter { $0.value == url }.map(\.key)
@@ -101,32 +97,5 @@ public final class MonitorRelay: Service, Sendable {
             known.state = .down
             monitor.update(known)
         }
-    }
-}
-
-/// Starts a ``MonitorRelay`` watch after each successful Request (toward the URL the request
-/// went to) and stops it on Close.
-public struct MonitorRelayElement: NetworkServiceElement {
-    let relay: MonitorRelay
-    let nextURL: @Sendable (Networkservice_NetworkServiceRequest, ChainContext) -> NSMURL?
-
-    public init(relay: MonitorRelay, nextURL: @escaping @Sendable (Networkservice_NetworkServiceRequest, ChainContext) -> NSMURL?) {
-        self.relay = relay
-        self.nextURL = nextURL
-    }
-
-    public func request(
-        _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
-    ) async throws -> Connection_Connection {
-        let connection = try await next.request(request, context: context)
-        if let url = nextURL(request, context) ?? nextURL(Networkservice_NetworkServiceRequest(connection: connection, preferences: []), context) {
-            relay.watch(connection, at: url)
-        }
-        return connection
-    }
-
-    public func close(_ connection: Connection_Connection, context: ChainContext, next: NetworkServiceNext) async throws {
-        relay.unwatch(connection.id)
-        try await next.close(connection, context: context)
     }
 }

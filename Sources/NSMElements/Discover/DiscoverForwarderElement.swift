@@ -4,30 +4,26 @@ public import NSMCore
 /// On the manager: picks a forwarder registered on this node for the request — the one named
 /// in the path's next segment when it is still there (a refresh), otherwise the first whose
 /// labels satisfy the NetworkService's `matches[].metadata.labels` (default `p2p=true`) — and
-/// tries the others in turn when the rest of the chain fails.
+/// tries the others in turn when the rest of the chain fails. The chosen forwarder's URL is the
+/// next hop, for Request and for Close.
 public struct DiscoverForwarderElement: NetworkServiceElement {
     public enum Chosen: MetadataKey { public typealias Value = Registry_NetworkServiceEndpoint }
 
-    let forwarders: @Sendable () async throws -> [Registry_NetworkServiceEndpoint]
+    let forwarders: LocalForwarders
     let services: any RegistryReader
-    public let forwarderService: String
 
-    public init(
-        forwarderService: String = "forwarder", services: any RegistryReader,
-        forwarders: @escaping @Sendable () async throws -> [Registry_NetworkServiceEndpoint]
-    ) {
-        self.forwarderService = forwarderService
-        self.services = services
+    public init(forwarders: LocalForwarders, services: any RegistryReader) {
         self.forwarders = forwarders
+        self.services = services
     }
 
     public func request(
         _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
     ) async throws -> Connection_Connection {
-        let all = try await forwarders()
+        let all = try await forwarders.list()
         let service = try? await services.networkService(named: request.connection.networkService)
         var candidates = EndpointSelector.selectForwarders(
-            service: service, labels: request.connection.labels, forwarders: all, forwarderService: forwarderService)
+            service: service, labels: request.connection.labels, forwarders: all, forwarderService: forwarders.serviceName)
         if let previous = request.connection.nextPathSegment?.name, let index = candidates.firstIndex(where: { $0.name == previous }) {
             candidates.insert(candidates.remove(at: index), at: 0)
         }
@@ -37,8 +33,8 @@ public struct DiscoverForwarderElement: NetworkServiceElement {
         var failures: [String] = []
         for forwarder in candidates {
             var context = context
-            context.values[Chosen.self] = forwarder
             do {
+                context.nextHop = try NSMURL(forwarder.url)
                 let connection = try await next.request(request, context: context)
                 context.metadata[Chosen.self] = forwarder
                 return connection
@@ -48,5 +44,11 @@ public struct DiscoverForwarderElement: NetworkServiceElement {
             }
         }
         throw NSMError.unavailable("every forwarder failed: " + failures.joined(separator: "; "))
+    }
+
+    public func close(_ connection: Connection_Connection, context: ChainContext, next: NetworkServiceNext) async throws {
+        var context = context
+        if let chosen = context.metadata[Chosen.self] { context.nextHop = try? NSMURL(chosen.url) }
+        try await next.close(connection, context: context)
     }
 }

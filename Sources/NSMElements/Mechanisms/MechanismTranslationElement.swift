@@ -1,0 +1,37 @@
+public import NSMAPI
+public import NSMCore
+
+/// Both sides of a connection at a forwarder, as the last Request settled them.
+public struct TranslatedMechanisms: Sendable, MetadataKey {
+    public typealias Value = TranslatedMechanisms
+    /// Toward the previous hop (the client's interface, or the tunnel from another node).
+    public var incoming: Connection_Mechanism
+    /// Toward the next hop, as it answered.
+    public var outgoing: Connection_Mechanism
+}
+
+/// Swaps the connection's mechanism between the hop's two sides, as upstream's
+/// `mechanismtranslation`: the next hop sees its own (outgoing) mechanism, the previous hop gets
+/// the incoming one back; both are kept in the connection's metadata (``TranslatedMechanisms``)
+/// for the data plane, VNI and MTU elements above.
+public struct MechanismTranslationElement: NetworkServiceElement {
+    public init() {}
+
+    public func request(
+        _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
+    ) async throws -> Connection_Connection {
+        let incoming = request.connection.mechanism
+        var outgoingRequest = request
+        outgoingRequest.connection.mechanism = context.metadata[TranslatedMechanisms.self]?.outgoing ?? Connection_Mechanism()
+        var connection = try await next.request(outgoingRequest, context: context)
+        context.metadata[TranslatedMechanisms.self] = TranslatedMechanisms(incoming: incoming, outgoing: connection.mechanism)
+        connection.mechanism = incoming
+        return connection
+    }
+
+    public func close(_ connection: Connection_Connection, context: ChainContext, next: NetworkServiceNext) async throws {
+        var connection = connection
+        if let known = context.metadata.remove(TranslatedMechanisms.self) { connection.mechanism = known.outgoing }
+        try await next.close(connection, context: context)
+    }
+}

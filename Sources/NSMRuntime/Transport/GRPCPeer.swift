@@ -1,0 +1,103 @@
+import GRPCCore
+public import GRPCNIOTransportHTTP2Posix
+import LeanGRPC
+public import NSMAPI
+public import NSMCore
+import SwiftProtobuf
+import Synchronization
+
+/// Everything this process holds for one gRPC peer URL: the stream client (monitor streams,
+/// registry calls and watches; its connections run in ``GRPCClientPool/run()``), the lean unary
+/// client for the request path's Request and Close, and whether the peer is believed alive.
+///
+/// The two clients keep one connection each: the lean one is several times cheaper per call
+/// (see docs/benchmarks.md) but speaks unary only.
+public final class GRPCPeer: NetworkServicePeer {
+    public typealias StreamClient = GRPCClient<HTTP2ClientTransport.Posix>
+
+    static let requestPath = "/" + Networkservice_NetworkService.Method.Request.descriptor.fullyQualifiedMethod
+    static let closePath = "/" + Networkservice_NetworkService.Method.Close.descriptor.fullyQualifiedMethod
+
+    public let url: NSMURL
+    public let streamClient: StreamClient
+    let unaryClient: GRPCUnaryClient
+    /// Deadline of one Request or Close.
+    let timeout: Duration
+    /// Whether the peer answered a liveness probe and nothing since suggested it went away.
+    private let alive = Mutex(false)
+
+    init(url: NSMURL, timeout: Duration = .seconds(15)) throws {
+        self.url = url
+        self.timeout = timeout
+        var config = HTTP2ClientTransport.Posix.Config.defaults
+        config.backoff.initial = .milliseconds(50)
+        config.backoff.max = .milliseconds(500)
+        config.connection.maxIdleTime = nil
+        streamClient = GRPCClient(transport: try HTTP2ClientTransport.Posix(target: url.clientTarget, transportSecurity: .plaintext, config: config))
+        unaryClient = GRPCUnaryClient(target: url.grpcAddress)
+    }
+
+    /// The same peer with another deadline for Request and Close (state stays shared).
+    func with(timeout: Duration) -> any NetworkServicePeer { timeout == self.timeout ? self : TimedPeer(peer: self, timeout: timeout) }
+
+    public func request(_ request: Networkservice_NetworkServiceRequest) async throws -> Connection_Connection {
+        try await self.request(request, timeout: timeout)
+    }
+
+    public func close(_ connection: Connection_Connection) async throws {
+        try await close(connection, timeout: timeout)
+    }
+
+    func request(_ request: Networkservice_NetworkServiceRequest, timeout: Duration) async throws -> Connection_Connection {
+        try await unaryClient.call(Self.requestPath, request, as: Connection_Connection.self, timeout: timeout)
+    }
+
+    func close(_ connection: Connection_Connection, timeout: Duration) async throws {
+        _ = try await unaryClient.call(Self.closePath, connection, as: Google_Protobuf_Empty.self, timeout: timeout)
+    }
+
+    public func monitorConnections(
+        _ selector: Connection_MonitorScopeSelector, _ body: @escaping @Sendable (Connection_ConnectionEvent) async throws -> Void
+    ) async throws {
+        let client = Connection_MonitorConnection.Client(wrapping: streamClient)
+        try await client.monitorConnections(selector) { response in
+            for try await event in response.messages { try await body(event) }
+        }
+    }
+
+    public func suspect() { alive.withLock { $0 = false } }
+
+    /// Throws `UNAVAILABLE` at once when a unix peer not known to be alive has no listener: a
+    /// local endpoint or forwarder whose process is gone would otherwise make the call wait out
+    /// its deadline. Known-alive peers skip the probe (each costs the server an accept).
+    func checkAlive() throws {
+        guard case .unix(let path) = url, !alive.withLock({ $0 }) else { return }
+        if let problem = UnixSocketProbe.problem(at: path) {
+            throw NSMError.unavailable("\(url) is not accepting connections (\(problem))")
+        }
+        alive.withLock { $0 = true }
+    }
+
+    func shutDown() {
+        streamClient.beginGracefulShutdown()
+        unaryClient.shutDown()
+    }
+}
+
+/// A ``GRPCPeer`` whose Request and Close use another deadline.
+struct TimedPeer: NetworkServicePeer {
+    let peer: GRPCPeer
+    let timeout: Duration
+
+    var url: NSMURL { peer.url }
+    func request(_ request: Networkservice_NetworkServiceRequest) async throws -> Connection_Connection {
+        try await peer.request(request, timeout: timeout)
+    }
+    func close(_ connection: Connection_Connection) async throws { try await peer.close(connection, timeout: timeout) }
+    func monitorConnections(
+        _ selector: Connection_MonitorScopeSelector, _ body: @escaping @Sendable (Connection_ConnectionEvent) async throws -> Void
+    ) async throws {
+        try await peer.monitorConnections(selector, body)
+    }
+    func suspect() { peer.suspect() }
+}
