@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import GRPCCore
-public import NSMAPI
+import NSMAPI
 public import NSMCore
 public import NSMElements
 public import ServiceLifecycle

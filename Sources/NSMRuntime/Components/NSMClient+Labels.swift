@@ -18,10 +18,4 @@ extension NSMClient {
         ])
         configuration.onEvent?(.labelsIgnored(service: requested.networkService, labels: labels))
     }
-
-    /// An error as a person reads it: an RPC error's message without the code's prefix noise.
-    static func describe(_ error: any Error) -> String {
-        if let rpc = error as? RPCError { return "\(rpc.code): \(rpc.message)" }
-        return "\(error)"
-    }
 }

@@ -1,7 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import LeanGRPC
-public import NSMCore
+import NSMCore
 
 extension NSMURL {
     /// The target a gRPC client dials for this URL.
