@@ -34,6 +34,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
+        // One-shot readiness signals, and systemd's readiness protocol (NOTIFY_SOCKET) both ways.
+        .target(name: "Readiness", swiftSettings: strictSettings),
+
+        // Child processes: spawned with a clean signal state, reaped without polling, run to completion.
+        .target(name: "ChildProcesses", dependencies: ["Readiness"], swiftSettings: strictSettings),
+
         // IP addresses and prefixes as value types. Knows nothing of NSM or netlink.
         .target(name: "IPAddressing", swiftSettings: strictSettings),
 
@@ -46,7 +52,7 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
 
         // Benchmarks that compare our parts with peers measured in the same run (`nsm bench …`).
-        .target(name: "NSMBenchmarks", dependencies: ["Netlink", "IPAddressing", "NSMDNS"], swiftSettings: strictSettings),
+        .target(name: "NSMBenchmarks", dependencies: ["Netlink", "IPAddressing", "NSMDNS", "ChildProcesses"], swiftSettings: strictSettings),
 
         // The NSM wire API: generated messages and services plus hand-written helpers.
         .target(
@@ -100,7 +106,7 @@ let package = Package(
         .target(
             name: "NSMRuntime",
             dependencies: [
-                "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing", "NSMDNS", "LeanGRPC",
+                "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing", "NSMDNS", "LeanGRPC", "Readiness",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -115,6 +121,7 @@ let package = Package(
         .target(
             name: "LeanGRPC",
             dependencies: [
+                "Readiness",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -136,7 +143,7 @@ let package = Package(
         .target(
             name: "NSMLocalMesh",
             dependencies: [
-                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS", "NSMElements",
+                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS", "NSMElements", "Readiness", "ChildProcesses",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -148,7 +155,7 @@ let package = Package(
         .target(
             name: "NSMDNS",
             dependencies: [
-                "IPAddressing", "CEventPoll",
+                "IPAddressing", "CEventPoll", "Readiness",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -167,7 +174,7 @@ let package = Package(
                 "NSMAnnotation",
                 "NSMAPI",
                 "NSMBenchmarks",
-                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS",
+                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS", "Readiness", "ChildProcesses",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,6 +192,8 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
         .testTarget(name: "NSMRegistryTests", dependencies: ["NSMRegistry", "NSMAPI"], swiftSettings: strictSettings),
         .testTarget(name: "NSMCoreTests", dependencies: ["NSMCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ReadinessTests", dependencies: ["Readiness"], swiftSettings: strictSettings),
+        .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"], swiftSettings: strictSettings),
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"], swiftSettings: strictSettings),
         .testTarget(
             name: "NSMAPITests",

@@ -83,7 +83,7 @@ extension LocalCluster {
             try ClusterRecord.update(directory: directory) { $0.pids[name] = Int(process.pid) }
             return process
         } catch {
-            await processes[name]?.stop(grace: 2)
+            await processes[name]?.stop(grace: .seconds(2))
             processes[name] = nil
             try? NetworkNamespace.delete(named: namespaceName(name))
             namespaces[name] = nil

@@ -103,8 +103,8 @@ public final class LocalCluster: @unchecked Sendable {
             arguments: ["dns", "serve", "--listen", "\(Self.clusterDNS):53", "--zone", Self.clusterDomain] + clusterRecords.flatMap { ["--record", $0] },
             namespace: namespaces["fabric"], logDirectory: directory)
         processes["cluster-dns"] = dns
-        try await registry.waitFor("registry listening on unix")
-        try await dns.waitFor("dns zone")
+        try await registry.ready()
+        try await dns.ready()
         for node in 0..<nodeCount { try await startNode(node) }
     }
 
@@ -118,9 +118,8 @@ public final class LocalCluster: @unchecked Sendable {
             ],
             namespace: namespaces["node\(node)"], logDirectory: directory)
         processes["node\(node)"] = process
-        try await process.waitFor("forwarder listening on")
-        // Requests need the forwarder in the registry, not only listening.
-        try await process.waitFor("forwarder-node\(node)")
+        // Ready once the forwarder is in the registry, not only listening: requests need that.
+        try await process.ready()
     }
 
     /// Starts `nsm endpoint` in a new namespace for it, registered through `node`'s manager.
@@ -138,16 +137,15 @@ public final class LocalCluster: @unchecked Sendable {
             ] + extra,
             namespace: namespace, logDirectory: directory)
         processes[name] = process
-        try await process.waitFor("listening on")
-        // Registered before it counts as started: a service registered right after (with its
-        // matches) is then not overwritten by the endpoint's own first registration.
-        try await process.waitFor("registered")
+        // Ready once registered: a service registered right after (with its matches) is then not
+        // overwritten by the endpoint's own first registration.
+        try await process.ready()
         return process
     }
 
     /// Stops every process (SIGTERM, then SIGKILL), deletes the namespaces and the directory.
     public func tearDown() async {
-        for (_, process) in processes.sorted(by: { order($0.key) < order($1.key) }) { await process.stop(grace: 5) }
+        for (_, process) in processes.sorted(by: { order($0.key) < order($1.key) }) { await process.stop(grace: .seconds(5)) }
         processes = [:]
         for name in NetworkNamespace.names() where name.hasPrefix(prefix + "-") {
             try? NetworkNamespace.delete(named: name)

@@ -1,3 +1,4 @@
+public import ChildProcesses
 import Foundation
 public import IPAddressing
 import Logging
@@ -72,24 +73,21 @@ public final class LocalPod: Sendable {
         return try PodDNS(.init(resolvConfPath: resolvConfPath, threadSetup: { try namespace.moveCurrentThread() }), logger: logger)
     }
 
-    /// `argv` run inside the pod as `ip netns exec` does: its network namespace and its /etc files.
-    public func process(_ argv: [String]) -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: FileManager.default.fileExists(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip")
-        process.arguments = ["netns", "exec", namespaceName] + argv
-        return process
+    /// `ip netns exec` into the pod: its network namespace and its /etc files.
+    var inPod: [String] {
+        [FileManager.default.fileExists(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip", "netns", "exec", namespaceName]
     }
 
-    /// `argv` started in the pod (as ``process(_:)`` runs it) with the signal state a shell gives
-    /// a command: it can be stopped with SIGINT and SIGTERM.
+    /// `argv` started in the pod with the signal state a shell gives a command: it can be stopped
+    /// with SIGINT and SIGTERM.
     public func child(_ argv: [String]) throws -> ChildProcess {
-        let ip = FileManager.default.fileExists(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"
-        return try ChildProcess([ip, "netns", "exec", namespaceName] + argv)
+        try ChildProcess(inPod + argv)
     }
 
-    /// Runs `argv` in the pod and returns its status and output.
+    /// Runs `argv` in the pod and returns its status and output (standard output, then error).
     public func run(_ argv: [String]) throws -> (status: Int32, output: String) {
-        try runCapturing(process(argv))
+        let result = try ChildProcess.capture(inPod[0], Array(inPod.dropFirst()) + argv)
+        return (result.status, result.output + result.errors)
     }
 
     /// Deletes the namespace (its eth0 pair with it) and the pod's /etc files.

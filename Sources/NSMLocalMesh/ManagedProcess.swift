@@ -1,14 +1,17 @@
+public import ChildProcesses
 import Foundation
 import Glibc
 public import Netlink
+import Readiness
 
-/// An `nsm` child process started inside a network namespace, with its output in a log file.
-public final class ManagedProcess: @unchecked Sendable {
-    // @unchecked: `process` is only read after it started; Foundation's Process is thread-safe
-    // for isRunning/terminate/processIdentifier.
+/// An `nsm` component the local mesh runs as a child process inside a network namespace, with
+/// its output in a log file. It says when it is ready by systemd's protocol (`READY=1` on the
+/// socket named by `NOTIFY_SOCKET`, see ``ServiceNotification``), not by a line in its log.
+public final class ManagedProcess: Sendable {
     public let name: String
     public let logPath: String
-    let process: Process
+    let child: ChildProcess
+    let notifications: NotificationSocket
 
     /// Starts `executable arguments…` inside `namespace` (spawned from a thread switched into it,
     /// so the child begins life there).
@@ -16,58 +19,60 @@ public final class ManagedProcess: @unchecked Sendable {
                 environment: [String: String] = [:]) throws {
         self.name = name
         logPath = "\(logDirectory)/\(name).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        if let namespace {
-            try namespace.run { try process.run() }
-        } else {
-            try process.run()
+        let notifications = try NotificationSocket(path: "\(logDirectory)/\(name).notify")
+        var environment = environment
+        environment["NOTIFY_SOCKET"] = notifications.path
+        let argv = [executable] + arguments, output = ChildProcess.Output.file(logPath), variables = environment
+        do {
+            child = try namespace.map { try $0.run { try ChildProcess(argv, environment: variables, output: output) } }
+                ?? ChildProcess(argv, environment: variables, output: output)
+        } catch {
+            notifications.close()
+            throw error
         }
-        self.process = process
+        self.notifications = notifications
     }
 
-    public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    public var pid: Int32 { child.pid }
+    public var isRunning: Bool { child.isRunning }
 
     /// The log so far.
     public var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// Waits until the log contains `text` (e.g. "listening on"); throws with the log if the
-    /// process exits or the time runs out.
-    public func waitFor(_ text: String, seconds: Double = 30) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if output.contains(text) { return }
-            if !process.isRunning { throw LocalMeshError("\(name) exited before \"\(text)\":\n\(output)") }
-            try await Task.sleep(for: .milliseconds(25))
+    /// Waits until the process says it is ready; returns its status line. Throws with the log if it
+    /// exits first or the time runs out.
+    @discardableResult
+    public func ready(within limit: Duration = .seconds(30)) async throws -> String {
+        let name = self.name, child = self.child, ready = notifications.ready
+        let outcome: String? = try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask { try await ready.wait() }
+            group.addTask {
+                let status = try await child.exited.wait()
+                throw LocalMeshError("\(name) exited (status \(status)) before it was ready")
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
         }
-        throw LocalMeshError("\(name) did not print \"\(text)\" within \(Int(seconds)) s:\n\(output)")
+        notifications.close()
+        guard let outcome else { throw LocalMeshError("\(name) was not ready within \(limit):\n\(output)") }
+        return outcome
     }
 
-    /// SIGTERM, then SIGKILL after `grace` seconds; waits for the exit.
-    public func stop(grace: Double = 10) async {
-        guard process.isRunning else { return }
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(grace)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+    /// SIGTERM, then SIGKILL after `grace`; returns once it has exited.
+    public func stop(grace: Duration = .seconds(10)) async {
+        notifications.close()
+        await child.stop(grace: grace)
     }
 
-    /// SIGKILL, like a crash; waits for the exit.
+    /// SIGKILL, like a crash; returns once it has exited.
     public func crash() async {
-        guard process.isRunning else { return }
-        kill(pid, SIGKILL)
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        notifications.close()
+        child.signal(SIGKILL)
+        _ = await child.exitStatus()
     }
 }
 
@@ -84,21 +89,9 @@ public func currentExecutable() -> String {
     return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
-/// Runs a command inside a namespace and returns its exit status and output.
+/// Runs a command inside a namespace and returns its exit status and output (standard output,
+/// then standard error).
 public func runIn(_ namespace: NetworkNamespace, _ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    return try runCapturing(process) { started in try namespace.run { try started.run() } }
-}
-
-/// Starts `process` with `launch`, waits for it, and returns its status and combined output.
-func runCapturing(_ process: Process, launch: (Process) throws -> Void = { try $0.run() }) throws -> (status: Int32, output: String) {
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try launch(process)
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try namespace.run { try ChildProcess.capture(executable, arguments) }
+    return (result.status, result.output + result.errors)
 }

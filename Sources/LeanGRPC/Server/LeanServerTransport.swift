@@ -2,6 +2,7 @@ public import GRPCCore
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import Readiness
 import Synchronization
 
 /// A gRPC server transport for grpc-swift's `GRPCServer`, built like ``GRPCUnaryClient``:
@@ -15,9 +16,6 @@ public final class LeanServerTransport: ServerTransport, Sendable {
 
     private struct State {
         var listener: (any Channel)?
-        var bound: GRPCAddress?
-        var waiters: [CheckedContinuation<GRPCAddress, any Error>] = []
-        var failure: (any Error)?
         var connections: [ObjectIdentifier: (channel: any Channel, streams: NIOLoopBound<ServerStreamsHandler>)] = [:]
         var shuttingDown = false
         var acceptor: AsyncStream<AcceptedStream>.Continuation?
@@ -26,6 +24,7 @@ public final class LeanServerTransport: ServerTransport, Sendable {
     public let address: GRPCAddress
     let group: any EventLoopGroup
     private let state = Mutex(State())
+    private let ready = ReadySignal<GRPCAddress>()
 
     public init(address: GRPCAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.address = address
@@ -35,15 +34,7 @@ public final class LeanServerTransport: ServerTransport, Sendable {
     /// The address the transport listens on, once it does (the real port when given port 0).
     public var listeningAddress: GRPCAddress {
         get async throws {
-            try await withCheckedThrowingContinuation { continuation in
-                let ready = state.withLock { state -> Result<GRPCAddress, any Error>? in
-                    if let bound = state.bound { return .success(bound) }
-                    if let failure = state.failure { return .failure(failure) }
-                    state.waiters.append(continuation)
-                    return nil
-                }
-                if let ready { continuation.resume(with: ready) }
-            }
+            try await ready.wait()
         }
     }
 
@@ -56,12 +47,7 @@ public final class LeanServerTransport: ServerTransport, Sendable {
         do {
             listener = try await bind { stream in acceptor.yield(stream) }
         } catch {
-            let waiters = state.withLock { state in
-                state.failure = error
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume(throwing: error) }
+            ready.fail(error)
             acceptor.finish()
             throw error
         }
@@ -69,13 +55,11 @@ public final class LeanServerTransport: ServerTransport, Sendable {
         case .unixDomainSocket: address
         case .tcp(let host, _): .tcp(host: host, port: listener.localAddress?.port ?? 0)
         }
-        let (waiters, stopNow) = state.withLock { state in
+        let stopNow = state.withLock { state in
             state.listener = listener
-            state.bound = bound
-            defer { state.waiters = [] }
-            return (state.waiters, state.shuttingDown)
+            return state.shuttingDown
         }
-        for waiter in waiters { waiter.resume(returning: bound) }
+        ready.resolve(bound)
         if stopNow { beginGracefulShutdown() }
         await withTaskCancellationHandler {
             await withDiscardingTaskGroup { group in

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import Glibc
 import IPAddressing
@@ -128,8 +129,8 @@ public struct AttachBenchmark: Sendable {
 
                 """
             return try measure {
-                try Subprocess.run(ip, ["-n", run.nodeName, "-batch", "-"], input: nodeScript)
-                try Subprocess.run(ip, ["-n", podName, "-batch", "-"], input: podScript)
+                try ChildProcess.run(ip, ["-n", run.nodeName, "-batch", "-"], input: nodeScript)
+                try ChildProcess.run(ip, ["-n", podName, "-batch", "-"], input: podScript)
             }.1
         }
     }
@@ -151,7 +152,7 @@ public struct AttachBenchmark: Sendable {
             ]
             return try measure {
                 // Spawned from a thread inside the node namespace: the plugin treats it as the host.
-                try run.node.run { try Subprocess.run(ptp, [], environment: environment, input: config) }
+                try run.node.run { try ChildProcess.run(ptp, [], environment: environment, input: config) }
             }.1
         }
     }
@@ -170,8 +171,8 @@ public struct AttachBenchmark: Sendable {
     func teardownWithIP(_ run: inout Fixture) throws -> Double {
         let ip = try Self.tool("ip")
         return measureIgnoringErrors {
-            try Subprocess.run(ip, ["-n", run.nodeName, "link", "delete", "group", String(Self.linkGroup)])
-            try Subprocess.run(ip, ["-batch", "-"], input: run.podNames.map { "netns delete \($0)\n" }.joined())
+            try ChildProcess.run(ip, ["-n", run.nodeName, "link", "delete", "group", String(Self.linkGroup)])
+            try ChildProcess.run(ip, ["-batch", "-"], input: run.podNames.map { "netns delete \($0)\n" }.joined())
             run.podsDeleted = true
         }
     }
@@ -186,7 +187,7 @@ public struct AttachBenchmark: Sendable {
                     "CNI_COMMAND": "DEL", "CNI_CONTAINERID": "\(run.tag)-\(index)", "CNI_NETNS": "/run/netns/\(podName)",
                     "CNI_IFNAME": "nsm-1", "CNI_PATH": pluginDirectory, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
                 ]
-                try run.node.run { try Subprocess.run(ptp, [], environment: environment, input: config) }
+                try run.node.run { try ChildProcess.run(ptp, [], environment: environment, input: config) }
                 try NetworkNamespace.delete(named: podName)
             }
             run.podsDeleted = true
@@ -220,10 +221,10 @@ public struct AttachBenchmark: Sendable {
             podAddresses.append(address)
         }
         let ip = try Self.tool("ip")
-        let json = try Subprocess.run(ip, ["-j", "-n", run.podNames[sample[0]], "addr", "show", "dev", "nsm-1"])
+        let json = try ChildProcess.run(ip, ["-j", "-n", run.podNames[sample[0]], "addr", "show", "dev", "nsm-1"])
         guard json.contains("\"\(podAddresses[0].address)\"") else { throw VerificationError("ip -j does not show \(podAddresses[0].address)") }
-        if let ping = Subprocess.find("ping") {
-            try run.node.run { try Subprocess.run(ping, ["-c", "1", "-W", "2", "\(podAddresses.last!.address)"]) }
+        if let ping = ChildProcess.find("ping") {
+            try run.node.run { try ChildProcess.run(ping, ["-c", "1", "-W", "2", "\(podAddresses.last!.address)"]) }
         }
         return "\(sample.count) pods checked, ip -j agrees, ping ok"
     }
@@ -234,7 +235,7 @@ public struct AttachBenchmark: Sendable {
     }
 
     static func tool(_ name: String) throws -> String {
-        guard let path = Subprocess.find(name) else {
+        guard let path = ChildProcess.find(name) else {
             throw VerificationError("\(name) not found; run scripts/install-deps.sh (iproute2, containernetworking-plugins)")
         }
         return path

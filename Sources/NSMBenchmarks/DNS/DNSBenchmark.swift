@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import Glibc
 public import Netlink
@@ -58,9 +59,9 @@ public struct DNSBenchmark: Sendable {
         let directory = "/tmp/\(tag)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let namespace = try NetworkNamespace.create(named: tag)
-        var processes: [SpawnedProcess] = []
+        var processes: [ChildProcess] = []
         defer {
-            for process in processes { process.stop() }
+            for process in processes { process.signal(SIGTERM); _ = process.waitUntilExit() }
             try? NetworkNamespace.delete(named: tag)
             try? FileManager.default.removeItem(atPath: directory)
         }
@@ -73,11 +74,11 @@ public struct DNSBenchmark: Sendable {
             .write(toFile: "\(directory)/cluster.hosts", atomically: true, encoding: .utf8)
         try (0..<n).map { "172.16.\($0 / 250).\($0 % 250 + 1) db\($0).svc.nsm" }.joined(separator: "\n")
             .write(toFile: "\(directory)/service.hosts", atomically: true, encoding: .utf8)
-        let dnsmasq = Subprocess.find("dnsmasq") ?? "/usr/sbin/dnsmasq"
+        let dnsmasq = ChildProcess.find("dnsmasq") ?? "/usr/sbin/dnsmasq"
         let common = ["--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces", "--local-ttl=300", "--user=root"]
-        let ip = Subprocess.find("ip") ?? "/usr/sbin/ip"
-        func start(_ arguments: [String]) throws -> SpawnedProcess {
-            let process = try SpawnedProcess([ip, "netns", "exec", tag] + arguments, output: "\(directory)/peers.log")
+        let ip = ChildProcess.find("ip") ?? "/usr/sbin/ip"
+        func start(_ arguments: [String]) throws -> ChildProcess {
+            let process = try ChildProcess([ip, "netns", "exec", tag] + arguments, output: .file("\(directory)/peers.log"))
             processes.append(process)
             return process
         }
@@ -91,7 +92,7 @@ public struct DNSBenchmark: Sendable {
         let pids = [ours.pid, allServers.pid, perDomain.pid]
         try await Task.sleep(for: .milliseconds(700))
         for process in processes where !process.isRunning {
-            throw Subprocess.Failure(command: process.command, status: process.wait(),
+            throw ChildProcess.Failure(command: process.command, status: process.waitUntilExit(),
                                      output: (try? String(contentsOfFile: "\(directory)/peers.log", encoding: .utf8)) ?? "")
         }
 
@@ -143,14 +144,14 @@ public struct DNSBenchmark: Sendable {
                 report.cold[concurrency] = Percentiles(cold[index][concurrency] ?? [])
                 report.warm[concurrency] = Percentiles(warm[index][concurrency] ?? [])
             }
-            if let dnsperf = Subprocess.find("dnsperf") {
+            if let dnsperf = ChildProcess.find("dnsperf") {
                 progress("\(peer.name): dnsperf for \(configuration.seconds) s")
                 let data = warmSet.map { "\($0.name) A" }.joined(separator: "\n") + "\n"
                 try data.write(toFile: "\(directory)/queries.txt", atomically: true, encoding: .utf8)
                 let log = "\(directory)/dnsperf-\(peer.port).log"
-                let run = try SpawnedProcess([ip, "netns", "exec", tag, dnsperf, "-s", "127.0.0.1", "-p", "\(peer.port)", "-d", "\(directory)/queries.txt",
-                                              "-l", "\(configuration.seconds)", "-c", "20", "-q", "200"], output: log)
-                while run.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+                let run = try ChildProcess([ip, "netns", "exec", tag, dnsperf, "-s", "127.0.0.1", "-p", "\(peer.port)", "-d", "\(directory)/queries.txt",
+                                            "-l", "\(configuration.seconds)", "-c", "20", "-q", "200"], output: .file(log))
+                _ = await run.exitStatus()
                 let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                 report.qps = output.split(separator: "\n").first { $0.contains("Queries per second:") }
                     .flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) }

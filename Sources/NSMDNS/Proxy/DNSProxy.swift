@@ -1,6 +1,7 @@
 public import Logging
 import NIOCore
 import NIOPosix
+import Readiness
 public import ServiceLifecycle
 import Synchronization
 
@@ -53,8 +54,7 @@ public final class DNSProxy: Service, Sendable {
     let core: ProxyCore
     private let channels = Mutex<[any Channel]>([])
     private let thread = Mutex<ProxyThread?>(nil)
-    private let bound = Mutex<[DNSListenAddress]>([])
-    private let startFailure = Mutex<DNSConfigurationError?>(nil)
+    private let bound = ReadySignal<[DNSListenAddress]>()
     /// The upstreams last asked for (``setUpstreams(_:)``, else the configuration's).
     private let wanted: WantedUpstreams
 
@@ -74,16 +74,11 @@ public final class DNSProxy: Service, Sendable {
     deinit { group.shutdownGracefully { _ in } }
 
     /// The addresses actually bound (ports resolved when 0 was asked for).
-    public var listening: [DNSListenAddress] { bound.withLock { $0 } }
+    public var listening: [DNSListenAddress] { bound.value ?? [] }
 
     /// Waits until ``start()`` (or ``run()``) has bound the listeners; throws if it failed.
     public func listeningAddresses() async throws -> [DNSListenAddress] {
-        while true {
-            if let failure = startFailure.withLock({ $0 }) { throw failure }
-            let addresses = listening
-            if !addresses.isEmpty { return addresses }
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await bound.wait()
     }
 
     public var metrics: DNSProxyMetrics { core.metricsBox.withLock { $0 } }
@@ -132,7 +127,7 @@ public final class DNSProxy: Service, Sendable {
                 addresses = []
                 if attempt < attempts { continue }
                 let failure = DNSConfigurationError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error)")
-                startFailure.withLock { $0 = failure }
+                bound.fail(failure)
                 throw failure
             }
         }
@@ -141,7 +136,7 @@ public final class DNSProxy: Service, Sendable {
         applyWanted()
         channels.withLock { $0 = opened }
         thread.withLock { $0 = proxyThread }
-        bound.withLock { $0 = addresses }
+        bound.resolve(addresses)
         logger.info("DNS proxy listening", metadata: ["listen": "\(addresses)", "upstreams": "\(upstreams)"])
         return addresses
     }

@@ -3,7 +3,7 @@ public import Logging
 import NIOCore
 import NIOPosix
 public import ServiceLifecycle
-import Synchronization
+import Readiness
 
 /// Serves a ``DNSZone`` on UDP and TCP (`nsm dns serve`): the local cluster's DNS, and the DNS
 /// an endpoint offers for its own service.
@@ -15,7 +15,7 @@ public final class DNSZoneServer: Service, Sendable {
     private let handler: ZoneHandler
 
     let threadSetup: (@Sendable () throws -> Void)?
-    private let boundAddresses = Mutex<[DNSListenAddress]>([])
+    private let boundAddresses = ReadySignal<[DNSListenAddress]>()
 
     /// `threadSetup` runs first on the server's thread (e.g. to enter a network namespace).
     public init(zone: DNSZone, listen: [DNSListenAddress], threadSetup: (@Sendable () throws -> Void)? = nil,
@@ -32,7 +32,10 @@ public final class DNSZoneServer: Service, Sendable {
     deinit { group.shutdownGracefully { _ in } }
 
     /// The bound addresses once listening (ports resolved when 0 was asked for).
-    public var listening: [DNSListenAddress] { boundAddresses.withLock { $0 } }
+    public var listening: [DNSListenAddress] { boundAddresses.value ?? [] }
+
+    /// Waits until the zone is served; returns the bound addresses (throws if binding failed).
+    public func listeningAddresses() async throws -> [DNSListenAddress] { try await boundAddresses.wait() }
 
     public func run() async throws {
         var listeners: [DNSListener] = []
@@ -41,9 +44,11 @@ public final class DNSZoneServer: Service, Sendable {
             for address in listen { listeners.append(try await DNSListener.bind(address, on: group.next(), handler: handler).get()) }
         } catch {
             for listener in listeners { await listener.close() }
-            throw DNSConfigurationError("cannot listen on \(listen.map(\.description).joined(separator: ", ")): \(error)")
+            let failure = DNSConfigurationError("cannot listen on \(listen.map(\.description).joined(separator: ", ")): \(error)")
+            boundAddresses.fail(failure)
+            throw failure
         }
-        boundAddresses.withLock { $0 = listeners.map(\.address) }
+        boundAddresses.resolve(listeners.map(\.address))
         logger.info("DNS zone served", metadata: ["zone": "\(zone.origin)", "listen": "\(listeners.map(\.address))"])
         try? await gracefulShutdown()
         for listener in listeners { await listener.close() }

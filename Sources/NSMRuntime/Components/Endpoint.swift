@@ -67,6 +67,8 @@ public struct Endpoint: Sendable {
     public let monitor = ConnectionMonitor()
     public let ipam: PointToPointIPAM
     public let server: GRPCServerService
+    /// Its registration: clients can be sent to it once resolved.
+    public let registration: RegistrationKeeper
     public let services: [any Service]
 
     public init(_ configuration: Configuration, pool: GRPCClientPool, logger: Logger = Logger(label: "nsm.endpoint")) throws {
@@ -104,15 +106,15 @@ public struct Endpoint: Sendable {
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
         ], logger: logger)
         let registry = RegistryClient(url: configuration.managerURL, pool: pool)
-        var registration = Registry_NetworkServiceEndpoint()
-        registration.name = configuration.name
-        registration.networkServiceNames = configuration.serviceNames
-        for service in configuration.serviceNames { registration.setLabels(configuration.labels, forService: service) }
-        registration.url = configuration.listen.description
+        var entry = Registry_NetworkServiceEndpoint()
+        entry.name = configuration.name
+        entry.networkServiceNames = configuration.serviceNames
+        for service in configuration.serviceNames { entry.setLabels(configuration.labels, forService: service) }
+        entry.url = configuration.listen.description
         let services = configuration.registerService ? configuration.serviceNames : []
         let payload = configuration.payload
         let keeper = RegistrationKeeper(
-            endpoint: registration, logger: logger,
+            endpoint: entry, logger: logger,
             register: { endpoint in
                 for name in services {
                     var service = Registry_NetworkService()
@@ -128,6 +130,7 @@ public struct Endpoint: Sendable {
         // Keeper first: on shutdown services stop in reverse, so the server stops before the
         // registration is (optionally) withdrawn.
         let zoneServer: [any Service] = configuration.dnsZone.map { [DNSZoneServer(zone: $0, listen: [configuration.dnsListen], logger: logger)] } ?? []
+        self.registration = keeper
         self.services = [keeper, timeouts] + zoneServer + [server]
     }
 }

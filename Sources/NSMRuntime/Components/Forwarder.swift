@@ -39,6 +39,8 @@ public struct Forwarder: Sendable {
     public let configuration: Configuration
     public let monitor = ConnectionMonitor()
     public let server: GRPCServerService
+    /// Its registration (under service `forwarder`): requests can reach it once resolved.
+    public let registration: RegistrationKeeper
     public let services: [any Service]
     /// What discovery sees of the registry (kept current by a watch).
     public let registryView: any RegistryReader
@@ -90,6 +92,7 @@ public struct Forwarder: Sendable {
         let keeper = RegistrationKeeper(
             endpoint: registration, logger: logger,
             register: { try await registry.register($0) }, unregister: { try await registry.unregister($0) })
+        self.registration = keeper
         services = [cache, server, timeouts, relay, keeper]
     }
 }

@@ -8,6 +8,7 @@ public import NSMCore
 import NSMElements
 public import ServiceLifecycle
 import SwiftProtobuf
+import Readiness
 import Synchronization
 
 /// `nsm client`: the pod side. Requests every service of the annotation (concurrently) through
@@ -69,9 +70,10 @@ public final class NSMClient: Service, Sendable {
         var connections: [Int: Connection_Connection] = [:]
         var healed = 0
         var lastFailure: String?
-        var readyWaiters: [CheckedContinuation<Void, Never>] = []
     }
     let state = Mutex(State())
+    /// Resolved once every service has connected.
+    let allConnected = ReadySignal<Void>()
     /// Each change of the connections held, in order; delivered to ``Configuration/onConnectionsChange``
     /// by `run()`, outside any lock.
     let reports: AsyncStream<[Connection_Connection]>
@@ -114,17 +116,9 @@ public final class NSMClient: Service, Sendable {
     /// How many times a connection was healed (re-requested after a loss).
     public var healCount: Int { state.withLock { $0.healed } }
 
-    /// Waits until every service is connected (used by `nsm run` and tests).
-    public func ready() async {
-        await withCheckedContinuation { continuation in
-            let done = state.withLock { state -> Bool in
-                guard state.connections.count < ids.count else { return true }
-                state.readyWaiters.append(continuation)
-                return false
-            }
-            if done { continuation.resume() }
-        }
-    }
+    /// Waits until every service has connected (used by `nsm run` and tests); returns early
+    /// when the waiting task is cancelled.
+    public func ready() async { try? await allConnected.wait() }
 
     // MARK: Requests
 
@@ -168,14 +162,12 @@ public final class NSMClient: Service, Sendable {
             var context = ChainContext(logger: logger)
             context.values[RetryElement.Retrying.self] = retrying
             let connection = try await chain.request(request, context: context)
-            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let all = state.withLock { state -> Bool in
                 state.connections[index] = connection
                 reportsContinuation.yield(Self.ordered(state.connections))
-                guard state.connections.count == ids.count else { return [] }
-                defer { state.readyWaiters = [] }
-                return state.readyWaiters
+                return state.connections.count == ids.count
             }
-            for waiter in waiters { waiter.resume() }
+            if all { allConnected.resolve() }
             return connection
         }
     }

@@ -3,6 +3,7 @@ public import Logging
 public import NSMAPI
 public import NSMDNS
 public import ServiceLifecycle
+public import Readiness
 import Synchronization
 
 /// The pod's DNS: the fan-out proxy on `127.0.0.1:53` plus the pod's resolv.conf pointing at it.
@@ -41,11 +42,14 @@ public final class PodDNS: Service, Sendable {
         var services: [DNSUpstream] = []
         var installed = false
         var writtenSearch: [String]?
-        var ready = false
         var connections = 0
         var failure: String?
+        /// Waiting for an update with at least this many connections.
+        var coverage: [(count: Int, signal: ReadySignal<Void>)] = []
     }
     private let state = Mutex(State())
+    /// Resolved once the proxy listens and the resolv.conf points at it; failed if it cannot start.
+    public let ready = ReadySignal<Void>()
 
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "nsm.dns")) throws {
         self.configuration = configuration
@@ -59,7 +63,7 @@ public final class PodDNS: Service, Sendable {
     }
 
     /// Listening, and the resolv.conf points at the proxy.
-    public var isReady: Bool { state.withLock { $0.ready } }
+    public var isReady: Bool { ready.value != nil }
 
     /// Why the proxy could not start, if it could not.
     public var failure: String? { state.withLock { $0.failure } }
@@ -90,7 +94,23 @@ public final class PodDNS: Service, Sendable {
             return state.installed
         }
         if rewrite { writeResolvConf() }
-        state.withLock { $0.connections = connections.count }
+        let covered = state.withLock { state -> [ReadySignal<Void>] in
+            state.connections = connections.count
+            defer { state.coverage.removeAll { $0.count <= connections.count } }
+            return state.coverage.filter { $0.count <= connections.count }.map(\.signal)
+        }
+        for signal in covered { signal.resolve() }
+    }
+
+    /// Waits until an update has applied at least `count` connections (their DNS servers and domains).
+    public func covering(_ count: Int) async throws {
+        let signal = state.withLock { state -> ReadySignal<Void>? in
+            guard state.connections < count else { return nil }
+            let signal = ReadySignal<Void>()
+            state.coverage.append((count, signal))
+            return signal
+        }
+        try await signal?.wait()
     }
 
     private func writeResolvConf() {
@@ -105,11 +125,12 @@ public final class PodDNS: Service, Sendable {
     public func run() async throws {
         do { try await proxy.start() } catch {
             state.withLock { $0.failure = "\(error)" }
+            ready.fail(error)
             throw error
         }
         state.withLock { $0.installed = true }
         writeResolvConf()
-        state.withLock { $0.ready = true }
+        ready.resolve()
         try? await gracefulShutdown()
         await proxy.stop()
         do { try resolvConf?.restore() } catch { logger.error("cannot restore the pod's resolv.conf", metadata: ["error": "\(error)"]) }

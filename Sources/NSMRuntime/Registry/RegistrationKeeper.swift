@@ -4,6 +4,7 @@ import NSMCore
 public import NSMAPI
 public import ServiceLifecycle
 import SwiftProtobuf
+public import Readiness
 
 /// Keeps an endpoint (or forwarder) registered: registers it, re-registers at 2/3 of the
 /// remaining lifetime the registry granted (as upstream: ≈40 s of a 1-minute expiry), retries
@@ -12,6 +13,8 @@ import SwiftProtobuf
 /// shutdown.
 public struct RegistrationKeeper: Service {
     public let endpoint: Registry_NetworkServiceEndpoint
+    /// Resolved with the registry's first answer: the component is reachable through the registry.
+    public let registered = ReadySignal<Registry_NetworkServiceEndpoint>()
     let register: @Sendable (Registry_NetworkServiceEndpoint) async throws -> Registry_NetworkServiceEndpoint
     let unregister: @Sendable (Registry_NetworkServiceEndpoint) async throws -> Void
     let logger: Logger
@@ -38,6 +41,7 @@ public struct RegistrationKeeper: Service {
                 let answer = try await register(request)
                 if !reported {
                     logger.info("registered", metadata: ["nsm.endpoint": "\(answer.name)", "url": "\(answer.url)"])
+                    registered.resolve(answer)
                     reported = true
                 } else if backoff.failures > 0 {
                     logger.info("registered again", metadata: ["nsm.endpoint": "\(answer.name)", "failed attempts": "\(backoff.failures)"])

@@ -4,7 +4,7 @@ import LeanGRPC
 import Logging
 public import NSMCore
 public import ServiceLifecycle
-import Synchronization
+import Readiness
 
 /// A gRPC server on one URL as a Service: serves until graceful shutdown, then lets in-flight
 /// calls finish. ``listening`` reports the bound address (useful with port 0).
@@ -12,8 +12,7 @@ public final class GRPCServerService: Service, Sendable {
     public let url: NSMURL
     let services: [any RegistrableRPCService]
     let logger: Logger
-    private let bound = Mutex<NSMURL?>(nil)
-    private let waiters = Mutex<[CheckedContinuation<NSMURL, any Error>]>([])
+    private let ready = ReadySignal<NSMURL>()
 
     public init(url: NSMURL, services: [any RegistrableRPCService], logger: Logger) {
         self.url = url
@@ -22,13 +21,7 @@ public final class GRPCServerService: Service, Sendable {
     }
 
     /// The address the server listens on, once it does.
-    public func listening() async throws -> NSMURL {
-        if let url = bound.withLock({ $0 }) { return url }
-        return try await withCheckedThrowingContinuation { continuation in
-            let ready = bound.withLock { $0 }
-            if let ready { continuation.resume(returning: ready) } else { waiters.withLock { $0.append(continuation) } }
-        }
-    }
+    public func listening() async throws -> NSMURL { try await ready.wait() }
 
     public func run() async throws {
         if case .unix(let path) = url {
@@ -49,11 +42,10 @@ public final class GRPCServerService: Service, Sendable {
             }
             do {
                 let url = NSMURL(listening: try await transport.listeningAddress)
-                bound.withLock { $0 = url }
                 logger.info("listening", metadata: ["url": "\(url)"])
-                for waiter in waiters.withLock({ list in defer { list = [] }; return list }) { waiter.resume(returning: url) }
+                ready.resolve(url)
             } catch {
-                for waiter in waiters.withLock({ list in defer { list = [] }; return list }) { waiter.resume(throwing: error) }
+                ready.fail(error)
                 throw error
             }
         }

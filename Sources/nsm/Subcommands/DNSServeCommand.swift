@@ -1,3 +1,4 @@
+import Readiness
 import ArgumentParser
 import Logging
 import NSMDNS
@@ -36,8 +37,9 @@ struct DNSServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            while server.listening.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
-            printFlushed("dns zone \(origin) on \(server.listening.map(\.description).joined(separator: ", "))")
+            let addresses = try await server.listeningAddresses().map(\.description).joined(separator: ", ")
+            printFlushed("dns zone \(origin) on \(addresses)")
+            ServiceNotification.ready(status: "dns zone \(origin) on \(addresses)")
             try await tasks.waitForAll()
         }
     }

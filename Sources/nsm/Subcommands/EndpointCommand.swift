@@ -1,3 +1,4 @@
+import Readiness
 import ArgumentParser
 import Foundation
 import IPAddressing
@@ -136,6 +137,8 @@ struct EndpointCommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             printFlushed("endpoint \(name) listening on \(try await endpoint.server.listening())")
+            _ = try await endpoint.registration.registered.wait()
+            ServiceNotification.ready(status: "endpoint \(name) registered")
             try await tasks.waitForAll()
         }
     }

@@ -1,3 +1,4 @@
+import Readiness
 import ArgumentParser
 import Foundation
 import IPAddressing
@@ -77,6 +78,9 @@ struct NodeCommand: AsyncParsableCommand {
             tasks.addTask { try await group.run() }
             for server in manager.servers { printFlushed("manager \(name) listening on \(try await server.listening())") }
             printFlushed("forwarder listening on \(try await forwarder.server.listening()), tunnel \(tunnel)")
+            // Requests need the forwarder in the registry, not only listening.
+            let registered = try await forwarder.registration.registered.wait()
+            ServiceNotification.ready(status: "node \(nodeName): manager \(name) serving, forwarder \(registered.name) registered")
             try await tasks.waitForAll()
         }
     }

@@ -1,3 +1,4 @@
+import Readiness
 import ArgumentParser
 import Logging
 import NSMCore
@@ -30,7 +31,10 @@ struct RegistryCommand: AsyncParsableCommand {
         let group = ComponentServiceGroup.make(registry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            for server in registry.servers { printFlushed("registry listening on \(try await server.listening())") }
+            var urls: [String] = []
+            for server in registry.servers { urls.append("\(try await server.listening())") }
+            for url in urls { printFlushed("registry listening on \(url)") }
+            ServiceNotification.ready(status: "registry listening on \(urls.joined(separator: ", "))")
             try await tasks.waitForAll()
         }
     }

@@ -1,3 +1,5 @@
+import ChildProcesses
+import Readiness
 import ArgumentParser
 import Foundation
 import Logging
@@ -86,20 +88,31 @@ struct RunCommand: AsyncParsableCommand {
         throw ExitCode(status)
     }
 
+    /// Waits for whichever comes first: every service connected and the pod's DNS following them,
+    /// a signal, or the timeout.
     private func waitForServices(client: NSMClient, dns: PodDNS, count: Int, signals: SignalRelay) async throws -> Wait {
-        let deadline = Date().addingTimeInterval(timeout)
-        while client.connections.count < count || !dns.isReady || dns.connectionCount < count {
-            if let signal = signals.received { return .signal(signal) }
-            guard Date() < deadline else {
-                // What was missing, read before shutting down (which closes everything).
-                let dnsState = dns.failure.map { "the DNS proxy failed: \($0)" }
-                    ?? (dns.isReady ? "DNS saw \(dns.connectionCount) connection(s)" : "the DNS proxy is not listening yet")
-                return .timedOut("the services did not connect within \(Int(timeout)) s: \(client.connections.count) of \(count) connected, "
-                    + "\(dnsState); last request error: \(client.lastError ?? "none")")
+        let limit = Duration.milliseconds(Int(timeout * 1000))
+        let outcome = try await withThrowingTaskGroup(of: Wait?.self) { group in
+            group.addTask {
+                await client.ready()
+                try await dns.ready.wait()
+                try await dns.covering(count)
+                return .ready
             }
-            try await Task.sleep(for: .milliseconds(20))
+            group.addTask { .signal(try await signals.first.wait()) }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
         }
-        return .ready
+        if let outcome { return outcome }
+        // What was missing, read before shutting down (which closes everything).
+        let dnsState = dns.failure.map { "the DNS proxy failed: \($0)" }
+            ?? (dns.isReady ? "DNS saw \(dns.connectionCount) connection(s)" : "the DNS proxy is not listening yet")
+        return .timedOut("the services did not connect within \(Int(timeout)) s: \(client.connections.count) of \(count) connected, "
+            + "\(dnsState); last request error: \(client.lastError ?? "none")")
     }
 
     static func say(_ line: String) {
@@ -113,13 +126,15 @@ extension RunCommand.Finished: Equatable {}
 final class SignalRelay: Sendable {
     private let state = Mutex<(received: Int32?, child: ChildProcess?)>((nil, nil))
 
-    var received: Int32? { state.withLock { $0.received } }
+    /// Resolved with the first signal.
+    let first = ReadySignal<Int32>()
 
     func deliver(_ signal: Int32) {
         let child = state.withLock { state in
             state.received = signal
             return state.child
         }
+        first.resolve(signal)
         child?.signal(signal)
     }
 
