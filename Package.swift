@@ -40,6 +40,9 @@ let package = Package(
         // Child processes: spawned with a clean signal state, reaped without polling, run to completion.
         .target(name: "ChildProcesses", dependencies: ["Readiness"], swiftSettings: strictSettings),
 
+        // Tables as aligned text or Markdown, for every listing and report the command prints.
+        .target(name: "TextTables", swiftSettings: strictSettings),
+
         // IP addresses and prefixes as value types. Knows nothing of NSM or netlink.
         .target(name: "IPAddressing", swiftSettings: strictSettings),
 
@@ -52,7 +55,7 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
 
         // Benchmarks that compare our parts with peers measured in the same run (`nsm bench …`).
-        .target(name: "NSMBenchmarks", dependencies: ["Netlink", "IPAddressing", "NSMDNS", "ChildProcesses"], swiftSettings: strictSettings),
+        .target(name: "NSMBenchmarks", dependencies: ["Netlink", "IPAddressing", "NSMDNS", "ChildProcesses", "TextTables"], swiftSettings: strictSettings),
 
         // The NSM wire API: generated messages and services plus hand-written helpers.
         .target(
@@ -143,7 +146,7 @@ let package = Package(
         .target(
             name: "NSMLocalMesh",
             dependencies: [
-                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS", "NSMElements", "Readiness", "ChildProcesses",
+                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS", "NSMElements", "Readiness", "ChildProcesses", "TextTables",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -174,7 +177,7 @@ let package = Package(
                 "NSMAnnotation",
                 "NSMAPI",
                 "NSMBenchmarks",
-                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS", "Readiness", "ChildProcesses",
+                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS", "Readiness", "ChildProcesses", "TextTables",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -194,6 +197,14 @@ let package = Package(
         .testTarget(name: "NSMCoreTests", dependencies: ["NSMCore"], swiftSettings: strictSettings),
         .testTarget(name: "ReadinessTests", dependencies: ["Readiness"], swiftSettings: strictSettings),
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"], swiftSettings: strictSettings),
+        .testTarget(name: "TextTablesTests", dependencies: ["TextTables"], swiftSettings: strictSettings),
+        // Namespaces and `ip` helpers shared by the tests that need root and real interfaces.
+        .target(name: "KernelTestSupport", dependencies: ["Netlink", "ChildProcesses"], path: "Tests/KernelTestSupport", swiftSettings: strictSettings),
+        .testTarget(
+            name: "NSMDataPlaneTests",
+            dependencies: ["NSMDataPlane", "NSMElements", "NSMCore", "NSMAPI", "Netlink", "KernelTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"], swiftSettings: strictSettings),
         .testTarget(
             name: "NSMAPITests",
@@ -213,7 +224,7 @@ let package = Package(
             name: "NSMRuntimeTests",
             dependencies: [
                 "NSMRuntime", "NSMElements", "NSMCore", "NSMAPI", "NSMRegistry", "NSMAnnotation", "IPAddressing",
-                "NSMDataPlane", "Netlink",
+                "NSMDataPlane", "Netlink", "KernelTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),

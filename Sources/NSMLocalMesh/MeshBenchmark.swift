@@ -5,6 +5,7 @@ import Netlink
 import NSMAnnotation
 import NSMAPI
 import NSMBenchmarks
+import TextTables
 import NSMCore
 import NSMRuntime
 import ServiceLifecycle
@@ -115,6 +116,6 @@ public struct MeshBenchmark: Sendable {
                 ms(result.cni?.p50), ms(result.cni?.p90), ratio, "\(result.nodeRSSKilobytes / 1024) MB",
             ])
         }
-        return ReportTable.render(rows, markdown: markdown)
+        return TextTable.render(rows, markdown: markdown)
     }
 }

@@ -8,6 +8,7 @@ import NSMCore
 import NSMDataPlane
 import NSMElements
 import NSMRuntime
+import KernelTestSupport
 import Testing
 
 /// A pod's services must never share an address or a route, even when their endpoints hand out
@@ -44,39 +45,6 @@ struct PodPrefixCollisionTests {
             await client.closeAll()
             #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String } == ["lo"])
         }
-        _ = node
-    }
-
-    @Test("the data plane refuses a route or address another connection holds in the pod, and changes nothing")
-    func dataPlaneRefusesTakeover() async throws {
-        let spaces = TestNamespaces()
-        defer { spaces.removeAll() }
-        let node = try spaces.create("node"), pod = try spaces.create("pod"), nse = try spaces.create("nse")
-        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
-        var context = Connectioncontext_ConnectionContext()
-        context.ipContext.srcIpAddrs = ["172.16.82.1/32"]
-        context.ipContext.dstIpAddrs = ["172.16.82.0/32"]
-        let first = Plumbing(
-            connectionID: "conn-1", incoming: .kernel(interfaceName: "nsm-1", namespace: NamespaceURL(pod.identity.url)),
-            outgoing: .kernel(interfaceName: "nse-1", namespace: NamespaceURL(nse.identity.url)), context: context)
-        try await plane.connect(first)
-        let second = Plumbing(
-            connectionID: "conn-2", incoming: .kernel(interfaceName: "nsm-2", namespace: NamespaceURL(pod.identity.url)),
-            outgoing: .kernel(interfaceName: "nse-2", namespace: NamespaceURL(nse.identity.url)), context: context)
-        let error = await #expect(throws: NSMError.self) { try await plane.connect(second) }
-        #expect(error?.code == .alreadyExists)
-        #expect(error?.message.contains("nsm-1") == true)
-        // Nothing made for the second, nothing moved from the first.
-        #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String }.sorted() == ["lo", "nsm-1"])
-        #expect(try ipIn(spaces.name("pod"), ["ip", "route", "get", "172.16.82.0"]).contains("dev nsm-1"))
-        // A Request for the same interface under another connection id leaves it as it was.
-        let thief = Plumbing(connectionID: "conn-3", incoming: first.incoming, outgoing: .kernel(interfaceName: "nse-3", namespace: NamespaceURL(nse.identity.url)),
-                             context: Connectioncontext_ConnectionContext())
-        let refused = await #expect(throws: NSMError.self) { try await plane.connect(thief) }
-        #expect(refused?.code == .alreadyExists && refused?.message.contains("conn-1") == true)
-        #expect(try ipIn(spaces.name("pod"), ["ip", "-d", "link", "show", "nsm-1"]).contains("alias client-conn-1"))
-        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.sorted() == ["lo", "nse-1"])
-        _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.82.0"])
         _ = node
     }
 }

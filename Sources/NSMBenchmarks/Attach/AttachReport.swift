@@ -1,3 +1,4 @@
+import TextTables
 /// Renders attach benchmark results as a table with ratios against our netlink method.
 public struct AttachReport: Sendable {
     public var results: [AttachBenchmark.Result]
@@ -14,7 +15,7 @@ public struct AttachReport: Sendable {
                 ms(result.teardownMilliseconds), ms(result.teardownMilliseconds / Double(result.count)), ratio,
             ])
         }
-        var text = ReportTable.render(rows, markdown: markdown)
+        var text = TextTable.render(rows, markdown: markdown)
         let netlink = results.filter { $0.method == .netlink }.sorted { $0.count < $1.count }
         if let small = netlink.first, let large = netlink.last, large.count > small.count {
             text += "\n\nnetlink per-attach mean at N=\(large.count) vs N=\(small.count): "

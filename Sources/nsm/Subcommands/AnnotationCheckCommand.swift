@@ -1,3 +1,4 @@
+import TextTables
 import ArgumentParser
 import Foundation
 import NSMAnnotation

@@ -1,3 +1,4 @@
+import TextTables
 import ArgumentParser
 import Foundation
 import NSMBenchmarks
@@ -20,6 +21,6 @@ struct BenchDNSCommand: AsyncParsableCommand {
     func run() async throws {
         let benchmark = DNSBenchmark(.init(coldQueries: coldQueries, warmQueries: warmQueries, seconds: seconds, rounds: rounds, executable: currentExecutable()))
         let reports = try await benchmark.run { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
-        print(ReportTable.render(DNSReport.rows(reports), markdown: markdown))
+        print(TextTable.render(DNSReport.rows(reports), markdown: markdown))
     }
 }

@@ -1,3 +1,4 @@
+import TextTables
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix

@@ -149,7 +149,7 @@ final class Mesh: Sendable {
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard bound == 0 else {
             close(fd)
-            throw ToolFailure(output: "the stopped registry's port \(port) was taken before it could be held")
+            throw MeshError("the stopped registry's port \(port) was taken before it could be held")
         }
         placeholder.withLock { $0 = fd }
     }
@@ -269,4 +269,10 @@ func waitUntil(_ what: String, seconds: Double = 10, _ condition: @Sendable () a
         try await Task.sleep(for: .milliseconds(20))
     }
     throw Timeout(what: what)
+}
+
+/// A test mesh that could not be set up as asked.
+struct MeshError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -6,76 +6,11 @@ import NSMAPI
 import NSMDataPlane
 import NSMElements
 import NSMRuntime
+import KernelTestSupport
 import Testing
 
-let isRoot = getuid() == 0
-
-/// Named namespaces for one test (nodes, pods, endpoints), deleted afterwards even on failure.
-final class TestNamespaces: @unchecked Sendable {
-    // @unchecked: only touched from the test's own task.
-    private(set) var names: [String] = []
-    let prefix = "nsmt\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
-
-    func create(_ role: String) throws -> NetworkNamespace {
-        let name = "\(prefix)-\(role)"
-        let namespace = try NetworkNamespace.create(named: name)
-        names.append(name)
-        try NetlinkHandle(namespace: namespace).setUp(index: 1)
-        return namespace
-    }
-
-    func name(_ role: String) -> String { "\(prefix)-\(role)" }
-
-    func removeAll() { for name in names { try? NetworkNamespace.delete(named: name) } }
-}
-
-func ipIn(_ namespace: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-    process.arguments = ["netns", "exec", namespace] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else { throw ToolFailure(output: "\(arguments.joined(separator: " ")) in \(namespace): \(text)") }
-    return text
-}
-
-struct ToolFailure: Error, CustomStringConvertible { var output: String; var description: String { output } }
-
-func interfaceJSON(_ namespace: String) throws -> [[String: Any]] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-    process.arguments = ["-j", "-n", namespace, "addr", "show"]
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
-}
-
-func addresses(of interface: String, in namespace: String) throws -> [String] {
-    let entry = try interfaceJSON(namespace).first { $0["ifname"] as? String == interface }
-    return ((entry?["addr_info"] as? [[String: Any]]) ?? []).compactMap { info in
-        guard let local = info["local"] as? String, let length = info["prefixlen"] as? Int, info["scope"] as? String != "link" else { return nil }
-        return "\(local)/\(length)"
-    }
-}
-
-/// Every IPv6 address on `interface`, link-local ones included.
-func ipv6Addresses(of interface: String, in namespace: String) throws -> [String] {
-    let entry = try interfaceJSON(namespace).first { $0["ifname"] as? String == interface }
-    return ((entry?["addr_info"] as? [[String: Any]]) ?? []).compactMap { info in
-        info["family"] as? String == "inet6" ? info["local"] as? String : nil
-    }
-}
-
-@Suite("Kernel data plane with real namespaces", .serialized, .enabled(if: isRoot, "needs root"))
-struct KernelDataPlaneTests {
+@Suite("The mesh with the kernel data plane, in real namespaces", .serialized, .enabled(if: isRoot, "needs root"))
+struct KernelMeshTests {
     @Test("same node: a veth between pod and endpoint, addressed and routed, pingable, removed on close")
     func local() async throws {
         let spaces = TestNamespaces()
@@ -135,33 +70,6 @@ struct KernelDataPlaneTests {
             #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
         }
         _ = node
-    }
-
-    @Test("an early pair is deleted when discarded, and replaced when the endpoint answers with other names")
-    func earlyPairUndone() async throws {
-        let spaces = TestNamespaces()
-        defer { spaces.removeAll() }
-        let node = try spaces.create("node"), pod = try spaces.create("pod"), nse = try spaces.create("nse")
-        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
-        let incoming = Connection_Mechanism.kernel(interfaceName: "nsm-9", namespace: NamespaceURL(pod.identity.url))
-        let expected = Connection_Mechanism.kernel(interfaceName: "nse-early", namespace: NamespaceURL(nse.identity.url))
-        // Made early, then discarded (the endpoint refused): nothing left on either side.
-        let refused = try #require(try await plane.prepare(incoming, expecting: expected))
-        #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String }.contains("nsm-9"))
-        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.contains("nse-early"))
-        await plane.discard(refused)
-        #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String } == ["lo"])
-        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
-        // Made early, but the endpoint answered with another interface name: the pair is remade.
-        let prepared = try await plane.prepare(incoming, expecting: expected)
-        var context = Connectioncontext_ConnectionContext()
-        context.ipContext.srcIpAddrs = ["172.16.80.1/32"]
-        context.ipContext.dstIpAddrs = ["172.16.80.0/32"]
-        let outgoing = Connection_Mechanism.kernel(interfaceName: "nse-other", namespace: NamespaceURL(nse.identity.url))
-        try await plane.connect(Plumbing(connectionID: "c-undo", incoming: incoming, outgoing: outgoing, context: context), prepared: prepared)
-        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.sorted() == ["lo", "nse-other"])
-        #expect(try addresses(of: "nsm-9", in: spaces.name("pod")) == ["172.16.80.1/32"])
-        _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.80.0"])
     }
 
     @Test("same node, dual stack: both families addressed, the IPv6 link-local kept, ping over IPv6 works")
