@@ -217,14 +217,18 @@ let package = Package(
         ),
         .testTarget(
             name: "NSMElementsTests",
-            dependencies: ["NSMElements", "NSMCore", "NSMAPI", "IPAddressing", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            dependencies: [
+                "NSMElements", "NSMCore", "NSMAPI", "IPAddressing", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "NSMRuntimeTests",
             dependencies: [
                 "NSMRuntime", "NSMElements", "NSMCore", "NSMAPI", "NSMRegistry", "NSMAnnotation", "IPAddressing",
-                "NSMDataPlane", "Netlink", "KernelTestSupport",
+                "NSMDataPlane", "Netlink", "KernelTestSupport", "Readiness",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),

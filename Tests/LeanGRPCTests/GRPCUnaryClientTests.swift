@@ -66,8 +66,9 @@ struct GRPCUnaryClientTests {
     @Test("a cancelled caller gets .cancelled at once")
     func cancellation() async throws {
         try await withEchoClient { client in
-            let task = Task { try await client.call(requestPath, request("sleep:3000"), as: Connection_Connection.self, timeout: .seconds(10)) }
-            try await Task.sleep(for: .milliseconds(100))
+            let id = "sleep:3000:\(UUID().uuidString.prefix(6))"
+            let task = Task { try await client.call(requestPath, request(id), as: Connection_Connection.self, timeout: .seconds(10)) }
+            try await echoArrivals.wait(for: id)
             let start = ContinuousClock.now
             task.cancel()
             let result = await task.result

@@ -180,11 +180,12 @@ struct LeanServerTransportTests {
         defer { lean.shutDown() }
         try await withLeanServer(.unixDomainSocket(path: path)) { _, server in
             _ = try await lean.call(requestPath, request("warm"), as: Connection_Connection.self, timeout: .seconds(5))
-            async let slow = lean.call(requestPath, request("sleep:300"), as: Connection_Connection.self, timeout: .seconds(5))
-            try await Task.sleep(for: .milliseconds(100))
+            let id = "sleep:300:\(UUID().uuidString.prefix(6))"
+            async let slow = lean.call(requestPath, request(id), as: Connection_Connection.self, timeout: .seconds(5))
+            try await echoArrivals.wait(for: id)
             server.beginGracefulShutdown()
             let answer = try await slow
-            #expect(answer.id == "sleep:300-echo")
+            #expect(answer.id == id + "-echo")
         }
         let error = await #expect(throws: RPCError.self) {
             try await lean.call(requestPath, request("late"), as: Connection_Connection.self, timeout: .seconds(2))

@@ -4,6 +4,25 @@ import GRPCNIOTransportHTTP2Posix
 import LeanGRPC
 import NSMAPI
 import SwiftProtobuf
+import Synchronization
+
+/// The ids of the `sleep:` requests the echo service has started on: a test waits for its slow
+/// call to be in flight here, instead of sleeping and hoping.
+let echoArrivals = EchoArrivals()
+
+final class EchoArrivals: Sendable {
+    private let ids = Mutex<Set<String>>([])
+    func record(_ id: String) { _ = ids.withLock { $0.insert(id) } }
+
+    /// Waits until the server has started on `id`, for up to 5 s.
+    func wait(for id: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !ids.withLock({ $0.contains(id) }) {
+            guard ContinuousClock.now < deadline else { throw RPCError(code: .deadlineExceeded, message: "\(id) never reached the server") }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+}
 
 /// A NetworkService served by grpc-swift (the general implementation) for the lean client to
 /// call. Request echoes the connection id with "-echo" and fills labels as the id asks:
@@ -20,6 +39,7 @@ struct EchoService: Networkservice_NetworkService.SimpleServiceProtocol {
             let code = RPCError.Code(Status.Code(rawValue: Int(parts[1]) ?? 2) ?? .unknown) ?? .unknown
             throw RPCError(code: code, message: parts.count > 2 ? parts[2] : "")
         case "sleep":
+            echoArrivals.record(id)
             try await Task.sleep(for: .milliseconds(Int(parts[1]) ?? 0))
         case "big":
             connection.labels["big"] = String(repeating: "x", count: Int(parts[1]) ?? 0)

@@ -26,7 +26,8 @@ struct DNSProxyNamespaceTests {
                 group.addTask { try await clusterServer.run() }
                 group.addTask { try await serviceServer.run() }
                 defer { group.cancelAll() }
-                while clusterServer.listening.isEmpty || serviceServer.listening.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+                _ = try await clusterServer.listeningAddresses()
+                _ = try await serviceServer.listeningAddresses()
                 let proxy = DNSProxy(.init(
                     listen: [DNSListenAddress(host: "127.0.0.1", port: 0)],
                     upstreams: [

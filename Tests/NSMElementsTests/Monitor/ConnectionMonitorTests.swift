@@ -41,22 +41,33 @@ struct ConnectionMonitorTests {
             connection.path.pathSegments = (0..<(1 + dice.roll(5))).map { _ in Self.segment(&dice, wildcards: false) }
             connections.append(connection)
         }
-        let received = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
-            let started = Mutex(0)
+        // Each subscriber reads as many updates as the plain filter says it gets (an update it
+        // should not get shows up among them, out of place); a watchdog bounds the wait.
+        let expectedCounts = selectors.map { selector in connections.filter { selector.matches($0) }.count }
+        let received = try await withThrowingTaskGroup(of: (Int, [String])?.self) { group in
             for (index, selector) in selectors.enumerated() {
                 let stream = monitor.subscribe(selector)
-                started.withLock { $0 += 1 }
+                let wanted = expectedCounts[index]
                 group.addTask {
                     var ids: [String] = []
-                    for await event in stream where event.type == .update { ids += event.connections.keys }
+                    var events = stream.makeAsyncIterator()
+                    while ids.count < wanted, let event = await events.next() {
+                        if event.type == .update { ids += event.connections.keys }
+                    }
                     return (index, ids)
                 }
             }
+            group.addTask {
+                do { try await Task.sleep(for: .seconds(10)) } catch { return nil }  // cancelled: all arrived
+                throw Expired(what: "every subscriber's events")
+            }
             for connection in connections { monitor.update(connection) }
-            try await Task.sleep(for: .milliseconds(200))
-            group.cancelAll()
             var received: [Int: [String]] = [:]
-            for try await (index, ids) in group { received[index] = ids }
+            for try await result in group {
+                guard let (index, ids) = result else { continue }
+                received[index] = ids
+                if received.count == selectors.count { group.cancelAll() }
+            }
             return received
         }
         var delivered = 0
@@ -67,6 +78,6 @@ struct ConnectionMonitorTests {
         }
         // The random selectors cover both kinds: some match almost everything, some almost nothing.
         #expect(delivered > 300 && delivered < 60 * 300)
-        #expect(monitor.subscriberCount == 0)
+        try await eventually("the subscriptions to end") { monitor.subscriberCount == 0 }
     }
 }

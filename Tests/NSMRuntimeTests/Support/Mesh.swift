@@ -5,6 +5,7 @@ import Logging
 import NSMAPI
 import NSMCore
 import NSMRegistry
+import Readiness
 import NSMAnnotation
 import SwiftProtobuf
 import NSMElements
@@ -86,9 +87,7 @@ final class Mesh: Sendable {
             runner.start(node.forwarder.services)
             _ = try await node.forwarder.server.listening()
         }
-        try await waitUntil("forwarders registered") {
-            self.registry.storage.findEndpoints(.with { $0.networkServiceNames = ["forwarder"] }).count == self.nodes.count
-        }
+        for node in nodes { _ = try await ready("\(node.forwarder.configuration.name) registered", node.forwarder.registration.registered) }
     }
 
     /// Registers (or replaces) a network service and waits until every forwarder's discovery
@@ -116,9 +115,7 @@ final class Mesh: Sendable {
             namespaceURL: namespaceURL ?? "inode://4/\(4_026_530_000 + UInt64(abs(name.hashValue % 1000)))"), pool: endpointPool, logger: logger)
         let handle = runner.start([endpointPool] + endpoint.services)
         _ = try await endpoint.server.listening()
-        try await waitUntil("endpoint \(name) registered") {
-            !self.registry.storage.findEndpoints(.with { $0.name = name }).isEmpty
-        }
+        _ = try await ready("endpoint \(name) registered", endpoint.registration.registered)
         return (endpoint, handle)
     }
 
@@ -275,4 +272,18 @@ func waitUntil(_ what: String, seconds: Double = 10, _ condition: @Sendable () a
 struct MeshError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Waits for `signal`, for up to `seconds`.
+func ready<T: Sendable>(_ what: String, _ signal: ReadySignal<T>, seconds: Double = 10) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await signal.wait() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let value = try await group.next() ?? nil else { throw Timeout(what: what) }
+        return value
+    }
 }
