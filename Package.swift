@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "NSMCore",
             dependencies: [
-                "NSMAPI", "IPAddressing",
+                "NSMAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -2,39 +2,7 @@ import GRPCCore
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
-import Synchronization
 
-/// A stream the connection accepted, handed to the transport's `listen` loop.
-struct AcceptedStream: Sendable {
-    var descriptor: MethodDescriptor
-    var inbound: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>
-    var writer: ServerStreamWriter
-    var remotePeer: String
-    var localPeer: String
-    var cancellation: CancellationSlot
-}
-
-/// Where the stream's RPC cancellation handle goes once its task made one; cancelling before
-/// that is remembered.
-final class CancellationSlot: Sendable {
-    private let state = Mutex<(handle: ServerContext.RPCCancellationHandle?, cancelled: Bool)>((nil, false))
-
-    func attach(_ handle: ServerContext.RPCCancellationHandle) {
-        let cancelled = state.withLock { state -> Bool in
-            state.handle = handle
-            return state.cancelled
-        }
-        if cancelled { handle.cancel() }
-    }
-
-    func cancel() {
-        let handle = state.withLock { state -> ServerContext.RPCCancellationHandle? in
-            state.cancelled = true
-            return state.handle
-        }
-        handle?.cancel()
-    }
-}
 
 /// Serves gRPC streams of one HTTP/2 connection right on top of NIOHTTP2's connection handler:
 /// a stream is an entry in a dictionary (its inbound continuation, its message reassembly
@@ -284,44 +252,5 @@ final class ServerStreamsHandler: ChannelInboundHandler {
 
     private func closeIfDrained() {
         if draining, streams.isEmpty, let context, context.channel.isActive { context.close(promise: nil) }
-    }
-}
-
-/// The outbound side of one stream, for grpc-swift's server executor.
-struct ServerStreamWriter: ClosableRPCWriterProtocol {
-    typealias Element = RPCResponsePart<[UInt8]>
-    let id: HTTP2StreamID
-    let handler: NIOLoopBound<ServerStreamsHandler>
-    let eventLoop: any EventLoop
-
-    func write(_ element: Element) async throws {
-        let written: EventLoopFuture<Void>? = if eventLoop.inEventLoop {
-            handler.value.write(element, on: id)
-        } else {
-            try await eventLoop.submit { handler.value.write(element, on: id) }.get()
-        }
-        guard let written else { throw RPCError(code: .unavailable, message: "the stream is closed") }
-        try await written.get()
-    }
-
-    func write(contentsOf elements: some Sequence<Element>) async throws {
-        for element in elements { try await write(element) }
-    }
-
-    func finish() async {
-        finish(nil)
-    }
-
-    func finish(throwing error: any Error) async {
-        finish(error)
-    }
-
-    private func finish(_ error: (any Error)?) {
-        let handler = self.handler, id = self.id
-        if eventLoop.inEventLoop {
-            handler.value.finishWriting(id, error: error)
-        } else {
-            eventLoop.execute { handler.value.finishWriting(id, error: error) }
-        }
     }
 }

@@ -21,7 +21,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     let cache: Mutex<DNSCache>
     let metricsBox = Mutex(DNSProxyMetrics())
     /// As configured, and as asked: own addresses left out, scoped ones first.
-    private var configuredUpstreams: [DNSUpstream] = []
+    var configuredUpstreams: [DNSUpstream] = []
     private(set) var upstreams: [DNSUpstream] = []
     private(set) var upstreamPeers: [SocketPeer] = []
     private(set) var upstreamEndpoints: [String] = []
@@ -32,14 +32,14 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     /// answers count only when they arrive there (port randomisation, RFC 5452).
     var upstreamV4: [Int32] = []
     var upstreamV6: [Int32] = []
-    private var pending: [UInt16: PendingQuery] = [:]
-    private var ticks = TickQueue()
-    private var generator = SystemRandomNumberGenerator()
+    var pending: [UInt16: PendingQuery] = [:]
+    var ticks = TickQueue()
+    var generator = SystemRandomNumberGenerator()
     /// Sent in every upstream query (EDNS0 option 65001, local/experimental range): a query
     /// that arrives carrying it went round a forwarding loop back to us.
     let loopMarker = EDNSOption(code: 65001, data: (0..<8).map { _ in UInt8.random(in: 0...255) })
     /// ``loopMarker`` in wire form, encoded once for every query sent upstream.
-    private let loopMarkerWire: [UInt8]
+    let loopMarkerWire: [UInt8]
 
     init(tcpLoop: any EventLoop, timeout: Duration, negativeWait: Duration = .seconds(1), cache: sending DNSCache, logger: Logger) {
         self.tcpLoop = tcpLoop
@@ -139,12 +139,12 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
 
     /// One of our own queries coming back: an upstream forwards to us (the marker is checked
     /// by the callers; this is the id and question of a query in flight).
-    private func isLoopedBack(id: UInt16, _ facts: QueryFacts) -> Bool {
+    func isLoopedBack(id: UInt16, _ facts: QueryFacts) -> Bool {
         guard let entry = pending[id] else { return false }
         return entry.facts.flags == facts.flags && entry.asks(name: facts.key.name, type: facts.key.type, dnsClass: facts.key.dnsClass)
     }
 
-    private func refuseLoop(_ bytes: [UInt8], reply: ([UInt8]) -> Void) {
+    func refuseLoop(_ bytes: [UInt8], reply: ([UInt8]) -> Void) {
         metricsBox.withLock { $0.loopsDetected += 1 }
         guard let query = try? DNSMessage(bytes: bytes) else { return }
         logger.warning("query loop: an upstream sent our own query back; refusing it", metadata: ["question": "\(query.questions.first.map { "\($0)" } ?? "-")"])
@@ -152,7 +152,7 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
     }
 
     /// Sends the query to every upstream that serves its name and files it as pending.
-    private func fanOut(_ bytes: [UInt8], facts: QueryFacts, transport: DNSTransport,
+    func fanOut(_ bytes: [UInt8], facts: QueryFacts, transport: DNSTransport,
                         reply: @escaping ([UInt8]) -> Void, outgoing: (UInt16) -> [UInt8]) {
         var asked: [Int] = []
         for index in upstreams.indices where upstreams[index].serves(canonicalName: facts.key.name) { asked.append(index) }
@@ -201,11 +201,11 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         return .hit(answer)
     }
 
-    private func isOwn(_ upstream: DNSUpstream) -> Bool {
+    func isOwn(_ upstream: DNSUpstream) -> Bool {
         ownAddresses.contains { $0.port == Int(upstream.port) && ($0.host == upstream.address.description || $0.host == "0.0.0.0" && upstream.address.family == .v4) }
     }
 
-    private func send(_ bytes: [UInt8], rcode: DNSRCode, to reply: ([UInt8]) -> Void) {
+    func send(_ bytes: [UInt8], rcode: DNSRCode, to reply: ([UInt8]) -> Void) {
         metricsBox.withLock { $0.answersByRCode[Int(rcode.rawValue)] += 1 }
         reply(bytes)
     }
@@ -215,180 +215,15 @@ final class ProxyCore: DNSQueryHandling, @unchecked Sendable {
         guard bytes.count > limit, let message = try? DNSMessage(bytes: bytes) else { return bytes }
         return message.serialized(limit: limit)
     }
-
-    // MARK: Upstreams
-
-    private func sendUpstream(_ entry: PendingQuery, _ index: Int, _ bytes: [UInt8], now: UInt64) {
-        let peer = entry.peers[index]
-        let sockets = peer.isIPv4 ? upstreamV4 : upstreamV6
-        guard !sockets.isEmpty, UDPSocket.send(sockets[entry.socketChoice % sockets.count], bytes, to: peer) else {
-            return apply(entry, entry.state.fail(upstream: index))
-        }
-        if entry.sentAt[index] == 0 { entry.sentAt[index] = now }
-    }
-
-    /// On the proxy thread: a datagram on upstream socket `socket` (its index in its family's list).
-    func upstreamAnswer(_ bytes: [UInt8], from remote: SocketPeer, v4: Bool, socket: Int) {
-        guard bytes.count >= 12 else { return }
-        // Any datagram from an upstream that is down brings it back (even a late answer).
-        if health.downCount > 0, let upstream = upstreamPeers.firstIndex(where: { $0.sameEndpoint(as: remote) }), health.isDown(upstream) {
-            _ = health.answered(upstream)
-            markHealth(upstream, down: false)
-        }
-        let id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
-        guard let entry = pending[id],
-              socket == entry.socketChoice % max(1, v4 ? upstreamV4.count : upstreamV6.count),
-              let index = entry.peers.indices.first(where: { entry.peers[$0].sameEndpoint(as: remote) }),
-              !entry.state.replied[index], !entry.overTCP.contains(index)
-        else { return }
-        accept(bytes, entry: entry, index: index, viaTCP: false)
-    }
-
-    private func accept(_ bytes: [UInt8], entry: PendingQuery, index: Int, viaTCP: Bool) {
-        guard pending[entry.outgoingID] === entry, let answer = Self.read(bytes, answering: entry) else {
-            // Garbage or a reply to another question: not an answer (a spoofer cannot end the query early).
-            if viaTCP, pending[entry.outgoingID] === entry { apply(entry, entry.state.fail(upstream: index)) }
-            return
-        }
-        let arrived = Self.now()
-        defer { recordLatency(entry, index, arrived: arrived) }
-        let truncated: Bool, positive: Bool, negative: Bool, noError: Bool
-        switch answer.reading {
-        case .view(let view): (truncated, positive, negative, noError) = (view.isTruncated, view.isPositive, view.isNegative, view.rcode == 0)
-        case .message(let message):
-            (truncated, positive, negative, noError) = (message.header.isTruncated, message.isPositive, message.isNegative, message.rcode == .noError)
-        }
-        if truncated, !viaTCP {
-            entry.overTCP.insert(index)
-            metricsBox.withLock { $0.tcpRetries += 1 }
-            let remaining = TimeAmount.nanoseconds(max(1, Int64(entry.deadline) - Int64(Self.now())))
-            let mailbox = self.mailbox
-            let retry = UncheckedEntry(entry: entry)
-            DNSUpstreamTCP.query(entry.outgoingBytes, to: entry.state.upstreams[index], on: tcpLoop, timeout: remaining).whenComplete { result in
-                mailbox.post { [self] in
-                    let entry = retry.entry
-                    switch result {
-                    case .success(let answer): accept(answer, entry: entry, index: index, viaTCP: true)
-                    case .failure: if pending[entry.outgoingID] === entry { apply(entry, entry.state.fail(upstream: index)) }
-                    }
-                }
-            }
-            return
-        }
-        entry.answers[index] = answer
-        if entry.upstreamIndices[index] < upstreams.count, health.answered(entry.upstreamIndices[index]) {
-            markHealth(entry.upstreamIndices[index], down: false)
-        }
-        let outcome = entry.state.record(upstream: index, positive: positive, negative: negative, noError: noError)
-        if outcome == .wait, negative, entry.negativeDeadline == nil {
-            let deadline = min(entry.deadline, Self.now() + negativeWait)
-            entry.negativeDeadline = deadline
-            ticks.push(deadline, entry)
-        }
-        apply(entry, outcome)
-    }
-
-    /// An upstream's response to `entry`'s question, read in place when it can be, else by the
-    /// full parser; nil for anything else.
-    static func read(_ bytes: [UInt8], answering entry: PendingQuery) -> UpstreamAnswer? {
-        if let view = DNSResponseView(bytes) {
-            guard view.isResponse, entry.asks(name: view.questionName, type: view.questionType, dnsClass: view.questionClass) else { return nil }
-            return UpstreamAnswer(bytes: bytes, reading: .view(view))
-        }
-        guard let message = try? DNSMessage(bytes: bytes), message.header.isResponse, let question = message.questions.first,
-              message.questions.count == 1,
-              entry.asks(name: question.name.canonicalWire, type: question.type.rawValue, dnsClass: question.dnsClass.rawValue)
-        else { return nil }
-        return UpstreamAnswer(bytes: bytes, reading: .message(message))
-    }
-
-    private func recordLatency(_ entry: PendingQuery, _ index: Int, arrived: UInt64) {
-        let elapsed = Double(arrived - entry.sentAt[index]) / 1e6
-        let key = entry.endpoints[index]
-        metricsBox.withLock { $0.upstreams[key, default: .init()].record(milliseconds: elapsed) }
-    }
-
-    private func apply(_ entry: PendingQuery, _ outcome: FanoutState.Outcome) {
-        switch outcome {
-        case .wait: return
-        case .forward(let index): finish(entry, with: entry.answers[index])
-        case .servFail: finish(entry, with: nil)
-        }
-    }
-
-    private func finish(_ entry: PendingQuery, with answer: UpstreamAnswer?) {
-        guard pending[entry.outgoingID] === entry else { return }
-        pending[entry.outgoingID] = nil
-        guard let answer else {
-            guard let query = try? DNSMessage(bytes: entry.queryBytes) else { return }
-            return send(query.response(rcode: .servFail).serialized(), rcode: .servFail, to: entry.reply)
-        }
-        var bytes = answer.bytes
-        var reading = answer.reading
-        let rcode: DNSRCode
-        switch reading {
-        case .view(let view):
-            // The client spoke no EDNS: the OPT we added must not reach it (RFC 6891 §7).
-            if !entry.facts.hasEDNS, view.optRange != nil { bytes = view.removingOPT(from: bytes) }
-            rcode = DNSRCode(rawValue: view.rcode)
-        case .message(var response):
-            if !entry.facts.hasEDNS, response.edns != nil {
-                response.edns = nil
-                bytes = response.serialized()
-                guard let reparsed = try? DNSMessage(bytes: bytes) else { return }
-                reading = .message(reparsed)
-            }
-            rcode = response.rcode
-        }
-        let stored = bytes
-        bytes[0] = entry.queryBytes[0]
-        bytes[1] = entry.queryBytes[1]
-        let nameLength = entry.facts.nameLength
-        if bytes.count >= 12 + nameLength, entry.queryBytes.count >= 12 + nameLength {
-            bytes.replaceSubrange(12..<(12 + nameLength), with: entry.queryBytes[12..<(12 + nameLength)])
-        }
-        let limit = entry.transport == .udp ? entry.facts.acceptedUDPSize : 65535
-        send(Self.fit(bytes, limit: limit), rcode: rcode, to: entry.reply)
-        // Cached after the reply is on its way: the client does not wait for the bookkeeping.
-        let key = entry.facts.key, now = Self.now()
-        switch reading {
-        case .view(let view): cache.withLock { $0.store(view, bytes: stored, key: key, now: now) }
-        case .message(let message): cache.withLock { $0.store(message, bytes: stored, key: key, now: now) }
-        }
-    }
-
-    // MARK: Timers
-
-    /// When the proxy thread must next call ``fireTicks()``.
-    var nextTick: UInt64? { ticks.nextTime }
-
-    /// Every retransmit interval a pending query asks its silent upstreams again over UDP, until
-    /// its budget is spent; then it concludes with what it heard.
-    func fireTicks() {
-        let now = Self.now()
-        while let tick = ticks.popDue(now) {
-            let entry = tick.entry
-            guard pending[entry.outgoingID] === entry else { continue }
-            if now >= entry.deadline || (entry.negativeDeadline.map { now >= $0 } ?? false) {
-                countTimeouts(entry)
-                apply(entry, entry.state.conclusion())
-                continue
-            }
-            let outgoing = entry.outgoingBytes
-            for index in entry.state.pendingUpstreams where !entry.overTCP.contains(index) { sendUpstream(entry, index, outgoing, now: now) }
-            ticks.push(min(now + retransmitInterval, entry.deadline), entry)
-        }
-        if pending.isEmpty, ticks.count > 4096 { ticks.removeAll() }
-    }
 }
 
 /// A TCP client's reply, called from the proxy thread (it only writes to a NIO channel).
-private struct UncheckedReply: @unchecked Sendable {
+struct UncheckedReply: @unchecked Sendable {
     let reply: ([UInt8]) -> Void
     init(_ reply: @escaping ([UInt8]) -> Void) { self.reply = reply }
 }
 
 /// A pending query carried through the NIO loop and back (only touched on the proxy thread).
-private struct UncheckedEntry: @unchecked Sendable {
+struct UncheckedEntry: @unchecked Sendable {
     let entry: PendingQuery
 }
