@@ -228,7 +228,7 @@ let package = Package(
             name: "NSMRuntimeTests",
             dependencies: [
                 "NSMRuntime", "NSMElements", "NSMCore", "NSMAPI", "NSMRegistry", "NSMAnnotation", "IPAddressing",
-                "NSMDataPlane", "Netlink", "KernelTestSupport", "Readiness",
+                "NSMDataPlane", "Netlink", "NetlinkWire", "KernelTestSupport", "Readiness",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
