@@ -25,27 +25,8 @@ public protocol ForwarderDataPlane: Sendable {
     func connect(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) async throws
 }
 
-/// What a data plane prepared for one connection's incoming side (opaque to the forwarder).
-public protocol PreparedPlumbing: Sendable {}
-
 extension ForwarderDataPlane {
     public func prepare(_ incoming: Connection_Mechanism, expecting expected: Connection_Mechanism?) async throws -> (any PreparedPlumbing)? { nil }
     public func discard(_ prepared: any PreparedPlumbing) async {}
     public func connect(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) async throws { try await connect(plumbing) }
-}
-
-/// One connection's plumbing at a forwarder.
-public struct Plumbing: Sendable, Hashable {
-    /// The connection id at the forwarder.
-    public var connectionID: String
-    public var incoming: Connection_Mechanism
-    public var outgoing: Connection_Mechanism
-    public var context: Connectioncontext_ConnectionContext
-
-    public init(connectionID: String, incoming: Connection_Mechanism, outgoing: Connection_Mechanism, context: Connectioncontext_ConnectionContext) {
-        self.connectionID = connectionID
-        self.incoming = incoming
-        self.outgoing = outgoing
-        self.context = context
-    }
 }
