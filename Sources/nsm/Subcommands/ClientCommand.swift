@@ -1,3 +1,4 @@
+import Readiness
 import ArgumentParser
 import Foundation
 import Logging
@@ -77,6 +78,7 @@ struct ClientCommand: AsyncParsableCommand {
             tasks.addTask { try await group.run() }
             await client.ready()
             printFlushed(ConnectionsTable.render(client.connections))
+            ServiceNotification.ready(status: "\(client.connections.count) network service(s) connected")
             try await tasks.waitForAll()
         }
     }

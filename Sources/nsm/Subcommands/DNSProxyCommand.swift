@@ -1,3 +1,4 @@
+import Readiness
 import ArgumentParser
 import IPAddressing
 import Logging
@@ -61,6 +62,7 @@ struct DNSProxyCommand: AsyncParsableCommand {
                 try resolv.install(nameserver: addresses[0].host, extraSearch: upstreams.flatMap(\.domains).map { String($0.description.dropLast()) })
             }
             printFlushed("dns proxy listening on \(addresses.map(\.description).joined(separator: ", ")); upstreams \(upstreams.map(\.description).joined(separator: ", "))")
+            ServiceNotification.ready(status: "dns proxy listening on \(addresses.map(\.description).joined(separator: ", "))")
             try await tasks.waitForAll()
         }
         try resolv?.restore()
