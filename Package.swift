@@ -43,6 +43,10 @@ let package = Package(
         // Tables as aligned text or Markdown, for every listing and report the command prints.
         .target(name: "TextTables", swiftSettings: strictSettings),
 
+        // The Kubernetes API as the mesh uses it: configuration (kubeconfig, in-cluster), objects,
+        // Status errors. Knows nothing of NSM.
+        .target(name: "Kubernetes", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strictSettings),
+
         // IP addresses and prefixes as value types. Knows nothing of NSM or netlink.
         .target(name: "IPAddressing", swiftSettings: strictSettings),
 
@@ -84,6 +88,7 @@ let package = Package(
             name: "NSMElements",
             dependencies: [
                 "NSMCore", "NSMAPI", "IPAddressing",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -198,6 +203,7 @@ let package = Package(
         .testTarget(name: "ReadinessTests", dependencies: ["Readiness"], swiftSettings: strictSettings),
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"], swiftSettings: strictSettings),
         .testTarget(name: "TextTablesTests", dependencies: ["TextTables"], swiftSettings: strictSettings),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes"], swiftSettings: strictSettings),
         // Namespaces and `ip` helpers shared by the tests that need root and real interfaces.
         .target(name: "KernelTestSupport", dependencies: ["Netlink", "ChildProcesses"], path: "Tests/KernelTestSupport", swiftSettings: strictSettings),
         .testTarget(

@@ -1,9 +1,10 @@
 import Foundation
 public import IPAddressing
 import Synchronization
+import Yams
 
 /// The cluster's excluded prefixes, read from a YAML file with a `Prefixes:` list (as the
-/// upstream collector writes it; `prefixes:` is accepted too) and re-read whenever the file
+/// upstream collector writes it; `prefixes:` is accepted too; parsed with Yams) and re-read whenever the file
 /// changes. A malformed file keeps the last good list and reports why in ``lastError``.
 public final class ExcludedPrefixesFile: Sendable {
     public let path: String
@@ -63,49 +64,46 @@ public final class ExcludedPrefixesFile: Sendable {
     /// Why the last read failed, if it did.
     public var lastError: String? { state.withLock { $0.lastError } }
 
-    public struct ParseError: Error, CustomStringConvertible {
+    public struct ParseError: Error, CustomStringConvertible, Equatable {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    /// Parses `Prefixes:` followed by a block list (`- 10.96.0.0/12`) or a flow list
-    /// (`[10.96.0.0/12, "10.244.0.0/16"]`). Other keys are ignored.
+    /// Parses the file as YAML (any spelling: block or flow list, quoted or not, comments,
+    /// anchors): a mapping whose `Prefixes` (or `prefixes`) key holds a list of CIDR prefixes (an
+    /// address alone is a host prefix). Other keys are ignored; an empty file or no key is no prefix.
     public static func parse(_ text: String) throws -> [IPPrefix] {
-        var result: [IPPrefix] = []
-        var inList = false
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = Substring(rawLine)
-            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            let indented = line.first == " " || line.first == "\t"
-            if !indented, let colon = trimmed.firstIndex(of: ":"), !trimmed.hasPrefix("-") {
-                let key = trimmed[..<colon].lowercased()
-                inList = key == "prefixes"
-                let rest = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-                if inList, rest.hasPrefix("[") {
-                    guard rest.hasSuffix("]") else { throw ParseError(description: "line \(number + 1): unterminated [ list") }
-                    for item in rest.dropFirst().dropLast().split(separator: ",") {
-                        result.append(try prefix(item, line: number + 1))
-                    }
-                    inList = false
-                } else if inList, !rest.isEmpty {
-                    throw ParseError(description: "line \(number + 1): expected a list after Prefixes:, got \"\(rest)\"")
-                }
-                continue
-            }
-            if inList {
-                guard trimmed.hasPrefix("-") else { throw ParseError(description: "line \(number + 1): expected \"- <prefix>\"") }
-                result.append(try prefix(trimmed.dropFirst(), line: number + 1))
-            }
+        let document: Node?
+        do { document = try Yams.compose(yaml: text) } catch {
+            throw ParseError(description: "not valid YAML: \(error)")
         }
-        return result
+        guard let document else { return [] }
+        guard let mapping = document.mapping else {
+            throw ParseError(description: "\(location(document))expected a mapping with a Prefixes: list, such as \"Prefixes: [10.96.0.0/12]\"")
+        }
+        guard let list = mapping.first(where: { ["Prefixes", "prefixes"].contains($0.key.string) })?.value else { return [] }
+        if list.null != nil { return [] }
+        guard let items = list.sequence else {
+            throw ParseError(description: "\(location(list))Prefixes: expected a list of CIDR prefixes (\"- 10.96.0.0/12\"), got \(describe(list))")
+        }
+        return try items.map { item in
+            guard let text = item.scalar?.string, let prefix = IPPrefix(text, requireLength: false) else {
+                throw ParseError(description: "\(location(item))\(describe(item)) is not a CIDR prefix such as 10.96.0.0/12")
+            }
+            return prefix.network
+        }
     }
 
-    static func prefix(_ text: some StringProtocol, line: Int) throws -> IPPrefix {
-        let cleaned = text.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
-        guard let prefix = IPPrefix(cleaned, requireLength: false) else {
-            throw ParseError(description: "line \(line): \"\(cleaned)\" is not a CIDR prefix such as 10.96.0.0/12")
+    private static func location(_ node: Node) -> String {
+        node.mark.map { "line \($0.line): " } ?? ""
+    }
+
+    private static func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): "\"\(scalar.string)\""
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
         }
-        return prefix.network
     }
 }
