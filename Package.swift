@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // One-shot readiness signals, and systemd's readiness protocol (NOTIFY_SOCKET) both ways.
@@ -45,7 +47,18 @@ let package = Package(
 
         // The Kubernetes API as the mesh uses it: configuration (kubeconfig, in-cluster), objects,
         // Status errors. Knows nothing of NSM.
-        .target(name: "Kubernetes", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strictSettings),
+        .target(
+            name: "Kubernetes",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
 
         // IP addresses and prefixes as value types. Knows nothing of NSM or netlink.
         .target(name: "IPAddressing", swiftSettings: strictSettings),
@@ -203,7 +216,7 @@ let package = Package(
         .testTarget(name: "ReadinessTests", dependencies: ["Readiness"], swiftSettings: strictSettings),
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"], swiftSettings: strictSettings),
         .testTarget(name: "TextTablesTests", dependencies: ["TextTables"], swiftSettings: strictSettings),
-        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes"], swiftSettings: strictSettings),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "ChildProcesses", "Readiness"], swiftSettings: strictSettings),
         // Namespaces and `ip` helpers shared by the tests that need root and real interfaces.
         .target(name: "KernelTestSupport", dependencies: ["Netlink", "ChildProcesses"], path: "Tests/KernelTestSupport", swiftSettings: strictSettings),
         .testTarget(

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and benchmarks need on a fresh Debian/Ubuntu machine (as root):
-# system packages (iproute2, ping, CNI plugins, dnsmasq, dig, dnsperf), and a Python venv
-# (.venv-test) with grpcio-tools, pytest and dnspython.
+# system packages (iproute2, ping, CNI plugins, dnsmasq, dig, dnsperf, openssl and curl for the
+# test Kubernetes API server), and a Python venv
+# (.venv-test) with grpcio-tools, pytest, dnspython and jsonpatch (for the test Kubernetes API
+# server, Tests/KubernetesAPIServer).
 # Safe to run repeatedly; installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v dnsperf >/dev/null || need+=(dnsperf)
+command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
     echo "install-deps: apt-get install ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -21,8 +25,8 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest, dns.message' 2>/dev/null; then
-    echo "install-deps: creating .venv-test (grpcio-tools, pytest, dnspython)"
+if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest, dns.message, jsonpatch' 2>/dev/null; then
+    echo "install-deps: creating .venv-test (grpcio-tools, pytest, dnspython, jsonpatch)"
     python3 -m venv .venv-test
-    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest dnspython
+    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest dnspython jsonpatch
 fi
