@@ -51,6 +51,7 @@ let package = Package(
             name: "Kubernetes",
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
+                "Readiness",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

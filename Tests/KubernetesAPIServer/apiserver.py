@@ -60,6 +60,8 @@ class Store:
         self.history = history
         self.oldest = 1            # events before this rv are forgotten
         self.crds = {}             # (group, version) -> [(plural, kind, namespaced, shortNames, columns)]
+        self.expiry = 0            # bumped to end every open watch with 410 Expired
+        self.lists = 0             # LIST calls served (tests count relists)
 
     def next_rv(self):
         self.rv += 1
@@ -259,6 +261,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         limit = int(query.get("limit") or 0)
         start = 0
         with store.lock:
+            store.lists += 1
             rv = store.rv
             if query.get("continue"):
                 try:
@@ -307,6 +310,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         key = (group, version, plural)
         with store.lock:
+            expiry = store.expiry
             since = int(query.get("resourceVersion") or 0) if query.get("resourceVersion") not in (None, "", "0") else None
             if since is None:
                 # "Any": start with the current state as ADDED events.
@@ -327,13 +331,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             last_bookmark = time.monotonic()
             while time.monotonic() < deadline and not self.server.stopping:
                 with store.lock:
-                    if since < store.oldest - 1:
+                    if since < store.oldest - 1 or store.expiry != expiry:
                         events = None
                     else:
+                        scanned = store.rv  # every event of this watch up to here is in `events`
                         events = [(rv, kind, obj) for rv, k, kind, obj in store.events if rv > since and k == key
                                   and (namespace is None or obj["metadata"].get("namespace") == namespace)
                                   and matches_labels(obj, query.get("labelSelector")) and matches_fields(obj, query.get("fieldSelector"))]
-                        newest = store.rv
                         if not events:
                             store.lock.wait(timeout=0.2)
                 if events is None:
@@ -342,11 +346,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 for rv, kind, obj in events:
                     send({"type": kind, "object": obj})
                     since = rv
-                if not events:
-                    since = max(since, newest) if False else since
+                since = max(since, scanned)
                 if bookmarks and time.monotonic() - last_bookmark > self.server.bookmark_seconds:
-                    with store.lock:
-                        since = max(since, store.rv)
                     kind = self.kind_of(group, version, plural)
                     send({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": f"{group}/{version}" if group else version,
                                                          "metadata": {"resourceVersion": str(since)}}})
@@ -544,6 +545,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif parts == ["__test", "compact"]:
             self.server.store.compact()
             self.reply(200, {"compacted": True})
+        elif parts == ["__test", "expire-watches"]:
+            # Every open watch ends with 410 Expired before it sends anything newer, as when the
+            # API server's watch cache falls behind a compaction.
+            with self.server.store.lock:
+                self.server.store.expiry += 1
+                self.server.store.lock.notify_all()
+            self.reply(200, {"expired": True})
+        elif parts == ["__test", "lists"]:
+            self.reply(200, {"lists": self.server.store.lists})
         elif parts[:1] == ["openapi"]:
             self.reply(*status(404, "NotFound", "no OpenAPI documents on this test server"))
         else:

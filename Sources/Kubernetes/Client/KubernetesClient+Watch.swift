@@ -33,6 +33,7 @@ extension KubernetesClient {
         var pending: [UInt8] = []
         do {
             for try await chunk in response.body {
+                try Task.checkCancellation()
                 pending += chunk.readableBytesView
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = Array(pending[..<newline])
@@ -45,6 +46,8 @@ extension KubernetesClient {
             throw error
         } catch let error as KubernetesDecodingError {
             throw error
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw KubernetesTransportError(operation: operation, server: connection.server, underlying: "\(error)")
         }

@@ -21,6 +21,9 @@ public final class KubernetesClient: Sendable {
     public init(connection: KubernetesConnection, queriesPerSecond: Double = 50, burst: Int = 100) throws {
         self.connection = connection
         var tls = TLSConfiguration.makeClientConfiguration()
+        // Closing a connection waits this long for the server's close_notify (5 s by default): a
+        // cancelled watch's connection must not hold up the client's shutdown that long.
+        tls.shutdownTimeout = .seconds(1)
         switch connection.trust {
         case .certificateAuthorities(let pem):
             do { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8))) } catch {

@@ -56,9 +56,16 @@ final class TestAPIServer: Sendable {
     }
 
     /// Has the server forget its event history (as etcd compaction does): older versions get 410.
-    func compact() throws {
+    func compact() throws { try control("compact") }
+
+    /// Ends every open watch with `410 Expired` before it delivers anything newer.
+    func expireWatches() throws { try control("expire-watches") }
+
+    /// One of the server's test controls (`/__test/…`), called with curl (not the client under test).
+    @discardableResult
+    func control(_ name: String) throws -> String {
         try ChildProcess.run("/usr/bin/curl", ["-sf", "--cacert", "\(directory)/ca.crt", "-H", "Authorization: Bearer test-token",
-                                               "https://127.0.0.1:\(port)/__test/compact"])
+                                               "https://127.0.0.1:\(port)/__test/\(name)"])
     }
 
     /// Stops the server and removes its files.
