@@ -2,8 +2,9 @@
 # Installs what the tests and benchmarks need on a fresh Debian/Ubuntu machine (as root):
 # system packages (iproute2, ping, CNI plugins, dnsmasq, dig, dnsperf, openssl and curl for the
 # test Kubernetes API server), and a Python venv
-# (.venv-test) with grpcio-tools, pytest, dnspython and jsonpatch (for the test Kubernetes API
-# server, Tests/KubernetesAPIServer).
+# (.venv-test) with grpcio-tools, pytest, dnspython, jsonpatch (for the test Kubernetes API
+# server, Tests/KubernetesAPIServer) and kubernetes-validate (official schemas, offline).
+# kubectl (1.32) is part of the machine image.
 # Safe to run repeatedly; installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +26,14 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest, dns.message, jsonpatch' 2>/dev/null; then
-    echo "install-deps: creating .venv-test (grpcio-tools, pytest, dnspython, jsonpatch)"
+if ! command -v kubectl >/dev/null; then
+    echo "install-deps: kubectl is missing; the Kubernetes interop tests use it as a real client (1.32 or newer;" \
+         "Debian's kubernetes-client is too old): https://kubernetes.io/docs/tasks/tools/" >&2
+    exit 1
+fi
+
+if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest, dns.message, jsonpatch, kubernetes_validate, yaml' 2>/dev/null; then
+    echo "install-deps: creating .venv-test (grpcio-tools, pytest, dnspython, jsonpatch, kubernetes-validate)"
     python3 -m venv .venv-test
-    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest dnspython jsonpatch
+    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest dnspython jsonpatch kubernetes-validate pyyaml
 fi
