@@ -61,6 +61,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The mesh's objects in Kubernetes: the registry's custom resources with upstream's shape.
+        .target(
+            name: "NSMKubernetes",
+            dependencies: ["Kubernetes", "NSMAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
+
         // IP addresses and prefixes as value types. Knows nothing of NSM or netlink.
         .target(name: "IPAddressing", swiftSettings: strictSettings),
 
@@ -218,6 +225,11 @@ let package = Package(
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"], swiftSettings: strictSettings),
         .testTarget(name: "TextTablesTests", dependencies: ["TextTables"], swiftSettings: strictSettings),
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "ChildProcesses", "Readiness"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NSMKubernetesTests",
+            dependencies: ["NSMKubernetes", "Kubernetes", "NSMAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
         // Namespaces and `ip` helpers shared by the tests that need root and real interfaces.
         .target(name: "KernelTestSupport", dependencies: ["Netlink", "ChildProcesses"], path: "Tests/KernelTestSupport", swiftSettings: strictSettings),
         .testTarget(
