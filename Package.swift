@@ -260,7 +260,7 @@ let package = Package(
             name: "NSMRuntimeTests",
             dependencies: [
                 "NSMRuntime", "NSMElements", "NSMCore", "NSMAPI", "NSMRegistry", "NSMAnnotation", "IPAddressing",
-                "NSMDataPlane", "Netlink", "NetlinkWire", "KernelTestSupport", "Readiness",
+                "NSMDataPlane", "Netlink", "NetlinkWire", "KernelTestSupport", "Readiness", "ChildProcesses",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),

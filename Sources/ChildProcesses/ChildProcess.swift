@@ -7,7 +7,8 @@ public import Readiness
 /// and default dispositions (this process blocks or handles signals for its own use; a child
 /// inheriting that could only be stopped with SIGKILL). Its exit is awaited without polling, by
 /// a thread of its own blocked in `waitpid` (Foundation's Process reaps from a shared monitor
-/// thread, which has been seen to block on one child while another had exited).
+/// thread, which has been seen to block on one child while another had exited). The child gets
+/// standard input, output and error only: every other descriptor is closed in it.
 ///
 /// The one way this project starts processes: the local mesh's components, `nsm run`'s
 /// command, benchmark peers, and commands run to completion (``run(_:_:environment:input:)``).
@@ -47,6 +48,9 @@ public final class ChildProcess: Sendable {
         }
         if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
         if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) }
+        // Nothing else of this process reaches the child: a descriptor without close-on-exec (a
+        // listening socket, say) would otherwise live on in it, and the port with it.
+        Self.closeFrom(3, in: &actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -83,6 +87,24 @@ public final class ChildProcess: Sendable {
     }
 
     public var isRunning: Bool { exited.value == nil }
+
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+; the Glibc module does not
+    /// export it), found at run time.
+    private static let addCloseFrom: CloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")  // nil: RTLD_DEFAULT on glibc
+        .map { unsafeBitCast($0, to: CloseFrom.self) }
+
+    /// Has the child close every descriptor from `lowest` up; on an older glibc, marks this
+    /// process's descriptors close-on-exec instead.
+    private static func closeFrom(_ lowest: Int32, in actions: inout posix_spawn_file_actions_t) {
+        if let addCloseFrom, addCloseFrom(&actions, lowest) == 0 { return }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            guard let fd = Int32(entry), fd >= lowest else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
 
     /// Sends `signal` to the child (ignored once it has exited).
     public func signal(_ signal: Int32) { if isRunning { kill(pid, signal) } }

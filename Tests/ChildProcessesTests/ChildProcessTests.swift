@@ -50,3 +50,15 @@ struct ChildProcessTests {
         #expect(error?.description.contains("/nonexistent/nsm-tool") == true)
     }
 }
+
+extension ChildProcessTests {
+    @Test("the child gets standard input, output and error only, not this process's other descriptors")
+    func descriptors() throws {
+        // A descriptor without close-on-exec, as some libraries leave their sockets.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC == 0)
+        let open = try ChildProcess.run("/bin/sh", ["-c", "ls /proc/self/fd"])
+        #expect(open.split(separator: "\n").compactMap { Int($0) }.filter { $0 > 3 }.isEmpty, "the child sees: \(open)")
+    }
+}

@@ -6,6 +6,7 @@ import NSMAPI
 import NSMCore
 import NSMRegistry
 import Readiness
+import ChildProcesses
 import NSMAnnotation
 import SwiftProtobuf
 import NSMElements
@@ -146,9 +147,26 @@ final class Mesh: Sendable {
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard bound == 0 else {
             close(fd)
-            throw MeshError("the stopped registry's port \(port) was taken before it could be held")
+            // An outgoing connection of another test may use the number as its local port, which
+            // keeps the registry just as away; only a listener there would not.
+            if Self.accepts(port: port) {
+                let who = (try? ChildProcess.capture("/usr/bin/ss", ["-tanp", "sport = :\(port)"]))?.output ?? ""
+                throw MeshError("the stopped registry's port \(port) was taken by a listener before it could be held: \(who)")
+            }
+            return
         }
         placeholder.withLock { $0 = fd }
+    }
+
+    /// Whether something listens on 127.0.0.1:`port`.
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
     }
 
     func stop() async {
@@ -240,17 +258,22 @@ final class ServiceRunner: Sendable {
     }
 }
 
+/// A free loopback TCP port below the kernel's ephemeral range (32768–60999 by default): no
+/// socket bound to port 0 and no outgoing connection of another test can take it while a test
+/// has it free on purpose (a registry stopped and started again on the same port).
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
+    for _ in 0..<200 {
+        let port = Int.random(in: 20_000..<32_000)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if bound == 0 { return port }
+    }
+    throw MeshError("no free port in 20000-31999 after 200 tries")
 }
 
 struct Timeout: Error, CustomStringConvertible {
