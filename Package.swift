@@ -64,7 +64,13 @@ let package = Package(
         // The mesh's objects in Kubernetes: the registry's custom resources with upstream's shape.
         .target(
             name: "NSMKubernetes",
-            dependencies: ["Kubernetes", "NSMAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "Kubernetes", "NSMAPI", "NSMElements", "IPAddressing", "Readiness",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
 
@@ -203,7 +209,7 @@ let package = Package(
                 "NSMAnnotation",
                 "NSMAPI",
                 "NSMBenchmarks",
-                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS", "Readiness", "ChildProcesses", "TextTables",
+                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS", "Readiness", "ChildProcesses", "TextTables", "Kubernetes", "NSMKubernetes",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -224,10 +230,15 @@ let package = Package(
         .testTarget(name: "ReadinessTests", dependencies: ["Readiness"], swiftSettings: strictSettings),
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"], swiftSettings: strictSettings),
         .testTarget(name: "TextTablesTests", dependencies: ["TextTables"], swiftSettings: strictSettings),
-        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "ChildProcesses", "Readiness"], swiftSettings: strictSettings),
+        // The test Kubernetes API server (Tests/KubernetesAPIServer) run for one test, for the tests that talk to Kubernetes.
+        .target(name: "KubernetesTestSupport", dependencies: ["Kubernetes", "ChildProcesses", "Readiness"], path: "Tests/KubernetesTestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "KubernetesTestSupport", "ChildProcesses", "Readiness"], swiftSettings: strictSettings),
         .testTarget(
             name: "NSMKubernetesTests",
-            dependencies: ["NSMKubernetes", "Kubernetes", "NSMAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "NSMKubernetes", "Kubernetes", "KubernetesTestSupport", "NSMAPI", "NSMElements", "IPAddressing", "Readiness",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         // Namespaces and `ip` helpers shared by the tests that need root and real interfaces.

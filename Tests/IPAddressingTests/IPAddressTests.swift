@@ -86,3 +86,13 @@ struct IPPrefixTests {
         #expect(!IPPrefix("fd00:1::/65")!.contains(IPAddress("fd00:1::8000:0:0:0")!))
     }
 }
+
+@Suite("IPPrefix.merged")
+struct IPPrefixMergeTests {
+    @Test("duplicates and contained prefixes go; IPv4 first, in address order; hosts inside a range go too")
+    func merged() {
+        let input = ["fd00::/64", "10.96.0.0/12", "10.96.0.10/32", "10.244.1.0/24", "10.244.0.0/16", "fd00::5/128", "10.96.0.0/12", "192.168.1.7/24"]
+        #expect(IPPrefix.merged(input.map { IPPrefix($0)! }).map(\.description) == ["10.96.0.0/12", "10.244.0.0/16", "192.168.1.0/24", "fd00::/64"])
+        #expect(IPPrefix.merged([]).isEmpty)
+    }
+}

@@ -18,7 +18,7 @@ Usage: apiserver.py --dir DIR [--token T] [--watch-seconds S] [--history N]
 Writes DIR/ca.crt, DIR/server.crt, DIR/server.key and DIR/kubeconfig, then prints "PORT <n>"
 (and sends READY=1 with STATUS=PORT <n> to NOTIFY_SOCKET when it is set).
 """
-import argparse, base64, copy, datetime, http.server, json, os, re, socketserver, ssl, subprocess, sys, threading, time, uuid
+import argparse, base64, ipaddress, copy, datetime, http.server, json, os, re, socketserver, ssl, subprocess, sys, threading, time, uuid
 import urllib.parse
 
 try:
@@ -390,6 +390,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not NAME.match(name) or len(name) > 253:
             return self.reply(*status(422, "Invalid", f'{kind} "{name}" is invalid: metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character',
                                       {"name": name, "kind": kind, "causes": [{"reason": "FieldValueInvalid", "message": f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters', "field": "metadata.name"}]}))
+        if plural == "services" and not group:
+            refusal = self.server.allocate_cluster_ips(name, obj.get("spec") or {})
+            if refusal:
+                return self.reply(*refusal)
         if namespaced:
             namespace = namespace or meta.get("namespace")
             if meta.get("namespace") and meta["namespace"] != namespace:
@@ -565,6 +569,20 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def allocate_cluster_ips(self, name, spec):
+        """A Service's requested cluster IPs must lie in the service range; the refusal names the
+        range in kube-apiserver's words."""
+        for ip in [spec.get("clusterIP")] + list(spec.get("clusterIPs") or []):
+            if not ip or ip == "None":
+                continue
+            if not any(ipaddress.ip_address(ip) in network for network in self.service_cidrs):
+                ranges = ",".join(str(n) for n in self.service_cidrs)
+                message = (f'Service "{name}" is invalid: spec.clusterIPs: Invalid value: []string{{"{ip}"}}: failed to allocate IP {ip}: '
+                           f"the provided IP ({ip}) is not in the valid range. The range of valid IPs is {ranges}")
+                return status(422, "Invalid", message, {"name": name, "kind": "Service", "causes": [
+                    {"reason": "FieldValueInvalid", "message": message.split(": ", 2)[-1], "field": "spec.clusterIPs"}]})
+        return None
+
 
 def make_certificates(directory):
     """A CA and a server certificate for 127.0.0.1, ::1 and localhost, with openssl."""
@@ -589,6 +607,7 @@ def main():
     parser.add_argument("--watch-seconds", type=float, default=1800, help="end every watch after this long")
     parser.add_argument("--bookmark-seconds", type=float, default=1.0)
     parser.add_argument("--history", type=int, default=10000, help="events kept for watches")
+    parser.add_argument("--service-cidr", default="10.96.0.0/12", help="the service range, comma-separated for dual stack")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     ca, crt, key = make_certificates(args.dir)
@@ -601,6 +620,7 @@ def main():
     server.watch_seconds = args.watch_seconds
     server.bookmark_seconds = args.bookmark_seconds
     server.stopping = False
+    server.service_cidrs = [ipaddress.ip_network(c.strip()) for c in args.service_cidr.split(",")]
     port = server.server_address[1]
     server.address = f"127.0.0.1:{port}"
     with open(f"{args.dir}/kubeconfig", "w") as f:

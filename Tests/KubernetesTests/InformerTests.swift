@@ -1,5 +1,6 @@
 import Foundation
 import Kubernetes
+import KubernetesTestSupport
 import Readiness
 import Synchronization
 import Testing

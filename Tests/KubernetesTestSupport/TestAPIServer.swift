@@ -1,22 +1,23 @@
-import ChildProcesses
+public import ChildProcesses
 import Foundation
 import Glibc
-import Kubernetes
+public import Kubernetes
 import Readiness
 
 /// `Tests/KubernetesAPIServer/apiserver.py` — a stand-in for kube-apiserver that follows the API
 /// conventions (see its header) — run for one test, with its own CA, token and kubeconfig.
-final class TestAPIServer: Sendable {
+public final class TestAPIServer: Sendable {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().path
-    let directory: String
-    let port: Int
+        .deletingLastPathComponent().path
+    public let directory: String
+    public let port: Int
     let process: ChildProcess
 
     /// - Parameters:
     ///   - watchSeconds: the server ends every watch after this long.
     ///   - history: how many events it keeps for watches (older versions get 410).
-    init(watchSeconds: Double = 1800, history: Int = 10000, bookmarkSeconds: Double = 1) async throws {
+    ///   - serviceCIDR: the service range (comma-separated for dual stack) Services must take their IPs from.
+    public init(watchSeconds: Double = 1800, history: Int = 10000, bookmarkSeconds: Double = 1, serviceCIDR: String = "10.96.0.0/12") async throws {
         directory = NSTemporaryDirectory() + "nsm-apiserver-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let python = "\(Self.root)/.venv-test/bin/python"
@@ -27,7 +28,7 @@ final class TestAPIServer: Sendable {
         defer { notifications.close() }
         process = try ChildProcess(
             [python, "\(Self.root)/Tests/KubernetesAPIServer/apiserver.py", "--dir", directory, "--watch-seconds", "\(watchSeconds)",
-             "--history", "\(history)", "--bookmark-seconds", "\(bookmarkSeconds)"],
+             "--history", "\(history)", "--bookmark-seconds", "\(bookmarkSeconds)", "--service-cidr", serviceCIDR],
             environment: ["NOTIFY_SOCKET": notifications.path], output: .file("\(directory)/server.log"))
         let ready = notifications.ready, exited = process.exited, log = "\(directory)/server.log"
         let status: String = try await withThrowingTaskGroup(of: String.self) { group in
@@ -47,38 +48,39 @@ final class TestAPIServer: Sendable {
         self.port = port
     }
 
-    var kubeconfig: String { "\(directory)/kubeconfig" }
+    public var kubeconfig: String { "\(directory)/kubeconfig" }
 
-    func connection() throws -> KubernetesConnection { try KubernetesConnection.kubeconfig(paths: [kubeconfig]) }
+    public func connection() throws -> KubernetesConnection { try KubernetesConnection.kubeconfig(paths: [kubeconfig]) }
 
-    func client(queriesPerSecond: Double = 1000, burst: Int = 1000) throws -> KubernetesClient {
+    public func client(queriesPerSecond: Double = 1000, burst: Int = 1000) throws -> KubernetesClient {
         try KubernetesClient(connection: connection(), queriesPerSecond: queriesPerSecond, burst: burst)
     }
 
     /// Has the server forget its event history (as etcd compaction does): older versions get 410.
-    func compact() throws { try control("compact") }
+    public func compact() throws { try control("compact") }
 
     /// Ends every open watch with `410 Expired` before it delivers anything newer.
-    func expireWatches() throws { try control("expire-watches") }
+    public func expireWatches() throws { try control("expire-watches") }
 
     /// One of the server's test controls (`/__test/…`), called with curl (not the client under test).
     @discardableResult
-    func control(_ name: String) throws -> String {
+    public func control(_ name: String) throws -> String {
         try ChildProcess.run("/usr/bin/curl", ["-sf", "--cacert", "\(directory)/ca.crt", "-H", "Authorization: Bearer test-token",
                                                "https://127.0.0.1:\(port)/__test/\(name)"])
     }
 
     /// Stops the server and removes its files.
-    func stop() async {
+    public func stop() async {
         await process.stop(grace: .seconds(2))
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Runs `body` with a started server and always stops it.
-    static func with<T: Sendable>(
-        watchSeconds: Double = 1800, history: Int = 10000, bookmarkSeconds: Double = 1, _ body: (TestAPIServer) async throws -> T
+    public static func with<T: Sendable>(
+        watchSeconds: Double = 1800, history: Int = 10000, bookmarkSeconds: Double = 1, serviceCIDR: String = "10.96.0.0/12",
+        _ body: (TestAPIServer) async throws -> T
     ) async throws -> T {
-        let server = try await TestAPIServer(watchSeconds: watchSeconds, history: history, bookmarkSeconds: bookmarkSeconds)
+        let server = try await TestAPIServer(watchSeconds: watchSeconds, history: history, bookmarkSeconds: bookmarkSeconds, serviceCIDR: serviceCIDR)
         do {
             let result = try await body(server)
             await server.stop()

@@ -1,0 +1,75 @@
+"""`nsm exclude-prefixes` against the test API server (a stand-in for kube-apiserver): reads the
+cluster's objects through a kubeconfig and writes the file `nsm node` reads."""
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from conftest import nsm_binary
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+@pytest.fixture()
+def apiserver():
+    directory = tempfile.mkdtemp(prefix="nsm-kube-")
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests", "KubernetesAPIServer", "apiserver.py"), "--dir", directory],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("PORT "), line + process.stdout.read()
+        yield directory, int(line.split()[1])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def post(directory, port, path, body):
+    context = ssl.create_default_context(cafile=os.path.join(directory, "ca.crt"))
+    request = urllib.request.Request(f"https://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": "Bearer test-token", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, context=context) as response:
+        assert response.status == 201
+
+
+def wait_for(path, condition, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                text = f.read()
+            if condition(text):
+                return text
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never satisfied the condition; last: {open(path).read() if os.path.exists(path) else 'missing'}")
+
+
+def test_writes_the_clusters_prefixes_and_follows_changes(apiserver):
+    directory, port = apiserver
+    post(directory, port, "/api/v1/nodes", {"metadata": {"name": "kind-worker"}, "spec": {"podCIDR": "10.244.1.0/24"}})
+    post(directory, port, "/api/v1/namespaces/default/services", {"metadata": {"name": "kubernetes"}, "spec": {"clusterIP": "10.96.0.1"}})
+    output = os.path.join(directory, "config", "excluded_prefixes.yaml")
+    process = subprocess.Popen([nsm_binary(), "exclude-prefixes", "--kubeconfig", os.path.join(directory, "kubeconfig"),
+                                "--output-file", output, "--excluded-prefixes", "172.30.0.0/16"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # No kubeadm configuration and no ServiceCIDR: the service range comes from the API server.
+        text = wait_for(output, lambda t: "10.96.0.0/12" in t)
+        assert text == "Prefixes:\n- 10.96.0.0/12\n- 10.244.1.0/24\n- 172.30.0.0/16\n", text
+        post(directory, port, "/api/v1/nodes", {"metadata": {"name": "kind-worker2"}, "spec": {"podCIDR": "10.244.2.0/24"}})
+        wait_for(output, lambda t: "10.244.2.0/24" in t)
+        assert process.poll() is None, process.stdout.read()
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    first_line = process.stdout.readline()
+    assert "exclude-prefixes: API server https://127.0.0.1:" in first_line and "kubeconfig" in first_line, first_line
