@@ -6,18 +6,32 @@ from store import NAME, UnsupportedBody, jsonpatch, merge_patch, status
 
 class Writes:
     def do_POST(self):
+        self.dispatch(self.create, on_object=False)
+
+    def do_PUT(self):
+        self.dispatch(self.replace, on_object=True)
+
+    def do_PATCH(self):
+        self.dispatch(self.patch, on_object=True)
+
+    def do_DELETE(self):
+        self.dispatch(self.remove, on_object=True)
+
+    def dispatch(self, handler, on_object):
+        """Checks the token and the path (a collection to create in, an object otherwise), then
+        hands the target — (group, version, plural, namespace, name, namespaced) — to `handler`."""
         try:
-            self.handle_post()
+            if not self.authorized():
+                return
+            parts, query = self.route()
+            target = self.resource(parts)
+            if target is None or target == "unknown" or bool(target[4]) != on_object:
+                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
+            handler(target, query)
         except UnsupportedBody as error:
             self.reply(*status(415, "UnsupportedMediaType", f"this test server reads JSON bodies only, not {error}"))
 
-    def handle_post(self):
-        if not self.authorized():
-            return
-        parts, query = self.route()
-        target = self.resource(parts)
-        if target is None or target == "unknown" or target[4]:
-            return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
+    def create(self, target, query):
         group, version, plural, namespace, _, namespaced = target
         obj = self.body()
         if not isinstance(obj, dict):
@@ -68,19 +82,7 @@ class Writes:
                 entries[:] = [e for e in entries if e[0] != names["plural"]]
                 entries.append((names["plural"], names["kind"], spec.get("scope", "Namespaced") == "Namespaced", names.get("shortNames", []), columns))
 
-    def do_PUT(self):
-        try:
-            self.handle_put()
-        except UnsupportedBody as error:
-            self.reply(*status(415, "UnsupportedMediaType", f"this test server reads JSON bodies only, not {error}"))
-
-    def handle_put(self):
-        if not self.authorized():
-            return
-        parts, _ = self.route()
-        target = self.resource(parts)
-        if target is None or target == "unknown" or not target[4]:
-            return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
+    def replace(self, target, query):
         group, version, plural, namespace, name, namespaced = target
         obj = self.body()
         resource = f"{plural}.{group}" if group else plural
@@ -108,19 +110,7 @@ class Writes:
         store.objects[(group, version, plural)][(namespace, name)] = obj
         store.record((group, version, plural), "MODIFIED", obj)
 
-    def do_PATCH(self):
-        try:
-            self.handle_patch()
-        except UnsupportedBody as error:
-            self.reply(*status(415, "UnsupportedMediaType", f"this test server reads JSON bodies only, not {error}"))
-
-    def handle_patch(self):
-        if not self.authorized():
-            return
-        parts, _ = self.route()
-        target = self.resource(parts)
-        if target is None or target == "unknown" or not target[4]:
-            return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
+    def patch(self, target, query):
         group, version, plural, namespace, name, _ = target
         content_type = (self.headers.get("Content-Type") or "").split(";")[0]
         patch = self.body()
@@ -142,17 +132,11 @@ class Writes:
             self.store_update(group, version, plural, namespace, name, current, updated)
         self.reply(200, updated)
 
-    def do_DELETE(self):
-        if not self.authorized():
-            return
+    def remove(self, target, query):
         try:
             self.body()  # DeleteOptions, if sent: read so the connection stays usable
         except (UnsupportedBody, ValueError):
             pass
-        parts, _ = self.route()
-        target = self.resource(parts)
-        if target is None or target == "unknown" or not target[4]:
-            return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
         group, version, plural, namespace, name, _ = target
         store = self.server.store
         with store.lock:
