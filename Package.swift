@@ -65,7 +65,8 @@ let package = Package(
         .target(
             name: "NSMKubernetes",
             dependencies: [
-                "Kubernetes", "NSMAPI", "NSMElements", "IPAddressing", "Readiness",
+                "Kubernetes", "NSMAPI", "NSMElements", "IPAddressing", "Readiness", "NSMCore", "NSMRegistry", "NSMRuntime",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

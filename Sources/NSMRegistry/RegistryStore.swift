@@ -77,6 +77,14 @@ public final class RegistryStore: RegistryStorage, Sendable {
     // MARK: Endpoints
 
     public func register(_ endpoint: Registry_NetworkServiceEndpoint) throws(NSMError) -> Registry_NetworkServiceEndpoint {
+        let stored = try prepared(endpoint)
+        notifyEndpoints(stored, deleted: false) { $0.endpoints[stored.name] = stored }
+        return stored
+    }
+
+    /// `endpoint` as a registration stores it: a name when it has none, its URL checked, its
+    /// expiry within the period from now, its first registration time kept.
+    public func prepared(_ endpoint: Registry_NetworkServiceEndpoint) throws(NSMError) -> Registry_NetworkServiceEndpoint {
         var endpoint = endpoint
         if endpoint.name.isEmpty { endpoint.name = "nse-" + UUID().uuidString.lowercased() }
         guard !endpoint.url.isEmpty else {
@@ -88,7 +96,7 @@ public final class RegistryStore: RegistryStorage, Sendable {
         if !endpoint.hasExpirationTime || endpoint.expirationTime.date > limit || endpoint.expirationTime.date <= current {
             endpoint.expirationTime = Google_Protobuf_Timestamp(date: limit)
         }
-        let stored = state.withLock { state -> Registry_NetworkServiceEndpoint in
+        return state.withLock { state -> Registry_NetworkServiceEndpoint in
             var stored = endpoint
             if let existing = state.endpoints[endpoint.name], existing.hasInitialRegistrationTime {
                 stored.initialRegistrationTime = existing.initialRegistrationTime
@@ -97,8 +105,35 @@ public final class RegistryStore: RegistryStorage, Sendable {
             }
             return stored
         }
-        notifyEndpoints(stored, deleted: false) { $0.endpoints[stored.name] = stored }
-        return stored
+    }
+
+    /// Stores or removes `endpoint` exactly as given, telling watchers (a view kept by another
+    /// store, e.g. of Kubernetes objects, whose registrations already went through ``prepared(_:)``).
+    public func mirror(_ endpoint: Registry_NetworkServiceEndpoint, deleted: Bool) {
+        if deleted {
+            guard state.withLock({ $0.endpoints[endpoint.name] }) != nil else { return }
+            notifyEndpoints(endpoint, deleted: true) { $0.endpoints.removeValue(forKey: endpoint.name) }
+        } else {
+            guard state.withLock({ $0.endpoints[endpoint.name] }) != endpoint else { return }
+            notifyEndpoints(endpoint, deleted: false) { $0.endpoints[endpoint.name] = endpoint }
+        }
+    }
+
+    /// ``mirror(_:deleted:)`` for a network service.
+    public func mirror(_ service: Registry_NetworkService, deleted: Bool) {
+        if deleted {
+            guard state.withLock({ $0.services[service.name] }) != nil else { return }
+            notifyServices(service, deleted: true) { $0.services.removeValue(forKey: service.name) }
+        } else {
+            guard state.withLock({ $0.services[service.name] }) != service else { return }
+            notifyServices(service, deleted: false) { $0.services[service.name] = service }
+        }
+    }
+
+    /// The endpoints whose registration expired (left in place).
+    public func expiredEndpoints() -> [Registry_NetworkServiceEndpoint] {
+        let current = now()
+        return state.withLock { $0.endpoints.values.filter { Self.isExpired($0, at: current) } }
     }
 
     public func unregister(_ endpoint: Registry_NetworkServiceEndpoint) throws(NSMError) {

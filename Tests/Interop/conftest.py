@@ -1,5 +1,6 @@
 """Shared fixtures: stubs generated at test time from dev/protos, and the nsm binary."""
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -49,28 +50,66 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def registry():
-    """An `nsm registry` process on a free loopback port; yields its host:port."""
-    port = free_port()
+def start_apiserver(directory):
+    """The test Kubernetes API server (Tests/KubernetesAPIServer) in `directory`; returns (process, port)."""
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests", "KubernetesAPIServer", "apiserver.py"), "--dir", directory],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = process.stdout.readline()
+    if not line.startswith("PORT "):
+        process.kill()
+        raise RuntimeError(f"the test API server did not start: {line}{process.stdout.read()}")
+    return process, int(line.split()[1])
+
+
+def apply_crds(kubeconfig):
+    for name in ("networkserviceendpoints.yaml", "networkservices.yaml"):
+        subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "apply", "--validate=false", "-f", os.path.join(ROOT, "deploy", "crds", name)],
+                       check=True, capture_output=True, timeout=60)
+
+
+def start_registry(port, *extra):
+    """`nsm registry` on 127.0.0.1:`port`, returned once it listens."""
     process = subprocess.Popen(
-        [nsm_binary(), "registry", "--listen", f"tcp://127.0.0.1:{port}", "--expire-period", "1m"],
+        [nsm_binary(), "registry", "--listen", f"tcp://127.0.0.1:{port}", "--expire-period", "1m", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        line = process.stdout.readline()
+        if "registry listening on" in line:
+            return process
+        if process.poll() is not None:
+            raise RuntimeError(f"nsm registry exited: {process.stdout.read()}")
+    process.kill()
+    raise RuntimeError("nsm registry did not start")
+
+
+def stop(process):
+    process.terminate()
     try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            line = process.stdout.readline()
-            if "registry listening on" in line:
-                break
-            if process.poll() is not None:
-                raise RuntimeError(f"nsm registry exited: {process.stdout.read()}")
-        else:
-            raise RuntimeError("nsm registry did not start")
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(params=["memory", "kubernetes"])
+def registry(request):
+    """An `nsm registry` on a free loopback port, on each store (the kubernetes one on the test
+    API server, with the CRDs applied by kubectl); yields its host:port."""
+    processes, directory = [], None
+    extra = []
+    if request.param == "kubernetes":
+        directory = tempfile.mkdtemp(prefix="nsm-kube-")
+        apiserver, _ = start_apiserver(directory)
+        processes.append(apiserver)
+        apply_crds(os.path.join(directory, "kubeconfig"))
+        extra = ["--store", "kubernetes", "--kubeconfig", os.path.join(directory, "kubeconfig"), "--namespace", "nsm-system"]
+    port = free_port()
+    try:
+        processes.append(start_registry(port, *extra))
         yield f"127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for process in reversed(processes):
+            stop(process)
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)

@@ -134,16 +134,21 @@ class Writes:
 
     def remove(self, target, query):
         try:
-            self.body()  # DeleteOptions, if sent: read so the connection stays usable
+            options = self.body() or {}  # DeleteOptions, if sent
         except (UnsupportedBody, ValueError):
-            pass
+            options = {}
+        wanted = ((options.get("preconditions") or {}) if isinstance(options, dict) else {}).get("resourceVersion")
         group, version, plural, namespace, name, _ = target
         store = self.server.store
         with store.lock:
             collection = store.objects.get((group, version, plural), {})
-            current = collection.pop((namespace, name), None)
+            current = collection.get((namespace, name))
             if current is None:
                 return self.reply(*self.not_found(group, plural, name))
+            if wanted and wanted != current["metadata"]["resourceVersion"]:
+                resource = f"{plural}.{group}" if group else plural
+                return self.reply(*status(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": Precondition failed: ResourceVersion in precondition: {wanted}, ResourceVersion in object meta: {current["metadata"]["resourceVersion"]}', {"name": name, "group": group, "kind": plural}))
+            collection.pop((namespace, name))
             current["metadata"]["resourceVersion"] = str(store.next_rv())
             store.record((group, version, plural), "DELETED", current)
         self.reply(200, current)

@@ -102,10 +102,15 @@ extension KubernetesClient {
         return try Self.decode(type, data, operation: operation)
     }
 
-    /// DELETE (404 `NotFound` when it is not there).
-    public func delete(_ resource: KubernetesResource, namespace: String? = nil, name: String) async throws {
+    /// DELETE (404 `NotFound` when it is not there). With `resourceVersion`, only the object at
+    /// that version is deleted (409 `Conflict` when it changed since: somebody renewed it).
+    public func delete(_ resource: KubernetesResource, namespace: String? = nil, name: String, resourceVersion: String? = nil) async throws {
         let operation = "delete \(Self.where_(resource, namespace)) \"\(name)\""
-        _ = try await send(try request(.DELETE, resource.path(namespace: namespace, name: name)), operation: operation)
+        let options = try resourceVersion.map { version in
+            try Self.encoder.encode(["apiVersion": JSONValue.string("v1"), "kind": .string("DeleteOptions"),
+                                     "preconditions": .object(["resourceVersion": .string(version)])])
+        }
+        _ = try await send(try request(.DELETE, resource.path(namespace: namespace, name: name), body: options), operation: operation)
     }
 }
 

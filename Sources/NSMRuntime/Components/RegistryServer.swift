@@ -34,4 +34,18 @@ public struct RegistryServer: Sendable {
         self.servers = servers
         services = servers + [RegistryExpiryService(storage: storage)]
     }
+
+    /// A registry server on another store: its registries' gRPC services, `view` the store's
+    /// in-memory view (for callers that read it), and the store's own services (informers, expiry).
+    public init(listen: [NSMURL], view: RegistryStore, registries: [any RegistrableRPCService], storeServices: [any Service], logger: Logger = Logger(label: "nsm.registry")) {
+        storage = view
+        let servers = listen.map { url in
+            GRPCServerService(url: url, services: registries + [
+                HealthGRPCService(services: ["registry.NetworkServiceRegistry", "registry.NetworkServiceEndpointRegistry"]),
+            ], logger: logger)
+        }
+        self.servers = servers
+        // The store first: on shutdown services stop in reverse, so the servers stop before it.
+        services = storeServices + servers
+    }
 }

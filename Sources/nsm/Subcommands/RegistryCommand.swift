@@ -3,6 +3,8 @@ import ArgumentParser
 import Logging
 import NSMCore
 import NSMRuntime
+import Kubernetes
+import NSMKubernetes
 import ServiceLifecycle
 import UnixSignals
 
@@ -11,7 +13,9 @@ struct RegistryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "registry",
         abstract: "Run the registry of network services and endpoints.",
-        discussion: "Environment (as upstream registry-k8s): NSM_LISTEN_ON, NSM_EXPIRE_PERIOD. Flags override them."
+        discussion: """
+            Environment (as upstream registry-k8s): NSM_LISTEN_ON, NSM_EXPIRE_PERIOD, NSM_REGISTRY_STORE (memory or kubernetes),             NSM_NAMESPACE (where the kubernetes store writes; default: the pod's, or the kubeconfig context's), NSM_KUBELET_QPS.             Flags override them. The kubernetes store keeps NetworkServices and NetworkServiceEndpoints as custom resources             (deploy/crds), readable by upstream's registry-k8s and kubectl.
+            """
     )
 
     @Option(help: "Where to listen, comma-separated (NSM_LISTEN_ON). E.g. tcp://:5002,unix:///run/nsm/registry.sock")
@@ -22,20 +26,48 @@ struct RegistryCommand: AsyncParsableCommand {
     @Option(help: "How long an endpoint registration lasts without renewal (NSM_EXPIRE_PERIOD), e.g. 1m, 30s.")
     var expirePeriod: String = Environment.string("NSM_EXPIRE_PERIOD") ?? "1m"
 
+    @Option(help: "Where registrations live: memory or kubernetes (NSM_REGISTRY_STORE).")
+    var store: String = Environment.string("NSM_REGISTRY_STORE") ?? "memory"
+    @Option(help: "The namespace the kubernetes store writes to (NSM_NAMESPACE).")
+    var namespace: String? = Environment.string("NSM_NAMESPACE")
+    @Option(help: "A kubeconfig for the kubernetes store; in a pod the service account is used without it.")
+    var kubeconfig: String?
+    @Option(help: "Calls per second to the API server (NSM_KUBELET_QPS).")
+    var kubeletQPS: Double = Double(Environment.string("NSM_KUBELET_QPS") ?? "") ?? 50
+
     func run() async throws {
         ProcessExecutor.install()
         let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
         let period = try Environment.duration(expirePeriod, flag: "expire-period", variable: "NSM_EXPIRE_PERIOD")
         let logger = ComponentLogging.logger("nsm.registry")
-        let registry = RegistryServer(.init(listen: urls, expirePeriod: period), logger: logger)
+        let registry: RegistryServer
+        var kubernetes: (store: KubernetesRegistry, client: KubernetesClient)?
+        switch store {
+        case "memory":
+            registry = RegistryServer(.init(listen: urls, expirePeriod: period), logger: logger)
+        case "kubernetes":
+            let connection: KubernetesConnection
+            do { connection = try KubernetesConnection.find(kubeconfig: kubeconfig) } catch { throw ValidationError("--store kubernetes: \(error)") }
+            let client = try KubernetesClient(connection: connection, queriesPerSecond: kubeletQPS, burst: Int(kubeletQPS * 2))
+            let namespace = self.namespace ?? connection.namespace
+            let store = KubernetesRegistry(client: client, namespace: namespace, expirePeriod: period, logger: logger)
+            printFlushed("registry store: kubernetes, API server \(connection.server) (\(connection.source)), namespace \(namespace)")
+            registry = RegistryServer(listen: urls, view: store.view, registries: store.grpcServices, storeServices: [store], logger: logger)
+            kubernetes = (store, client)
+        default:
+            throw ValidationError("--store/NSM_REGISTRY_STORE \"\(store)\": expected memory or kubernetes")
+        }
         let group = ComponentServiceGroup.make(registry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            // Ready once what it answers from is complete: the store's objects listed.
+            try await kubernetes?.store.synced()
             var urls: [String] = []
             for server in registry.servers { urls.append("\(try await server.listening())") }
             for url in urls { printFlushed("registry listening on \(url)") }
             ServiceNotification.ready(status: "registry listening on \(urls.joined(separator: ", "))")
             try await tasks.waitForAll()
         }
+        try await kubernetes?.client.shutdown()
     }
 }

@@ -1,0 +1,115 @@
+"""`nsm registry --store kubernetes` on the test API server (a stand-in for kube-apiserver): what it
+writes is upstream's object shape as kubectl shows it, what upstream writes it serves, replicas
+sharing one API server agree, and expiry comes from the objects."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import grpc
+import pytest
+
+from conftest import apply_crds, free_port, start_apiserver, start_registry, stop
+from test_kubernetes_crds import UPSTREAM_NSE
+
+
+@pytest.fixture()
+def cluster():
+    directory = tempfile.mkdtemp(prefix="nsm-kube-")
+    apiserver, _ = start_apiserver(directory)
+    kubeconfig = os.path.join(directory, "kubeconfig")
+    apply_crds(kubeconfig)
+    started = []
+
+    def registry(*extra):
+        port = free_port()
+        started.append(start_registry(port, "--store", "kubernetes", "--kubeconfig", kubeconfig, "--namespace", "nsm-system", *extra))
+        return f"127.0.0.1:{port}"
+
+    try:
+        yield kubeconfig, registry
+    finally:
+        for process in started:
+            stop(process)
+        stop(apiserver)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def kubectl(kubeconfig, *args, stdin=None):
+    result = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def until(what, condition, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def nse_stub(stubs, address):
+    return stubs.registry_pb2_grpc.NetworkServiceEndpointRegistryStub(grpc.insecure_channel(address))
+
+
+def find(stubs, stub, **fields):
+    query = stubs.registry_pb2.NetworkServiceEndpointQuery(network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(**fields))
+    return [r.network_service_endpoint for r in stub.Find(query, timeout=10)]
+
+
+def test_objects_in_upstreams_shape_both_ways(stubs, cluster):
+    kubeconfig, registry = cluster
+    stub = nse_stub(stubs, registry())
+    nse = stubs.registry_pb2.NetworkServiceEndpoint(name="nse-ours", network_service_names=["svc"], url="tcp://10.0.0.7:5001")
+    nse.network_service_labels["svc"].labels.update({"app": "a"})
+    stub.Register(nse, timeout=10)
+    stored = json.loads(kubectl(kubeconfig, "get", "nse", "-n", "nsm-system", "nse-ours", "-o", "json"))
+    spec = stored["spec"]
+    assert spec["network_service_names"] == ["svc"] and spec["url"] == "tcp://10.0.0.7:5001"
+    assert spec["network_service_labels"] == {"svc": {"labels": {"app": "a"}}}
+    assert set(spec["expiration_time"]) <= {"seconds", "nanos"} and spec["expiration_time"]["seconds"] > time.time()
+    # An object written as upstream's registry-k8s writes it, in another namespace, is served.
+    upstream = json.loads(json.dumps(UPSTREAM_NSE))
+    upstream["metadata"]["namespace"] = "other"
+    upstream["spec"]["expiration_time"] = {"seconds": int(time.time()) + 300}
+    kubectl(kubeconfig, "apply", "--validate=false", "-f", "-", stdin=json.dumps(upstream))
+    found = until("the upstream object", lambda: find(stubs, stub, name="nse-kernel-5f7c9"))
+    assert found[0].url == "tcp://10.244.1.5:5001" and list(found[0].network_service_names) == ["kernel2ethernet2kernel"]
+    table = kubectl(kubeconfig, "get", "nses", "-A")
+    assert "nse-ours" in table and "nse-kernel-5f7c9" in table
+
+
+def test_replicas_on_one_api_server_agree(stubs, cluster):
+    _, registry = cluster
+    first, second = nse_stub(stubs, registry()), nse_stub(stubs, registry())
+    query = stubs.registry_pb2.NetworkServiceEndpointQuery(
+        network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(network_service_names=["svc"]), watch=True)
+    events = first.Find(query, timeout=20)
+    nse = stubs.registry_pb2.NetworkServiceEndpoint(name="nse-shared", network_service_names=["svc"], url="tcp://10.0.0.8:5001")
+    second.Register(nse, timeout=10)
+    assert until("the first replica to see it", lambda: find(stubs, first, name="nse-shared"))
+    # A renewal through one replica, the removal through the other: the first's watch sees both.
+    second.Register(nse, timeout=10)
+    first.Unregister(stubs.registry_pb2.NetworkServiceEndpoint(name="nse-shared"), timeout=10)
+    seen = []
+    for response in events:
+        seen.append((response.network_service_endpoint.name, response.deleted))
+        if response.deleted:
+            break
+    events.cancel()
+    assert seen[0] == ("nse-shared", False) and seen[-1] == ("nse-shared", True)
+    assert until("the second replica to forget it", lambda: not find(stubs, second, name="nse-shared"))
+
+
+def test_expiry_comes_from_the_object(stubs, cluster):
+    kubeconfig, registry = cluster
+    stub = nse_stub(stubs, registry("--expire-period", "2s"))
+    stub.Register(stubs.registry_pb2.NetworkServiceEndpoint(name="nse-short", network_service_names=["svc"], url="tcp://10.0.0.9:5001"), timeout=10)
+    assert "nse-short" in kubectl(kubeconfig, "get", "nses", "-n", "nsm-system")
+    until("the expired object to be deleted", lambda: "nse-short" not in kubectl(kubeconfig, "get", "nses", "-A"), seconds=20)
+    assert find(stubs, stub, name="nse-short") == []
