@@ -50,9 +50,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_apiserver(directory):
+def start_apiserver(directory, *extra):
     """The test Kubernetes API server (Tests/KubernetesAPIServer) in `directory`; returns (process, port)."""
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests", "KubernetesAPIServer", "apiserver.py"), "--dir", directory],
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests", "KubernetesAPIServer", "apiserver.py"), "--dir", directory, *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = process.stdout.readline()
     if not line.startswith("PORT "):

@@ -113,3 +113,44 @@ def test_expiry_comes_from_the_object(stubs, cluster):
     assert "nse-short" in kubectl(kubeconfig, "get", "nses", "-n", "nsm-system")
     until("the expired object to be deleted", lambda: "nse-short" not in kubectl(kubeconfig, "get", "nses", "-A"), seconds=20)
     assert find(stubs, stub, name="nse-short") == []
+
+
+def test_watches_ending_and_expiring_lose_nothing(stubs):
+    """Faults between the registry and the API server: every watch ends after a second, and open
+    watches are ended with 410 Expired (the registry relists) while registrations go on. The
+    watching replica's Find ends up with every endpoint, once each, and its watch saw them."""
+    directory = tempfile.mkdtemp(prefix="nsm-kube-")
+    apiserver, port = start_apiserver(directory, "--watch-seconds", "1", "--bookmark-seconds", "0.2")
+    kubeconfig = os.path.join(directory, "kubeconfig")
+    processes = [apiserver]
+    try:
+        apply_crds(kubeconfig)
+        addresses = []
+        for _ in range(2):
+            registry_port = free_port()
+            processes.append(start_registry(registry_port, "--store", "kubernetes", "--kubeconfig", kubeconfig, "--namespace", "nsm-system"))
+            addresses.append(f"127.0.0.1:{registry_port}")
+        watcher, writer = nse_stub(stubs, addresses[0]), nse_stub(stubs, addresses[1])
+        query = stubs.registry_pb2.NetworkServiceEndpointQuery(
+            network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(network_service_names=["svc"]), watch=True)
+        events = watcher.Find(query, timeout=60)
+        names = [f"nse-{i}" for i in range(20)]
+        for index, name in enumerate(names):
+            writer.Register(stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc"], url="tcp://10.0.1.1:5001"), timeout=10)
+            if index % 5 == 4:
+                subprocess.run(["curl", "-sf", "--cacert", os.path.join(directory, "ca.crt"), "-H", "Authorization: Bearer test-token",
+                                f"https://127.0.0.1:{port}/__test/expire-watches"], check=True, capture_output=True)
+            time.sleep(0.1)  # pacing: the registrations span several watches
+        found = until("every endpoint on the watching replica", lambda: (lambda f: f if len(f) == 20 else None)(find(stubs, watcher, network_service_names=["svc"])))
+        assert sorted(e.name for e in found) == sorted(names)
+        seen = set()
+        for response in events:
+            seen.add(response.network_service_endpoint.name)
+            if seen >= set(names):
+                break
+        events.cancel()
+        assert seen >= set(names)
+    finally:
+        for process in reversed(processes):
+            stop(process)
+        shutil.rmtree(directory, ignore_errors=True)
