@@ -86,6 +86,31 @@ struct ExcludedPrefixesCollectorTests {
         }
     }
 
+    @Test("the config-map output: the list in nsm-config's key, the ConfigMap made when missing and patched on change")
+    func configMapOutput() async throws {
+        try await TestAPIServer.with { server in
+            let client = try server.client()
+            _ = try await client.create(Self.node("node-a", ["10.244.1.0/24"]), in: .nodes)
+            let collector = ExcludedPrefixesCollector(.init(
+                prefixes: [IPPrefix("10.96.0.0/12")!], output: .configMap(namespace: "nsm-system", name: "nsm-config", key: "excluded_prefixes_output.yaml"),
+                userConfigMap: ("default", "excluded-prefixes-config", "excluded_prefixes_input.yaml")), client: client)
+            func stored() async throws -> String? {
+                try await client.get(UnstructuredObject.self, .configMaps, namespace: "nsm-system", name: "nsm-config").fields["data"]?["excluded_prefixes_output.yaml"]?.string
+            }
+            try await Self.running(collector) {
+                _ = try await collector.firstWrite.wait()
+                #expect(try await stored() == "Prefixes:\n- 10.96.0.0/12\n- 10.244.1.0/24\n")
+                _ = try await client.create(Self.node("node-b", ["10.244.2.0/24"]), in: .nodes)
+                let deadline = ContinuousClock.now + .seconds(10)
+                while try await stored()?.contains("10.244.2.0/24") != true {
+                    guard ContinuousClock.now < deadline else { Issue.record("the ConfigMap did not follow"); break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            try await client.shutdown()
+        }
+    }
+
     @Test("the range in a refusal is read as kube-apiserver words it")
     func refusalText() {
         let message = #"Service "x" is invalid: spec.clusterIPs: Invalid value: []string{"1.1.1.1"}: failed to allocate IP 1.1.1.1: the provided IP (1.1.1.1) is not in the valid range. The range of valid IPs is 10.96.0.0/12"#

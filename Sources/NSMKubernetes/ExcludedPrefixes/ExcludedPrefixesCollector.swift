@@ -15,17 +15,30 @@ import Synchronization
 /// dry run) to allocate an address outside it.
 public final class ExcludedPrefixesCollector: Service, Sendable {
     public struct Configuration: Sendable {
+        /// Where the list goes (`NSM_PREFIXES_OUTPUT_TYPE`).
+        public enum Output: Sendable, Equatable {
+            /// A file (`NSM_EXCLUDED_PREFIXES_FILE`), written atomically.
+            case file(String)
+            /// A ConfigMap's key (upstream's `config-map` output: `nsm-config`, key
+            /// `excluded_prefixes_output.yaml`, in the collector's namespace), mounted where the manager reads.
+            case configMap(namespace: String, name: String, key: String)
+        }
+
         /// Always excluded (`NSM_EXCLUDED_PREFIXES`).
         public var prefixes: [IPPrefix]
-        /// Where to write (`NSM_OUTPUT_FILE_PATH`).
-        public var outputFile: String
+        public var output: Output
+        public var outputFile: String { if case .file(let path) = output { path } else { "" } }
         /// The user's ConfigMap (`NSM_CONFIG_MAP_NAMESPACE`, `_NAME`, `_KEY`).
         public var userConfigMap: (namespace: String, name: String, key: String)
 
         public init(prefixes: [IPPrefix] = [], outputFile: String = "/var/lib/networkservicemesh/config/excluded_prefixes.yaml",
                     userConfigMap: (namespace: String, name: String, key: String) = ("default", "excluded-prefixes-config", "excluded_prefixes_input.yaml")) {
+            self.init(prefixes: prefixes, output: .file(outputFile), userConfigMap: userConfigMap)
+        }
+
+        public init(prefixes: [IPPrefix], output: Output, userConfigMap: (namespace: String, name: String, key: String)) {
             self.prefixes = prefixes
-            self.outputFile = outputFile
+            self.output = output
             self.userConfigMap = userConfigMap
         }
     }
@@ -86,7 +99,7 @@ public final class ExcludedPrefixesCollector: Service, Sendable {
                     reading.problems += part.problems
                 }
                 for problem in reading.problems { logger.warning("ignored", metadata: ["problem": "\(problem)"]) }
-                write(IPPrefix.merged(reading.prefixes + discovered.withLock { $0 }))
+                await write(IPPrefix.merged(reading.prefixes + discovered.withLock { $0 }))
             }
             group.cancelAll()
         }
@@ -119,23 +132,47 @@ public final class ExcludedPrefixesCollector: Service, Sendable {
         }
     }
 
-    /// Writes `prefixes` atomically (a temporary file renamed over the output) when they changed.
-    func write(_ prefixes: [IPPrefix]) {
+    /// Writes `prefixes` where configured, when they changed.
+    func write(_ prefixes: [IPPrefix]) async {
         guard written.withLock({ $0 }) != prefixes else { return }
         let text = prefixes.isEmpty ? "Prefixes: []\n" : "Prefixes:\n" + prefixes.map { "- \($0)\n" }.joined()
-        let path = configuration.outputFile
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = "\(directory.isEmpty ? "." : directory)/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        let target: String
         do {
-            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-            guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+            switch configuration.output {
+            case .file(let path):
+                try Self.writeAtomically(text, to: path)
+                target = path
+            case .configMap(let namespace, let name, let key):
+                try await writeConfigMap(text, namespace: namespace, name: name, key: key)
+                target = "configmap \(namespace)/\(name) key \(key)"
+            }
         } catch {
-            logger.error("cannot write the excluded prefixes", metadata: ["file": "\(path)", "error": "\(error)"])
+            logger.error("cannot write the excluded prefixes", metadata: ["output": "\(configuration.output)", "error": "\(error)"])
             return
         }
         written.withLock { $0 = prefixes }
-        logger.info("excluded prefixes written", metadata: ["file": "\(path)", "prefixes": "\(prefixes.map(\.description).joined(separator: ", "))"])
+        logger.info("excluded prefixes written", metadata: ["to": "\(target)", "prefixes": "\(prefixes.map(\.description).joined(separator: ", "))"])
         firstWrite.resolve(prefixes)
+    }
+
+    /// A temporary file renamed over `path`: a reader sees the old list or the new one, never half.
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary = "\(directory.isEmpty ? "." : directory)/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+        guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+    }
+
+    /// Sets `key` of the ConfigMap (a merge patch), creating the ConfigMap when it is not there.
+    func writeConfigMap(_ text: String, namespace: String, name: String, key: String) async throws {
+        let patch = try JSONEncoder().encode(["data": [key: text]])
+        do {
+            _ = try await client.patch(UnstructuredObject.self, .configMaps, namespace: namespace, name: name, patch: patch, as: .merge)
+        } catch let error as KubernetesError where error.isNotFound {
+            let map = UnstructuredObject(apiVersion: "v1", kind: "ConfigMap", metadata: ObjectMeta(name: name, namespace: namespace),
+                                         fields: ["data": .object([key: .string(text)])])
+            _ = try await client.create(map, in: .configMaps, namespace: namespace)
+        }
     }
 }

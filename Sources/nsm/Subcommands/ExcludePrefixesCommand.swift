@@ -26,7 +26,7 @@ struct ExcludePrefixesCommand: AsyncParsableCommand {
     var excludedPrefixes: String = Environment.string("NSM_EXCLUDED_PREFIXES") ?? ""
     @Option(help: "The file to write, read by nsm node (NSM_EXCLUDED_PREFIXES_FILE).")
     var outputFile: String = Environment.string("NSM_EXCLUDED_PREFIXES_FILE") ?? "/var/lib/networkservicemesh/config/excluded_prefixes.yaml"
-    @Option(help: "Where the output goes: file (NSM_PREFIXES_OUTPUT_TYPE).")
+    @Option(help: "Where the output goes: file or config-map (NSM_PREFIXES_OUTPUT_TYPE).")
     var outputType: String = Environment.string("NSM_PREFIXES_OUTPUT_TYPE") ?? "file"
     @Option(help: "The user's ConfigMap namespace (NSM_CONFIG_MAP_NAMESPACE).")
     var configMapNamespace: String = Environment.string("NSM_CONFIG_MAP_NAMESPACE") ?? "default"
@@ -40,8 +40,8 @@ struct ExcludePrefixesCommand: AsyncParsableCommand {
     var kubeletQPS: Double = Double(Environment.string("NSM_KUBELET_QPS") ?? "") ?? 50
 
     func run() async throws {
-        guard outputType == "file" else {
-            throw ValidationError("--output-type/NSM_PREFIXES_OUTPUT_TYPE \"\(outputType)\": only file is supported (config-map output is not built yet)")
+        guard ["file", "config-map"].contains(outputType) else {
+            throw ValidationError("--output-type/NSM_PREFIXES_OUTPUT_TYPE \"\(outputType)\": expected file or config-map")
         }
         var prefixes: [IPPrefix] = []
         for item in excludedPrefixes.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
@@ -53,15 +53,17 @@ struct ExcludePrefixesCommand: AsyncParsableCommand {
         let connection: KubernetesConnection
         do { connection = try KubernetesConnection.find(kubeconfig: kubeconfig) } catch { throw ValidationError("\(error)") }
         let logger = ComponentLogging.logger("nsm.exclude-prefixes")
-        printFlushed("exclude-prefixes: API server \(connection.server) (\(connection.source)); writing \(outputFile)")
+        let output: ExcludedPrefixesCollector.Configuration.Output = outputType == "file"
+            ? .file(outputFile) : .configMap(namespace: connection.namespace, name: "nsm-config", key: "excluded_prefixes_output.yaml")
+        printFlushed("exclude-prefixes: API server \(connection.server) (\(connection.source)); writing \(output)")
         let client = try KubernetesClient(connection: connection, queriesPerSecond: kubeletQPS, burst: Int(kubeletQPS * 2))
         let collector = ExcludedPrefixesCollector(.init(
-            prefixes: prefixes, outputFile: outputFile, userConfigMap: (configMapNamespace, configMapName, configMapKey)), client: client, logger: logger)
+            prefixes: prefixes, output: output, userConfigMap: (configMapNamespace, configMapName, configMapKey)), client: client, logger: logger)
         let group = ComponentServiceGroup.make([collector], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let first = try await collector.firstWrite.wait()
-            ServiceNotification.ready(status: "\(first.count) prefixes written to \(outputFile)")
+            ServiceNotification.ready(status: "\(first.count) prefixes written")
             try await tasks.waitForAll()
         }
         try await client.shutdown()
