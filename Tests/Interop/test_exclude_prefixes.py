@@ -5,14 +5,13 @@ import os
 import shutil
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 
 import pytest
 
-from conftest import nsm_binary
+from conftest import nsm_binary, start_apiserver, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -21,15 +20,11 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 @pytest.fixture()
 def apiserver():
     directory = tempfile.mkdtemp(prefix="nsm-kube-")
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests", "KubernetesAPIServer", "apiserver.py"), "--dir", directory],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, port = start_apiserver(directory)
     try:
-        line = process.stdout.readline()
-        assert line.startswith("PORT "), line + process.stdout.read()
-        yield directory, int(line.split()[1])
+        yield directory, port
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -5,13 +5,14 @@ kube-apiserver), and typed so that an object written by upstream's registry-k8s 
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 
 import pytest
 import yaml
+
+from conftest import start_apiserver, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -96,15 +97,11 @@ def test_upstream_objects_keep_every_field():
 def apiserver():
     """The test API server, with a kubeconfig for kubectl."""
     directory = tempfile.mkdtemp(prefix="nsm-kube-")
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests", "KubernetesAPIServer", "apiserver.py"), "--dir", directory],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, _ = start_apiserver(directory)
     try:
-        line = process.stdout.readline()
-        assert line.startswith("PORT "), line + process.stdout.read()
         yield os.path.join(directory, "kubeconfig")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
         shutil.rmtree(directory, ignore_errors=True)
 
 
