@@ -53,16 +53,26 @@ public final class RegistryStore: RegistryStorage, Sendable {
 
     /// Current matches first, then changes (`deleted` for removals) until the consumer stops.
     public func watchServices(_ query: Registry_NetworkService) -> AsyncStream<Registry_NetworkServiceResponse> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Registry_NetworkServiceResponse.self, bufferingPolicy: .bufferingNewest(4096))
         let id = UUID()
-        state.withLock { state in
-            for service in state.services.values.sorted(by: { $0.name < $1.name }) where RegistryQuery.matches(service, query: query) {
-                continuation.yield(.with { $0.networkService = service })
-            }
+        let (stream, continuation) = state.withLock { state in
+            let matching = state.services.values.sorted(by: { $0.name < $1.name }).filter { RegistryQuery.matches($0, query: query) }
+            let (stream, continuation) = AsyncStream.makeStream(
+                of: Registry_NetworkServiceResponse.self, bufferingPolicy: .bufferingOldest(matching.count + Self.watchBacklog))
+            for service in matching { continuation.yield(.with { $0.networkService = service }) }
             state.serviceWatchers[id] = Watcher(matches: { RegistryQuery.matches($0.networkService, query: query) }, continuation: continuation)
+            return (stream, continuation)
         }
         continuation.onTermination = { [weak self] _ in _ = self?.state.withLock { $0.serviceWatchers.removeValue(forKey: id) } }
         return stream
+    }
+
+    /// How many changes a watcher may fall behind. One further behind is ended — it watches
+    /// again and gets a fresh snapshot — rather than left to miss changes without knowing.
+    public static let watchBacklog = 4096
+
+    /// Yields `response`; a watcher whose backlog is full is ended (it watches again).
+    static func deliver<Response: Sendable>(_ response: Response, to continuation: AsyncStream<Response>.Continuation) {
+        if case .dropped = continuation.yield(response) { continuation.finish() }
     }
 
     private func notifyServices(_ service: Registry_NetworkService, deleted: Bool, change: (inout State) -> Void) {
@@ -71,7 +81,7 @@ public final class RegistryStore: RegistryStorage, Sendable {
             change(&state)
             return state.serviceWatchers.values.filter { $0.matches(response) }.map(\.continuation)
         }
-        for continuation in targets { continuation.yield(response) }
+        for continuation in targets { Self.deliver(response, to: continuation) }
     }
 
     // MARK: Endpoints
@@ -149,15 +159,17 @@ public final class RegistryStore: RegistryStorage, Sendable {
     }
 
     public func watchEndpoints(_ query: Registry_NetworkServiceEndpoint) -> AsyncStream<Registry_NetworkServiceEndpointResponse> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Registry_NetworkServiceEndpointResponse.self, bufferingPolicy: .bufferingNewest(4096))
         let id = UUID()
         let current = now()
-        state.withLock { state in
-            for endpoint in state.endpoints.values.sorted(by: { $0.name < $1.name })
-            where RegistryQuery.matches(endpoint, query: query) && !Self.isExpired(endpoint, at: current) {
-                continuation.yield(.with { $0.networkServiceEndpoint = endpoint })
-            }
+        let (stream, continuation) = state.withLock { state in
+            let matching = state.endpoints.values.sorted(by: { $0.name < $1.name })
+                .filter { RegistryQuery.matches($0, query: query) && !Self.isExpired($0, at: current) }
+            // Room for the whole snapshot plus a backlog of changes (see ``watchBacklog``).
+            let (stream, continuation) = AsyncStream.makeStream(
+                of: Registry_NetworkServiceEndpointResponse.self, bufferingPolicy: .bufferingOldest(matching.count + Self.watchBacklog))
+            for endpoint in matching { continuation.yield(.with { $0.networkServiceEndpoint = endpoint }) }
             state.endpointWatchers[id] = Watcher(matches: { RegistryQuery.matches($0.networkServiceEndpoint, query: query) }, continuation: continuation)
+            return (stream, continuation)
         }
         continuation.onTermination = { [weak self] _ in _ = self?.state.withLock { $0.endpointWatchers.removeValue(forKey: id) } }
         return stream
@@ -185,7 +197,7 @@ public final class RegistryStore: RegistryStorage, Sendable {
             change(&state)
             return state.endpointWatchers.values.filter { $0.matches(response) }.map(\.continuation)
         }
-        for continuation in targets { continuation.yield(response) }
+        for continuation in targets { Self.deliver(response, to: continuation) }
     }
 
     static func isExpired(_ endpoint: Registry_NetworkServiceEndpoint, at date: Date) -> Bool {
