@@ -5,8 +5,10 @@ import os
 import shutil
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -68,3 +70,40 @@ def test_writes_the_clusters_prefixes_and_follows_changes(apiserver):
         process.wait(timeout=15)
     first_line = process.stdout.readline()
     assert "exclude-prefixes: API server https://127.0.0.1:" in first_line and "kubeconfig" in first_line, first_line
+
+
+def test_config_map_output_is_a_valid_configmap(apiserver):
+    """The config-map output, read back from the API server, passes the official schema."""
+    directory, port = apiserver
+    post(directory, port, "/api/v1/nodes", {"metadata": {"name": "kind-worker"}, "spec": {"podCIDR": "10.244.1.0/24"}})
+    process = subprocess.Popen([nsm_binary(), "exclude-prefixes", "--kubeconfig", os.path.join(directory, "kubeconfig"),
+                                "--output-type", "config-map", "--excluded-prefixes", "10.96.0.0/12"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    context = ssl.create_default_context(cafile=os.path.join(directory, "ca.crt"))
+
+    def read():
+        request = urllib.request.Request(f"https://127.0.0.1:{port}/api/v1/namespaces/default/configmaps/nsm-config",
+                                         headers={"Authorization": "Bearer test-token"})
+        try:
+            with urllib.request.urlopen(request, context=context) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError:
+            return None
+
+    try:
+        deadline = time.monotonic() + 20
+        stored = read()
+        while stored is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            stored = read()
+        assert stored is not None, "nsm-config never appeared"
+        assert stored["data"]["excluded_prefixes_output.yaml"] == "Prefixes:\n- 10.96.0.0/12\n- 10.244.1.0/24\n"
+        path = os.path.join(directory, "nsm-config.json")
+        with open(path, "w") as f:
+            json.dump({key: stored[key] for key in ("apiVersion", "kind", "metadata", "data")}, f)
+        validate = os.path.join(os.path.dirname(sys.executable), "kubernetes-validate")
+        result = subprocess.run([validate, "--strict", "-k", "1.32.0", path], capture_output=True, text=True)
+        assert result.returncode == 0 and "passed" in result.stdout, result.stdout + result.stderr
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
