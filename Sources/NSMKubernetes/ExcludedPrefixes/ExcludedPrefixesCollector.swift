@@ -48,6 +48,8 @@ public final class ExcludedPrefixesCollector: Service, Sendable {
     let logger: Logger
     private let written = Mutex<[IPPrefix]?>(nil)
     private let discovered = Mutex<[IPPrefix]>([])
+    /// Set once every source is listed and the service range asked for: no list is written before.
+    private let complete = Mutex(false)
     /// Resolved with the first list written.
     public let firstWrite = ReadySignal<[IPPrefix]>()
 
@@ -86,10 +88,11 @@ public final class ExcludedPrefixesCollector: Service, Sendable {
             group.addTask {
                 for informer in informers { try await informer.synced.wait() }
                 await self.discoverServiceRange(kubeadm: kubeadm.objects, serviceCIDRs: serviceCIDRs?.objects ?? [])
+                self.complete.withLock { $0 = true }
                 changed.yield()
             }
             for await _ in changes.cancelOnGracefulShutdown() {
-                guard informers.allSatisfy({ $0.synced.value != nil }) else { continue }
+                guard complete.withLock({ $0 }) else { continue }
                 var reading = ClusterPrefixSources.Reading(prefixes: configuration.prefixes)
                 let parts = kubeadm.objects.map(ClusterPrefixSources.kubeadm) + nodes.objects.map(ClusterPrefixSources.node)
                     + services.objects.map(ClusterPrefixSources.service) + (serviceCIDRs?.objects ?? []).map(ClusterPrefixSources.serviceCIDR)
