@@ -14,8 +14,11 @@ that kubectl works against it.
 
 It is not a Kubernetes implementation: no admission, no schema validation, no garbage collection.
 
-Usage: apiserver.py --dir DIR [--token T] [--watch-seconds S] [--history N]
-Writes DIR/ca.crt, DIR/server.crt, DIR/server.key and DIR/kubeconfig, then prints "PORT <n>"
+Usage: apiserver.py --dir DIR [--port N] [--state FILE] [--token T] [--watch-seconds S] [--history N]
+Writes DIR/ca.crt, DIR/server.crt, DIR/server.key (kept when DIR already has them, so a restarted
+server is the same server to its clients) and DIR/kubeconfig, then prints "PORT <n>". With
+--state, objects and the resourceVersion counter are written through to FILE and read back on
+start, as etcd keeps them across an API server restart
 (and sends READY=1 with STATUS=PORT <n> to NOTIFY_SOCKET when it is set).
 """
 import argparse, http.server, ipaddress, json, os, socketserver, ssl, subprocess, sys
@@ -149,17 +152,20 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         return None
 
 
-def make_certificates(directory):
-    """A CA and a server certificate for 127.0.0.1, ::1 and localhost, with openssl."""
+def make_certificates(directory, names):
+    """A CA and a server certificate for `names` (subjectAltName entries), with openssl (the
+    ones already in `directory`, if any)."""
     def run(*args):
         subprocess.run(["openssl", *args], check=True, capture_output=True)
     ca_key, ca_crt = f"{directory}/ca.key", f"{directory}/ca.crt"
     key, csr, crt, ext = (f"{directory}/server.{x}" for x in ("key", "csr", "crt", "ext"))
+    if all(os.path.exists(path) for path in (ca_crt, crt, key)):
+        return ca_crt, crt, key
     run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", ca_key, "-out", ca_crt,
         "-days", "2", "-subj", "/CN=nsm-test-apiserver-ca")
     run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=kube-apiserver")
     with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        f.write(f"subjectAltName={names}\nextendedKeyUsage=serverAuth\n")
     run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext)
     return ca_crt, crt, key
 
@@ -169,18 +175,20 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--token", default="test-token")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--state", help="keep the objects in this file across restarts")
+    parser.add_argument("--names", default="IP:127.0.0.1,IP:::1,DNS:localhost", help="the serving certificate's subjectAltName")
     parser.add_argument("--watch-seconds", type=float, default=1800, help="end every watch after this long")
     parser.add_argument("--bookmark-seconds", type=float, default=1.0)
     parser.add_argument("--history", type=int, default=10000, help="events kept for watches")
     parser.add_argument("--service-cidr", default="10.96.0.0/12", help="the service range, comma-separated for dual stack")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    ca, crt, key = make_certificates(args.dir)
+    ca, crt, key = make_certificates(args.dir, args.names)
     server = Server(("127.0.0.1", args.port), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(crt, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.store = Store(args.history)
+    server.store = Store(args.history, args.state)
     server.token = args.token
     server.watch_seconds = args.watch_seconds
     server.bookmark_seconds = args.bookmark_seconds

@@ -1,5 +1,5 @@
 """The test API server's storage, selectors and patches (see apiserver.py)."""
-import copy, re, threading
+import copy, json, os, re, threading
 
 try:
     import jsonpatch
@@ -32,8 +32,9 @@ def status(code, reason, message, details=None):
 class Store:
     """Every object, the global resourceVersion counter and the recent events."""
 
-    def __init__(self, history):
+    def __init__(self, history, state=None):
         self.lock = threading.Condition()
+        self.state = state         # a file that keeps the objects across restarts, as etcd does
         self.rv = 1
         self.objects = {}          # (group, version, plural) -> {(namespace, name): object}
         self.events = []           # (rv, key, type, object)
@@ -42,12 +43,51 @@ class Store:
         self.crds = {}             # (group, version) -> [(plural, kind, namespaced, shortNames, columns)]
         self.expiry = 0            # bumped to end every open watch with 410 Expired
         self.lists = 0             # LIST calls served (tests count relists)
+        if state and os.path.exists(state):
+            self.load()
 
     def next_rv(self):
         self.rv += 1
         return self.rv
 
+    def load(self):
+        """Objects and the resourceVersion counter as the last run left them. Like a restarted
+        kube-apiserver, its watch history starts empty: a watch from an older version gets 410."""
+        with open(self.state) as f:
+            saved = json.load(f)
+        self.rv = saved["resourceVersion"]
+        self.oldest = self.rv + 1
+        for entry in saved["objects"]:
+            group, version, plural, namespace = entry["group"], entry["version"], entry["plural"], entry["namespace"]
+            obj = entry["object"]
+            self.objects.setdefault((group, version, plural), {})[(namespace, obj["metadata"]["name"])] = obj
+            if plural == "customresourcedefinitions":
+                self.register_crd(obj)
+
+    def save(self):
+        """Every object, written through on each change (called with the lock held)."""
+        if not self.state:
+            return
+        entries = [{"group": g, "version": v, "plural": p, "namespace": ns, "object": obj}
+                   for (g, v, p), collection in self.objects.items() for (ns, _), obj in collection.items()]
+        temporary = self.state + ".tmp"
+        with open(temporary, "w") as f:
+            json.dump({"resourceVersion": self.rv, "objects": entries}, f)
+        os.replace(temporary, self.state)
+
+    def register_crd(self, crd):
+        """Serves the CRD's versions under its group (called with the lock held)."""
+        spec = crd.get("spec", {})
+        names = spec.get("names", {})
+        for v in spec.get("versions", []):
+            if v.get("served", True):
+                columns = [{"name": c["name"], "type": c.get("type", "string"), "jsonPath": c["jsonPath"]} for c in v.get("additionalPrinterColumns", [])]
+                entries = self.crds.setdefault((spec["group"], v["name"]), [])
+                entries[:] = [e for e in entries if e[0] != names["plural"]]
+                entries.append((names["plural"], names["kind"], spec.get("scope", "Namespaced") == "Namespaced", names.get("shortNames", []), columns))
+
     def record(self, key, kind, obj):
+        self.save()
         self.events.append((int(obj["metadata"]["resourceVersion"]), key, kind, copy.deepcopy(obj)))
         if len(self.events) > self.history:
             drop = len(self.events) - self.history

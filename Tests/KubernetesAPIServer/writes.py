@@ -67,20 +67,10 @@ class Writes:
             obj.setdefault("apiVersion", f"{group}/{version}" if group else version)
             obj.setdefault("kind", kind)
             collection[(namespace if namespaced else None, name)] = obj
-            store.record((group, version, plural), "ADDED", obj)
             if plural == "customresourcedefinitions":
-                self.register_crd(obj)
+                store.register_crd(obj)
+            store.record((group, version, plural), "ADDED", obj)
         self.reply(201, obj)
-
-    def register_crd(self, crd):
-        spec = crd.get("spec", {})
-        names = spec.get("names", {})
-        for v in spec.get("versions", []):
-            if v.get("served", True):
-                columns = [{"name": c["name"], "type": c.get("type", "string"), "jsonPath": c["jsonPath"]} for c in v.get("additionalPrinterColumns", [])]
-                entries = self.server.store.crds.setdefault((spec["group"], v["name"]), [])
-                entries[:] = [e for e in entries if e[0] != names["plural"]]
-                entries.append((names["plural"], names["kind"], spec.get("scope", "Namespaced") == "Namespaced", names.get("shortNames", []), columns))
 
     def replace(self, target, query):
         group, version, plural, namespace, name, namespaced = target

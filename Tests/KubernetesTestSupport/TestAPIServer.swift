@@ -17,7 +17,11 @@ public final class TestAPIServer: Sendable {
     ///   - watchSeconds: the server ends every watch after this long.
     ///   - history: how many events it keeps for watches (older versions get 410).
     ///   - serviceCIDR: the service range (comma-separated for dual stack) Services must take their IPs from.
-    public init(watchSeconds: Double = 1800, history: Int = 10000, bookmarkSeconds: Double = 1, serviceCIDR: String = "10.96.0.0/12") async throws {
+    ///   - certificateNames: the serving certificate's subjectAltName, openssl's spelling.
+    public init(
+        watchSeconds: Double = 1800, history: Int = 10000, bookmarkSeconds: Double = 1, serviceCIDR: String = "10.96.0.0/12",
+        certificateNames: String = "IP:127.0.0.1,IP:::1,DNS:localhost"
+    ) async throws {
         directory = NSTemporaryDirectory() + "nsm-apiserver-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let python = "\(Self.root)/.venv-test/bin/python"
@@ -28,7 +32,7 @@ public final class TestAPIServer: Sendable {
         defer { notifications.close() }
         process = try ChildProcess(
             [python, "\(Self.root)/Tests/KubernetesAPIServer/apiserver.py", "--dir", directory, "--watch-seconds", "\(watchSeconds)",
-             "--history", "\(history)", "--bookmark-seconds", "\(bookmarkSeconds)", "--service-cidr", serviceCIDR],
+             "--history", "\(history)", "--bookmark-seconds", "\(bookmarkSeconds)", "--service-cidr", serviceCIDR, "--names", certificateNames],
             environment: ["NOTIFY_SOCKET": notifications.path], output: .file("\(directory)/server.log"))
         let ready = notifications.ready, exited = process.exited, log = "\(directory)/server.log"
         let status: String = try await withThrowingTaskGroup(of: String.self) { group in
@@ -78,9 +82,10 @@ public final class TestAPIServer: Sendable {
     /// Runs `body` with a started server and always stops it.
     public static func with<T: Sendable>(
         watchSeconds: Double = 1800, history: Int = 10000, bookmarkSeconds: Double = 1, serviceCIDR: String = "10.96.0.0/12",
-        _ body: (TestAPIServer) async throws -> T
+        certificateNames: String = "IP:127.0.0.1,IP:::1,DNS:localhost", _ body: (TestAPIServer) async throws -> T
     ) async throws -> T {
-        let server = try await TestAPIServer(watchSeconds: watchSeconds, history: history, bookmarkSeconds: bookmarkSeconds, serviceCIDR: serviceCIDR)
+        let server = try await TestAPIServer(watchSeconds: watchSeconds, history: history, bookmarkSeconds: bookmarkSeconds, serviceCIDR: serviceCIDR,
+                                             certificateNames: certificateNames)
         do {
             let result = try await body(server)
             await server.stop()

@@ -65,6 +65,45 @@ struct KubernetesClientTests {
         }
     }
 
+    @Test("tls-server-name: a server reached by an address its certificate does not name is accepted under that name, and only under it")
+    func tlsServerName() async throws {
+        // As a cluster's API server reached through an address outside its certificate.
+        try await TestAPIServer.with(certificateNames: "DNS:kubernetes.default.svc") { server in
+            let text = try String(contentsOfFile: server.kubeconfig, encoding: .utf8)
+            let plain = try server.client()
+            await #expect(throws: KubernetesTransportError.self) { _ = try await plain.list(UnstructuredObject.self, .configMaps) }
+            try await plain.shutdown()
+            for (name, accepted) in [("kubernetes.default.svc", true), ("apiserver.elsewhere.test", false)] {
+                let path = server.kubeconfig + "-\(name)"
+                try text.replacingOccurrences(of: "certificate-authority:", with: "tls-server-name: \(name), certificate-authority:")
+                    .write(toFile: path, atomically: true, encoding: .utf8)
+                let connection = try KubernetesConnection.kubeconfig(paths: [path])
+                #expect(connection.serverName == name)
+                let client = try KubernetesClient(connection: connection)
+                if accepted {
+                    _ = try await client.list(UnstructuredObject.self, .configMaps)
+                } else {
+                    let refused = await #expect(throws: KubernetesTransportError.self) { _ = try await client.list(UnstructuredObject.self, .configMaps) }
+                    #expect(refused?.description.contains("127.0.0.1") == true)
+                }
+                try await client.shutdown()
+            }
+        }
+    }
+
+    @Test("a refused connection fails at once, naming the server (no retrying inside the HTTP client)")
+    func refusedConnection() async throws {
+        let port = try await TestAPIServer.with { server in server.port }
+        var connection = KubernetesConnection(server: "https://127.0.0.1:\(port)", trust: .insecure, credentials: .none, source: "test")
+        connection.namespace = "default"
+        let client = try KubernetesClient(connection: connection)
+        let refused = await #expect(throws: KubernetesTransportError.self) { _ = try await client.list(UnstructuredObject.self, .configMaps) }
+        // The refusal itself, not the connect timeout (10 s) that retrying until it would end in.
+        #expect(refused?.description.contains("cannot reach the API server https://127.0.0.1:\(port)") == true)
+        #expect(refused?.description.contains("refused") == true, "\(refused.map { "\($0)" } ?? "")")
+        try await client.shutdown()
+    }
+
     @Test("lists page with limit and continue; label and field selectors choose")
     func paging() async throws {
         try await TestAPIServer.with { server in

@@ -12,6 +12,9 @@ public final class KubernetesClient: Sendable {
     let http: HTTPClient
     let limiter: RateLimiter
     let tokens: TokenSource
+    /// Where requests go: the connection's server, or its `tls-server-name` in the host's place
+    /// (the connection then goes to the real host, through the HTTP client's DNS override).
+    let base: String
     /// Bodies larger than this are refused (a list of 10,000 endpoints is a few MB).
     static let maximumBodyBytes = 256 << 20
 
@@ -43,9 +46,31 @@ public final class KubernetesClient: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10))
         configuration.decompression = .disabled
+        // A refused connection fails the request now (the informer has its own back-off), instead
+        // of being retried inside the HTTP client until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        base = try Self.base(connection, override: &configuration.dnsOverride)
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         limiter = RateLimiter(perSecond: queriesPerSecond, burst: burst)
         tokens = TokenSource(connection.credentials)
+    }
+
+    /// With a `tls-server-name`, the server's certificate is checked against that name and the
+    /// name is sent as SNI, as client-go does: requests name it as their host, and the HTTP
+    /// client's DNS override sends them to the configured server.
+    static func base(_ connection: KubernetesConnection, override: inout [String: String]) throws -> String {
+        guard let name = connection.serverName, !name.isEmpty else { return connection.server }
+        guard var components = URLComponents(string: connection.server), let host = components.host, !host.isEmpty else {
+            throw KubernetesConfigurationError("\(connection.source): the server \(connection.server) is not a URL with a host")
+        }
+        let address = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        guard address != name else { return connection.server }
+        guard !name.contains(":") else {
+            throw KubernetesConfigurationError("\(connection.source): tls-server-name \(name) is not a DNS name; give the name the server's certificate carries")
+        }
+        components.host = name
+        override[name] = address
+        return components.string ?? connection.server
     }
 
     /// Closes the client's connections; call once it is no longer used.
@@ -59,7 +84,7 @@ public final class KubernetesClient: Sendable {
         components.queryItems = query.isEmpty ? nil : query.map { URLQueryItem(name: $0.0, value: $0.1) }
         // '+' in a selector or a continue token must reach the server as itself.
         let encodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
-        var request = HTTPClientRequest(url: connection.server + path + (encodedQuery.map { "?" + $0 } ?? ""))
+        var request = HTTPClientRequest(url: base + path + (encodedQuery.map { "?" + $0 } ?? ""))
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "nsm (swift)")
