@@ -154,3 +154,84 @@ def test_watches_ending_and_expiring_lose_nothing(stubs):
         for process in reversed(processes):
             stop(process)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_api_server_restart_registry_answers_from_cache_then_catches_up(stubs):
+    """The API server stops (its objects kept, as etcd keeps them) and comes back on the same
+    address. Meanwhile the registry answers Find from its cache and refuses Register clearly;
+    afterwards the watching replica catches up — every endpoint once, registrations and removals
+    made after the restart seen on its open watch."""
+    directory = tempfile.mkdtemp(prefix="nsm-kube-")
+    state = os.path.join(directory, "state.json")
+    apiserver, port = start_apiserver(directory, "--state", state)
+    kubeconfig = os.path.join(directory, "kubeconfig")
+    processes = [apiserver]
+    try:
+        apply_crds(kubeconfig)
+        addresses = []
+        for _ in range(2):
+            registry_port = free_port()
+            processes.append(start_registry(registry_port, "--store", "kubernetes", "--kubeconfig", kubeconfig, "--namespace", "nsm-system"))
+            addresses.append(f"127.0.0.1:{registry_port}")
+        watcher, writer = nse_stub(stubs, addresses[0]), nse_stub(stubs, addresses[1])
+        query = stubs.registry_pb2.NetworkServiceEndpointQuery(
+            network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(network_service_names=["svc"]), watch=True)
+        events = watcher.Find(query, timeout=60)
+
+        def register(name):
+            writer.Register(stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc"], url="tcp://10.0.1.1:5001"), timeout=10)
+
+        def names_on(stub, count):
+            found = sorted(e.name for e in find(stubs, stub, network_service_names=["svc"]))
+            return found if len(found) == count else None
+
+        before = [f"nse-{i}" for i in range(5)]
+        for name in before:
+            register(name)
+        until("the first endpoints on the watching replica", lambda: names_on(watcher, 5))
+
+        processes.remove(apiserver)
+        stop(apiserver)
+        assert names_on(watcher, 5) == before, "Find answers from the cache while the API server is away"
+        assert names_on(writer, 5) == before
+        with pytest.raises(grpc.RpcError) as refused:
+            register("nse-during")
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value
+        assert "127.0.0.1" in refused.value.details(), refused.value.details()
+
+        apiserver, again = start_apiserver(directory, "--state", state, "--port", str(port))
+        processes.insert(0, apiserver)
+        assert again == port
+        after = [f"nse-{i}" for i in range(5, 10)]
+        for name in after:
+            until(f"{name} registered after the restart", lambda: _registered(register, name))
+        writer.Unregister(stubs.registry_pb2.NetworkServiceEndpoint(name="nse-0", network_service_names=["svc"]), timeout=10)
+        expected = sorted(before[1:] + after)
+        assert until("the watching replica caught up", lambda: names_on(watcher, 9)) == expected
+
+        seen, removed = set(), False
+        for response in events:
+            endpoint = response.network_service_endpoint
+            if response.deleted:
+                removed = removed or endpoint.name == "nse-0"
+            else:
+                seen.add(endpoint.name)
+            if seen >= set(before + after) and removed:
+                break
+        events.cancel()
+        assert "nse-during" not in seen
+    finally:
+        for process in reversed(processes):
+            stop(process)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _registered(register, name):
+    """Register once; False while the API server is still coming up (the test retries)."""
+    try:
+        register(name)
+        return True
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.UNAVAILABLE:
+            raise
+        return False
