@@ -20,11 +20,11 @@ struct KernelDataPlaneTests {
         let expected = Connection_Mechanism.kernel(interfaceName: "nse-early", namespace: NamespaceURL(nse.identity.url))
         // Made early, then discarded (the endpoint refused): nothing left on either side.
         let refused = try #require(try await plane.prepare(incoming, expecting: expected))
-        #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String }.contains("nsm-9"))
-        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.contains("nse-early"))
+        #expect(try interfaceNames(spaces.name("pod")).contains("nsm-9"))
+        #expect(try interfaceNames(spaces.name("nse")).contains("nse-early"))
         await plane.discard(refused)
-        #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String } == ["lo"])
-        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
+        #expect(try interfaceNames(spaces.name("pod")) == ["lo"])
+        #expect(try interfaceNames(spaces.name("nse")) == ["lo"])
         // Made early, but the endpoint answered with another interface name: the pair is remade.
         let prepared = try await plane.prepare(incoming, expecting: expected)
         var context = Connectioncontext_ConnectionContext()
@@ -32,7 +32,7 @@ struct KernelDataPlaneTests {
         context.ipContext.dstIpAddrs = ["172.16.80.0/32"]
         let outgoing = Connection_Mechanism.kernel(interfaceName: "nse-other", namespace: NamespaceURL(nse.identity.url))
         try await plane.connect(Plumbing(connectionID: "c-undo", incoming: incoming, outgoing: outgoing, context: context), prepared: prepared)
-        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.sorted() == ["lo", "nse-other"])
+        #expect(try interfaceNames(spaces.name("nse")) == ["lo", "nse-other"])
         #expect(try addresses(of: "nsm-9", in: spaces.name("pod")) == ["172.16.80.1/32"])
         _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.80.0"])
     }
@@ -57,7 +57,7 @@ struct KernelDataPlaneTests {
         #expect(error?.code == .alreadyExists)
         #expect(error?.message.contains("nsm-1") == true)
         // Nothing made for the second, nothing moved from the first.
-        #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String }.sorted() == ["lo", "nsm-1"])
+        #expect(try interfaceNames(spaces.name("pod")) == ["lo", "nsm-1"])
         #expect(try ipIn(spaces.name("pod"), ["ip", "route", "get", "172.16.82.0"]).contains("dev nsm-1"))
         // A Request for the same interface under another connection id leaves it as it was.
         let thief = Plumbing(connectionID: "conn-3", incoming: first.incoming, outgoing: .kernel(interfaceName: "nse-3", namespace: NamespaceURL(nse.identity.url)),
@@ -65,7 +65,7 @@ struct KernelDataPlaneTests {
         let refused = await #expect(throws: NSMError.self) { try await plane.connect(thief) }
         #expect(refused?.code == .alreadyExists && refused?.message.contains("conn-1") == true)
         #expect(try ipIn(spaces.name("pod"), ["ip", "-d", "link", "show", "nsm-1"]).contains("alias client-conn-1"))
-        #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.sorted() == ["lo", "nse-1"])
+        #expect(try interfaceNames(spaces.name("nse")) == ["lo", "nse-1"])
         _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.82.0"])
         _ = node
     }

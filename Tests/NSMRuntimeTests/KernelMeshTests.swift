@@ -26,7 +26,7 @@ struct KernelMeshTests {
             let connection = try #require(try await client.connect().first)
             #expect(try addresses(of: "nsm-1", in: spaces.name("pod")) == ["172.16.5.1/32"])
             #expect(connection.path.pathSegments.count == 4)
-            let endpointLinks = try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.filter { $0 != "lo" }
+            let endpointLinks = try interfaceNames(spaces.name("nse")).filter { $0 != "lo" }
             #expect(endpointLinks.count == 1)
             #expect(try addresses(of: endpointLinks[0], in: spaces.name("nse")) == ["172.16.5.0/32"])
             let routes = try ipIn(spaces.name("pod"), ["ip", "route", "show"])
@@ -41,8 +41,8 @@ struct KernelMeshTests {
             _ = try await client.connect()
             #expect(try addresses(of: "nsm-1", in: spaces.name("pod")) == ["172.16.5.1/32"])
             await client.closeAll()
-            #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String } == ["lo"])
-            #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
+            #expect(try interfaceNames(spaces.name("pod")) == ["lo"])
+            #expect(try interfaceNames(spaces.name("nse")) == ["lo"])
         }
         _ = node
     }
@@ -64,11 +64,11 @@ struct KernelMeshTests {
             #expect(try addresses(of: "nsm-1", in: spaces.name("pb")) == ["172.16.79.3/32"])
             _ = try ipIn(spaces.name("pb"), ["ping", "-c", "1", "-W", "2", "172.16.79.2"])
             // The endpoint side is named by the forwarder: nse-<hash>.
-            let endpointLinks = try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String }.filter { $0 != "lo" }
+            let endpointLinks = try interfaceNames(spaces.name("nse")).filter { $0 != "lo" }
             #expect(endpointLinks.count == 2 && endpointLinks.allSatisfy { $0.hasPrefix("nse-") })
             await second.closeAll()
             await first.closeAll()
-            #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
+            #expect(try interfaceNames(spaces.name("nse")) == ["lo"])
         }
         _ = node
     }
@@ -123,8 +123,8 @@ struct KernelMeshTests {
             #expect(details.contains("vxlan id") && details.contains("remote \(addressB)"))
             _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "3", "172.16.7.0"])
             await client.closeAll()
-            #expect(try interfaceJSON(spaces.name("pod")).compactMap { $0["ifname"] as? String } == ["lo"])
-            #expect(try interfaceJSON(spaces.name("nse")).compactMap { $0["ifname"] as? String } == ["lo"])
+            #expect(try interfaceNames(spaces.name("pod")) == ["lo"])
+            #expect(try interfaceNames(spaces.name("nse")) == ["lo"])
         }
     }
 }
