@@ -38,4 +38,8 @@ public struct KubernetesResource: Sendable, Hashable, CustomStringConvertible {
     public static let serviceCIDRs = KubernetesResource(group: "networking.k8s.io", version: "v1", plural: "servicecidrs", namespaced: false)
     public static let customResourceDefinitions = KubernetesResource(
         group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false)
+    public static let mutatingWebhookConfigurations = KubernetesResource(
+        group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", namespaced: false)
+    public static let validatingWebhookConfigurations = KubernetesResource(
+        group: "admissionregistration.k8s.io", version: "v1", plural: "validatingwebhookconfigurations", namespaced: false)
 }

@@ -37,6 +37,13 @@ public enum JSONValue: Codable, Sendable, Equatable, Hashable {
     }
 
     public var string: String? { if case .string(let value) = self { value } else { nil } }
+    public var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
+    public var fields: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
+
+    /// The value at `path` (object keys), nil where any step is missing or not an object.
+    public subscript(path path: [String]) -> JSONValue? {
+        path.reduce(Optional(self)) { value, key in value?[key] }
+    }
 }
 
 /// An object whose body is kept as JSON (kind, apiVersion and metadata typed).

@@ -1,0 +1,82 @@
+public import Kubernetes
+
+/// The JSON Patch that injects the client into a pod (or a workload's pod template), in
+/// upstream's four additions: init containers, containers, volumes, labels — each array written
+/// whole (existing entries first), so the patch applies whether or not the array exists.
+public struct InjectionPatch: Sendable {
+    public let settings: InjectionSettings
+
+    public init(settings: InjectionSettings) { self.settings = settings }
+
+    /// Whether `pod` (a pod or template: `metadata` + `spec`) already carries the injection,
+    /// as a pod created from an injected template does.
+    public static func injected(_ pod: JSONValue) -> Bool {
+        (pod[path: ["spec", "initContainers"]]?.array ?? []).contains { $0["name"]?.string == InjectionSettings.initContainerName }
+    }
+
+    /// - Parameters:
+    ///   - pod: the pod or template as admitted.
+    ///   - location: where it sits in the admitted object.
+    ///   - services: the annotation value, passed verbatim.
+    ///   - clientName: `NSM_NAME`, identical in the init container and the sidecar.
+    public func operations(pod: JSONValue, at location: PodTemplateLocation, services: String, clientName: String) -> [PatchOperation] {
+        let spec = pod["spec"]
+        let prefix = location.pointer
+        var operations: [PatchOperation] = []
+        let initContainers = settings.initContainerImages.enumerated().map { index, image in
+            container(Self.name(InjectionSettings.initContainerName, index), image: image, arguments: ["client", "--init"], services: services, clientName: clientName)
+        }
+        let sidecars = settings.containerImages.enumerated().map { index, image in
+            container(Self.name(InjectionSettings.sidecarName, index), image: image, arguments: ["client"], services: services, clientName: clientName)
+        }
+        operations.append(.add(prefix + "/spec/initContainers", .array((spec?["initContainers"]?.array ?? []) + initContainers)))
+        operations.append(.add(prefix + "/spec/containers", .array((spec?["containers"]?.array ?? []) + sidecars)))
+        let volumes = spec?["volumes"]?.array ?? []
+        if !volumes.contains(where: { $0["name"]?.string == InjectionSettings.volumeName }) {
+            let volume: JSONValue = .object([
+                "name": .string(InjectionSettings.volumeName),
+                "hostPath": .object(["path": .string(settings.socketDirectory), "type": .string("Directory")]),
+            ])
+            operations.append(.add(prefix + "/spec/volumes", .array(volumes + [volume])))
+        }
+        if !settings.labels.isEmpty {
+            if let metadata = pod["metadata"]?.fields {
+                var labels = metadata["labels"]?.fields ?? [:]
+                for (key, value) in settings.labels { labels[key] = .string(value) }
+                operations.append(.add(prefix + "/metadata/labels", .object(labels)))
+            } else {
+                operations.append(.add(prefix + "/metadata", .object(["labels": .object(settings.labels.mapValues { .string($0) })])))
+            }
+        }
+        return operations
+    }
+
+    static func name(_ base: String, _ index: Int) -> String { index == 0 ? base : "\(base)-\(index + 1)" }
+
+    func container(_ name: String, image: String, arguments: [String], services: String, clientName: String) -> JSONValue {
+        func field(_ name: String, _ path: String) -> JSONValue {
+            .object(["name": .string(name), "valueFrom": .object(["fieldRef": .object(["fieldPath": .string(path)])])])
+        }
+        func plain(_ name: String, _ value: String) -> JSONValue { .object(["name": .string(name), "value": .string(value)]) }
+        var environment = settings.environment.map { plain($0.name, $0.value) }
+        environment += [
+            field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("NODE_NAME", "spec.nodeName"),
+            plain(settings.servicesVariable, services), plain("NSM_NAME", clientName),
+        ]
+        return .object([
+            "name": .string(name),
+            "image": .string(image),
+            "imagePullPolicy": .string("IfNotPresent"),
+            "args": .array(arguments.map { .string($0) }),
+            "env": .array(environment),
+            "volumeMounts": .array([.object([
+                "name": .string(InjectionSettings.volumeName), "mountPath": .string(settings.socketDirectory), "readOnly": .bool(true),
+            ])]),
+            "resources": .object([
+                "limits": .object(["cpu": .string(settings.limitsCPU), "memory": .string(settings.limitsMemory)]),
+                "requests": .object(["cpu": .string(settings.requestsCPU), "memory": .string(settings.requestsMemory)]),
+            ]),
+            "terminationMessagePolicy": .string("FallbackToLogsOnError"),
+        ])
+    }
+}

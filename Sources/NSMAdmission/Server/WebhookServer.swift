@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+public import Logging
+import NIOCore
+public import Readiness
+public import ServiceLifecycle
+
+/// The webhook's HTTPS server (Hummingbird over TLS): `POST /mutate` and `POST /validate` take an
+/// AdmissionReview and answer one; `GET /healthz` answers while the process serves, `GET /ready`
+/// once `isReady` says so (certificate loaded, configurations registered, namespaces listed).
+public struct WebhookServer: Service {
+    public let host: String
+    public let port: Int
+    public let certificate: ServingCertificate
+    public let mutator: Mutator
+    public let validator: AnnotationValidator
+    public let isReady: @Sendable () -> Bool
+    public let logger: Logger
+    /// The port it listens on, once it does.
+    public let listening = ReadySignal<Int>()
+
+    /// Requests larger than this are refused (the API server sends one object).
+    static let maximumBody = 8 << 20
+
+    public init(
+        host: String, port: Int, certificate: ServingCertificate, mutator: Mutator, validator: AnnotationValidator,
+        isReady: @escaping @Sendable () -> Bool, logger: Logger
+    ) {
+        self.host = host
+        self.port = port
+        self.certificate = certificate
+        self.mutator = mutator
+        self.validator = validator
+        self.isReady = isReady
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let router = Router()
+        router.get("healthz") { _, _ in Self.text(.ok, "ok\n") }
+        router.get("ready") { [isReady] _, _ in isReady() ? Self.text(.ok, "ready\n") : Self.text(.serviceUnavailable, "not ready\n") }
+        router.post("mutate") { [mutator, logger] request, _ in
+            try await Self.admit(request, logger: logger, what: "mutate") { try mutator.review($0) }
+        }
+        router.post("validate") { [validator, logger] request, _ in
+            try await Self.admit(request, logger: logger, what: "validate") { validator.review($0) }
+        }
+        let listening = self.listening
+        let app = Application(
+            router: router, server: try .tls(.http1(), tlsConfiguration: certificate.tlsConfiguration()),
+            configuration: .init(address: .hostname(host, port: port), serverName: "nsm-webhook"),
+            onServerRunning: { channel in listening.resolve(channel.localAddress?.port ?? 0) }, logger: logger)
+        try await app.run()
+    }
+
+    static func admit(
+        _ request: Request, logger: Logger, what: String, review: (AdmissionReview.Request) throws -> AdmissionReview.Response
+    ) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: maximumBody) } catch {
+            return text(.contentTooLarge, "an AdmissionReview is at most \(maximumBody) bytes\n")
+        }
+        let incoming: AdmissionReview
+        do { incoming = try JSONDecoder().decode(AdmissionReview.self, from: Data(body.readableBytesView)) } catch {
+            return text(.badRequest, "the body is not an admission.k8s.io/v1 AdmissionReview: \(error)\n")
+        }
+        guard let admission = incoming.request else { return text(.badRequest, "the AdmissionReview has no request\n") }
+        let response = try review(admission)
+        logger.debug("admission reviewed", metadata: [
+            "webhook": "\(what)", "kind": "\(admission.kind.kind)", "namespace": "\(admission.namespace ?? "")",
+            "name": "\(admission.name ?? "")", "operation": "\(admission.operation)", "allowed": "\(response.allowed)",
+            "patched": "\(response.patch != nil)",
+        ])
+        if !response.allowed { logger.info("admission denied", metadata: ["kind": "\(admission.kind.kind)", "message": "\(response.status?.message ?? "")"]) }
+        var outgoing = AdmissionReview(response: response)
+        outgoing.apiVersion = incoming.apiVersion
+        let data = try JSONEncoder().encode(outgoing)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
