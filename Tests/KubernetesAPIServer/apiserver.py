@@ -10,9 +10,11 @@ with ADDED/MODIFIED/DELETED/BOOKMARK events, 410 Expired for a version older tha
 keeps, watches ended by the server; Status bodies for every failure; bearer-token auth; TLS;
 discovery (/api, /apis, resource lists with short names) for the built-in kinds it knows and for
 every CustomResourceDefinition created in it, and Table output with a CRD's printer columns, so
-that kubectl works against it.
+that kubectl works against it; admission webhooks called as the API server calls them
+(admission.py).
 
-It is not a Kubernetes implementation: no admission, no schema validation, no garbage collection.
+It is not a Kubernetes implementation: no built-in admission, no schema validation, no garbage
+collection, no controllers.
 
 Usage: apiserver.py --dir DIR [--port N] [--state FILE] [--token T] [--watch-seconds S] [--history N]
 Writes DIR/ca.crt, DIR/server.crt, DIR/server.key (kept when DIR already has them, so a restarted
@@ -26,13 +28,14 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from admission import Admission  # noqa: E402
 from discovery import Discovery  # noqa: E402
 from reads import Reads  # noqa: E402
 from store import BUILTIN, Store, UnsupportedBody, status  # noqa: E402
 from writes import Writes  # noqa: E402
 
 
-class Handler(Reads, Writes, Discovery, http.server.BaseHTTPRequestHandler):
+class Handler(Reads, Writes, Admission, Discovery, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "nsm-test-apiserver"
 
@@ -45,6 +48,9 @@ class Handler(Reads, Writes, Discovery, http.server.BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        for warning in getattr(self, "warnings", []):
+            self.send_header("Warning", '299 - "' + warning.replace('"', "'") + '"')
+        self.warnings = []
         self.end_headers()
         self.wfile.write(data)
 

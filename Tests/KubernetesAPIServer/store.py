@@ -14,6 +14,9 @@ BUILTIN = {
                  ("pods", "Pod", True, ["po"])],
     ("apiextensions.k8s.io", "v1"): [("customresourcedefinitions", "CustomResourceDefinition", False, ["crd", "crds"])],
     ("networking.k8s.io", "v1"): [("servicecidrs", "ServiceCIDR", False, [])],
+    ("apps", "v1"): [("deployments", "Deployment", True, ["deploy"]), ("daemonsets", "DaemonSet", True, ["ds"]),
+                     ("statefulsets", "StatefulSet", True, ["sts"]), ("replicasets", "ReplicaSet", True, ["rs"])],
+    ("batch", "v1"): [("jobs", "Job", True, []), ("cronjobs", "CronJob", True, ["cj"])],
     ("admissionregistration.k8s.io", "v1"): [
         ("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False, []),
         ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False, [])],

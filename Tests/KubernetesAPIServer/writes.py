@@ -1,5 +1,5 @@
 """Writes: create, update, patch, delete (see apiserver.py)."""
-import datetime, uuid
+import copy, datetime, uuid
 
 from store import NAME, UnsupportedBody, jsonpatch, merge_patch, status
 
@@ -20,6 +20,7 @@ class Writes:
     def dispatch(self, handler, on_object):
         """Checks the token and the path (a collection to create in, an object otherwise), then
         hands the target — (group, version, plural, namespace, name, namespaced) — to `handler`."""
+        self.warnings = []
         try:
             if not self.authorized():
                 return
@@ -37,6 +38,14 @@ class Writes:
         if not isinstance(obj, dict):
             return self.reply(*status(400, "BadRequest", "the body is not a JSON object"))
         meta = obj.setdefault("metadata", {})
+        if namespaced:
+            namespace = namespace or meta.get("namespace")
+        obj, refusal = self.admit("CREATE", group, version, plural, namespace if namespaced else None, obj, dry_run=query.get("dryRun") == "All")
+        if refusal:
+            return self.reply(*refusal)
+        meta = obj.setdefault("metadata", {})
+        if plural == "namespaces" and not group:
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         name = meta.get("name") or ""
@@ -50,7 +59,6 @@ class Writes:
             if refusal:
                 return self.reply(*refusal)
         if namespaced:
-            namespace = namespace or meta.get("namespace")
             if meta.get("namespace") and meta["namespace"] != namespace:
                 return self.reply(*status(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request"))
             meta["namespace"] = namespace
@@ -77,6 +85,12 @@ class Writes:
         obj = self.body()
         resource = f"{plural}.{group}" if group else plural
         store = self.server.store
+        with store.lock:
+            old = copy.deepcopy(store.objects.get((group, version, plural), {}).get((namespace, name)))
+        if old is not None:
+            obj, refusal = self.admit("UPDATE", group, version, plural, namespace, obj, old, dry_run=query.get("dryRun") == "All")
+            if refusal:
+                return self.reply(*refusal)
         with store.lock:
             collection = store.objects.get((group, version, plural), {})
             current = collection.get((namespace, name))
