@@ -259,3 +259,91 @@ def test_endpoint_refuses_a_zone_that_is_not_a_host_name(zone):
     result = subprocess.run([nsm_binary(), "endpoint", "--name", "nse-z", "--service-names", "svc-z", "--cidr-prefix", "172.16.66.0/24",
                              "--connect-to", "unix:///nonexistent/nsm.sock", f"--dns-zone={zone}"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 64 and "is not a host name; accepted: labels of 1-63 letters" in result.stderr, result.stderr
+
+
+def links(namespace):
+    """{name: (ifindex, sorted addresses)} of a namespace's interfaces other than lo."""
+    out = json.loads(subprocess.run(["ip", "-j", "-n", namespace, "addr", "show"], capture_output=True, text=True, check=True).stdout)
+    return {entry["ifname"]: (entry["ifindex"], sorted(f'{a["local"]}/{a["prefixlen"]}' for a in entry.get("addr_info", []) if a.get("scope") != "link"))
+            for entry in out if entry["ifname"] != "lo"}
+
+
+def read_until(process, wanted, seconds):
+    """Reads the process's stdout (unbuffered) until a line satisfies `wanted` (True) or the
+    deadline or end of output comes (False)."""
+    import select
+    deadline = time.monotonic() + seconds
+    pending = b""
+    fd = process.stdout.fileno()
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return False
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return False
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        if any(wanted(line.decode(errors="replace")) for line in lines):
+            return True
+    return False
+
+
+def test_injected_init_container_then_sidecar_take_over_without_replumbing(cluster, tmp_path):
+    """The webhook's two containers as the kubelet runs them, with the env the patch gives them:
+    `nsm client --init` leaves the interfaces up and exits 0; the sidecar with the same NSM_NAME
+    takes the connections over (same interfaces, same ifindex, same addresses, none added); a
+    clean stop of the sidecar closes them and restores resolv.conf."""
+    from netns import Namespace
+    pod = Namespace(f"{NAME}-handover")
+    resolv = tmp_path / "resolv.conf"
+    original = "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+    resolv.write_text(original)
+    # As the webhook's patch sets them (the downward API's values filled in); the state file is
+    # in the emptyDir both containers mount.
+    env = {**os.environ, "NSM_CONNECT_TO": f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "NSM_NAME": "my-app-3f9c2a1b",
+           "NSM_NETWORK_SERVICES": "kernel://my-networkservice-1/nsm-1?app=foo, kernel://my-networkservice-1",
+           "POD_NAME": "my-app", "POD_NAMESPACE": "default", "NODE_NAME": "node0",
+           "NSM_CLIENT_STATE_FILE": str(tmp_path / "connections")}
+    sidecar = None
+    try:
+        init = pod.run([nsm_binary(), "client", "--init", "--termination-log", str(tmp_path / "termination-log")], env=env, timeout=120)
+        assert init.returncode == 0, init.stdout + init.stderr
+        before = links(pod.name)
+        assert len(before) == 2 and "nsm-1" in before, before
+        assert all(addresses for _, addresses in before.values()), before
+        sidecar = pod.popen([nsm_binary(), "client", "--resolv-conf", str(resolv)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        # The sidecar prints its connections once every service is connected.
+        assert read_until(sidecar, lambda line: "my-networkservice-1" in line, seconds=60), "the sidecar never reported its connections"
+        assert links(pod.name) == before, "the sidecar took the connections over as they were"
+        assert resolv.read_text().startswith("# Written by the nsm DNS proxy")
+        sidecar.send_signal(signal.SIGTERM)
+        assert sidecar.wait(timeout=30) == 0
+        sidecar = None
+        deadline = time.monotonic() + 15
+        while links(pod.name):
+            assert time.monotonic() < deadline, f"interfaces left after the sidecar stopped: {links(pod.name)}"
+            time.sleep(0.05)
+        assert resolv.read_text() == original
+    finally:
+        if sidecar is not None:
+            sidecar.kill()
+        pod.delete()
+
+
+def test_init_container_gives_up_in_bounded_time_and_says_why(cluster, tmp_path):
+    from netns import Namespace
+    pod = Namespace(f"{NAME}-initfail")
+    log = tmp_path / "termination-log"
+    env = {**os.environ, "NSM_CONNECT_TO": f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "NSM_NAME": "lonely-1",
+           "NSM_NETWORK_SERVICES": "kernel://my-networkservice-1/nsm-1, kernel://no-such-service/nsm-2", "NSM_REQUEST_TIMEOUT": "1s"}
+    try:
+        init = pod.run([nsm_binary(), "client", "--init", "--termination-log", str(log)], env=env, timeout=60)
+        assert init.returncode == 1, init.stdout + init.stderr
+        message = log.read_text()
+        assert "gave up after 4 s" in message and "no-such-service (item 2)" in message, message
+        assert "my-networkservice-1" not in message, "only the failing service is named"
+        bad = pod.run([nsm_binary(), "client", "--init", "--termination-log", str(log)], env={**env, "NSM_NETWORK_SERVICES": "kernel://a b"}, timeout=60)
+        assert bad.returncode != 0 and "item 1" in log.read_text()
+    finally:
+        pod.delete()

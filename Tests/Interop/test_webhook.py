@@ -72,12 +72,15 @@ def check_injection(pod_spec, pod_meta, services, generated):
         assert env["NSM_LOG_LEVEL"] == "DEBUG", "NSM_ENVS"
         names = [e["name"] for e in c["env"]]
         assert names.index("POD_NAME") < names.index("NSM_NAME"), "$(POD_NAME) must be defined before NSM_NAME uses it"
-        assert c["volumeMounts"] == [{"name": "nsm-socket", "mountPath": "/var/lib/networkservicemesh", "readOnly": True}]
+        assert c["volumeMounts"] == [{"name": "nsm-socket", "mountPath": "/var/lib/networkservicemesh", "readOnly": True},
+                                     {"name": "nsm-client-state", "mountPath": "/var/run/nsm-client"}]
+        assert env["NSM_CLIENT_STATE_FILE"] == "/var/run/nsm-client/connections"
         assert c["resources"] == {"limits": {"cpu": "200m", "memory": "80Mi"}, "requests": {"cpu": "100m", "memory": "40Mi"}}
     assert environment(init)["NSM_NAME"] == environment(sidecar)["NSM_NAME"], "the sidecar takes over the init container's connections"
     name = environment(init)["NSM_NAME"]
     assert name == "$(POD_NAME)" if generated else name.startswith("$(POD_NAME)-") and len(name) > len("$(POD_NAME)-")
     assert {"name": "nsm-socket", "hostPath": {"path": "/var/lib/networkservicemesh", "type": "Directory"}} in pod_spec["volumes"]
+    assert {"name": "nsm-client-state", "emptyDir": {"medium": "Memory"}} in pod_spec["volumes"]
     assert pod_meta["labels"]["spiffe.io/spiffe-id"] == "true"
 
 

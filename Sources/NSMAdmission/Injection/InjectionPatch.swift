@@ -2,7 +2,9 @@ public import Kubernetes
 
 /// The JSON Patch that injects the client into a pod (or a workload's pod template), in
 /// upstream's four additions: init containers, containers, volumes, labels — each array written
-/// whole (existing entries first), so the patch applies whether or not the array exists.
+/// whole (existing entries first), so the patch applies whether or not the array exists. Beyond
+/// upstream, a small in-memory volume both containers share: the init container leaves its
+/// connections there and the sidecar adopts them (``ClientStateFile`` in NSMRuntime).
 public struct InjectionPatch: Sendable {
     public let settings: InjectionSettings
 
@@ -31,14 +33,18 @@ public struct InjectionPatch: Sendable {
         }
         operations.append(.add(prefix + "/spec/initContainers", .array((spec?["initContainers"]?.array ?? []) + initContainers)))
         operations.append(.add(prefix + "/spec/containers", .array((spec?["containers"]?.array ?? []) + sidecars)))
-        let volumes = spec?["volumes"]?.array ?? []
-        if !volumes.contains(where: { $0["name"]?.string == InjectionSettings.volumeName }) {
-            let volume: JSONValue = .object([
+        var volumes = spec?["volumes"]?.array ?? []
+        let names = Set(volumes.compactMap { $0["name"]?.string })
+        if !names.contains(InjectionSettings.volumeName) {
+            volumes.append(.object([
                 "name": .string(InjectionSettings.volumeName),
                 "hostPath": .object(["path": .string(settings.socketDirectory), "type": .string("Directory")]),
-            ])
-            operations.append(.add(prefix + "/spec/volumes", .array(volumes + [volume])))
+            ]))
         }
+        if !names.contains(InjectionSettings.stateVolumeName) {
+            volumes.append(.object(["name": .string(InjectionSettings.stateVolumeName), "emptyDir": .object(["medium": .string("Memory")])]))
+        }
+        operations.append(.add(prefix + "/spec/volumes", .array(volumes)))
         if !settings.labels.isEmpty {
             if let metadata = pod["metadata"]?.fields {
                 var labels = metadata["labels"]?.fields ?? [:]
@@ -62,6 +68,7 @@ public struct InjectionPatch: Sendable {
         environment += [
             field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("NODE_NAME", "spec.nodeName"),
             plain(settings.servicesVariable, services), plain("NSM_NAME", clientName),
+            plain("NSM_CLIENT_STATE_FILE", InjectionSettings.stateDirectory + "/connections"),
         ]
         return .object([
             "name": .string(name),
@@ -69,9 +76,10 @@ public struct InjectionPatch: Sendable {
             "imagePullPolicy": .string("IfNotPresent"),
             "args": .array(arguments.map { .string($0) }),
             "env": .array(environment),
-            "volumeMounts": .array([.object([
-                "name": .string(InjectionSettings.volumeName), "mountPath": .string(settings.socketDirectory), "readOnly": .bool(true),
-            ])]),
+            "volumeMounts": .array([
+                .object(["name": .string(InjectionSettings.volumeName), "mountPath": .string(settings.socketDirectory), "readOnly": .bool(true)]),
+                .object(["name": .string(InjectionSettings.stateVolumeName), "mountPath": .string(InjectionSettings.stateDirectory)]),
+            ]),
             "resources": .object([
                 "limits": .object(["cpu": .string(settings.limitsCPU), "memory": .string(settings.limitsMemory)]),
                 "requests": .object(["cpu": .string(settings.requestsCPU), "memory": .string(settings.requestsMemory)]),

@@ -22,6 +22,9 @@ public struct InjectionSettings: Sendable, Equatable {
     public static let initContainerName = "nsm-init"
     public static let sidecarName = "nsm-client"
     public static let volumeName = "nsm-socket"
+    /// The emptyDir both injected containers share, and where they mount it.
+    public static let stateVolumeName = "nsm-client-state"
+    public static let stateDirectory = "/var/run/nsm-client"
 
     public init() {}
 

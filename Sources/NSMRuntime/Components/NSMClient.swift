@@ -34,6 +34,11 @@ public final class NSMClient: Service, Sendable {
         public var onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)?
         /// Called with what happens to the services (failures, heals, losses, ignored labels).
         public var onEvent: (@Sendable (NSMClientEvent) -> Void)?
+        /// Connections an earlier process of this client left (the init container's, or this
+        /// sidecar's before it restarted), by service index: requested again with their paths, as
+        /// refreshes, so every hop keeps its segment and nothing is plumbed again. Entries whose
+        /// id is not this client's for that index are ignored.
+        public var adopted: [Int: Connection_Connection] = [:]
 
         public init(
             name: String, managerURL: NSMURL, annotation: NetworkServiceAnnotation, labels: [String: String] = [:],
@@ -87,6 +92,9 @@ public final class NSMClient: Service, Sendable {
         self.pool = pool
         self.logger = logger
         ids = configuration.annotation.services.indices.map { "\(configuration.name)-\($0)" }
+        let ids = self.ids
+        let adopted = configuration.adopted.filter { index, connection in ids.indices.contains(index) && ids[index] == connection.id }
+        state.withLock { $0.connections = adopted }
         let dialer = GRPCDialer(pool: pool, timeout: configuration.requestTimeout)
         heals = HealMonitor(url: configuration.managerURL, dialer: dialer, pause: configuration.retryInterval)
         chain = NetworkServiceChain([
@@ -132,6 +140,11 @@ public final class NSMClient: Service, Sendable {
             try await group.waitForAll()
         }
         return connections
+    }
+
+    /// Requests service `index` (annotation order) once, without retrying.
+    public func connect(_ index: Int) async throws -> Connection_Connection {
+        try await request(index, reselect: false, retrying: nil)
     }
 
     func baseRequest(_ index: Int) -> Networkservice_NetworkServiceRequest {

@@ -22,6 +22,12 @@ struct ClientCommand: AsyncParsableCommand {
             With the local DNS server (default, as upstream) it serves 127.0.0.1:53 in this namespace, points \
             /etc/resolv.conf at it while it runs (the original servers stay the cluster DNS) and fans each query out to \
             the cluster DNS and to the DNS of every connected service that serves the name.
+            With --init (the injected init container): connects every service, waits until each interface is up in this \
+            namespace with its addresses, prints them and exits 0, leaving the connections for the sidecar (same NSM_NAME) to \
+            take over without re-plumbing. A service that cannot be connected is retried with back-off for at most \
+            4 x NSM_REQUEST_TIMEOUT (60 s by default); then it exits 1 and writes the reason to --termination-log, \
+            which `kubectl describe pod` shows. Generated interface names are derived from NSM_NAME, so both containers \
+            choose the same ones.
             """
     )
 
@@ -49,37 +55,87 @@ struct ClientCommand: AsyncParsableCommand {
     @Option(help: "The resolv.conf the DNS proxy rewrites while it runs and restores on exit.")
     var resolvConf: String = "/etc/resolv.conf"
 
+    @Flag(name: .customLong("init"), help: "Connect every service, wait for the interfaces, exit (the injected init container).")
+    var initOnly = false
+
+    @Option(help: "Where the connections are kept for the next process of this client (NSM_CLIENT_STATE_FILE): the sidecar adopts the init container's, a restarted sidecar its own.")
+    var stateFile: String? = Environment.string("NSM_CLIENT_STATE_FILE")
+
+    @Option(help: "Where --init writes why it failed (Kubernetes' terminationMessagePath).")
+    var terminationLog: String = "/dev/termination-log"
+
     func validate() throws { try Environment.checkBools(["NSM_LOCAL_DNS_SERVER_ENABLED"]) }
 
     func run() async throws {
         ProcessExecutor.install()
         let annotation: NetworkServiceAnnotation
-        do { annotation = try NetworkServiceAnnotation.parse(networkServices) } catch {
+        do {
+            // Generated interface names follow from the client's name: the init container and the
+            // sidecar (same NSM_NAME) choose the same ones.
+            var names = SeededGenerator(seed: Self.seed(name))
+            annotation = try NetworkServiceAnnotation.parse(networkServices, using: &names)
+        } catch {
+            if initOnly { ClientInit.writeTerminationMessage("NSM_NETWORK_SERVICES: \(error)", to: terminationLog) }
             throw ValidationError("NSM_NETWORK_SERVICES: \(error)")
         }
         let logger = ComponentLogging.logger("nsm.client")
         let pool = GRPCClientPool()
+        let timeout = try Environment.duration(requestTimeout, flag: "request-timeout", variable: "NSM_REQUEST_TIMEOUT")
+        if initOnly {
+            let client = try makeClient(annotation, pool: pool, timeout: timeout, podDNS: nil, logger: logger)
+            try await ClientInit(client: client, pool: pool, annotation: annotation, bound: timeout * 4, terminationLog: terminationLog,
+                                 state: stateFile.map(ClientStateFile.init), logger: logger).run()
+            return
+        }
         var podDNS: PodDNS?
         if localDNSServerEnabled {
             let listen: DNSListenAddress
             do { listen = try DNSListenAddress(parsing: localDNSServerAddress) } catch { throw ValidationError("NSM_LOCAL_DNS_SERVER_ADDRESS: \(error)") }
             podDNS = try PodDNS(.init(listen: listen, resolvConfPath: resolvConf), logger: logger)
         }
-        let client = NSMClient(.init(
+        let client = try makeClient(annotation, pool: pool, timeout: timeout, podDNS: podDNS, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: pool)] + (podDNS.map { [.init(service: $0)] } ?? []) + [.init(service: client)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask { try await group.run(); return true }
+            tasks.addTask {
+                await client.ready()
+                guard !Task.isCancelled else { return false }
+                printFlushed(ConnectionsTable.render(client.connections))
+                ServiceNotification.ready(status: "\(client.connections.count) network service(s) connected")
+                return false
+            }
+            // The services stopping (SIGTERM) ends the wait for readiness too.
+            while let servicesEnded = try await tasks.next() {
+                if servicesEnded { tasks.cancelAll() }
+            }
+        }
+        if client.connections.isEmpty { stateFile.map(ClientStateFile.init)?.remove() }
+    }
+
+    func makeClient(_ annotation: NetworkServiceAnnotation, pool: GRPCClientPool, timeout: Duration, podDNS: PodDNS?, logger: Logger) throws -> NSMClient {
+        let state = stateFile.map(ClientStateFile.init)
+        var configuration = NSMClient.Configuration(
             name: name, managerURL: try NSMURL(connectTo), annotation: annotation,
             labels: ["podName": Environment.string("POD_NAME") ?? "", "nodeName": Environment.string("NODE_NAME") ?? "",
                      "clusterName": Environment.string("CLUSTER_NAME") ?? ""],
-            namespaceURL: EndpointCommand.ownNamespaceURL(), requestTimeout: try Environment.duration(requestTimeout, flag: "request-timeout", variable: "NSM_REQUEST_TIMEOUT"),
-            maxTokenLifetime: try Environment.duration(maxTokenLifetime, flag: "max-token-lifetime", variable: "NSM_MAX_TOKEN_LIFETIME"), onConnectionsChange: { [podDNS] in podDNS?.update($0) }),
-            pool: pool, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: pool)] + (podDNS.map { [.init(service: $0)] } ?? []) + [.init(service: client)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            await client.ready()
-            printFlushed(ConnectionsTable.render(client.connections))
-            ServiceNotification.ready(status: "\(client.connections.count) network service(s) connected")
-            try await tasks.waitForAll()
+            namespaceURL: EndpointCommand.ownNamespaceURL(), requestTimeout: timeout,
+            maxTokenLifetime: try Environment.duration(maxTokenLifetime, flag: "max-token-lifetime", variable: "NSM_MAX_TOKEN_LIFETIME"),
+            onConnectionsChange: { [podDNS] connections in
+                podDNS?.update(connections)
+                do { try state?.write(connections) } catch {
+                    logger.warning("cannot keep the connections for the next process", metadata: ["file": "\(state?.path ?? "")", "error": "\(error)"])
+                }
+            })
+        if let state {
+            configuration.adopted = state.read()
+            if !configuration.adopted.isEmpty { logger.info("adopting connections", metadata: ["count": "\(configuration.adopted.count)", "file": "\(state.path)"]) }
         }
+        return NSMClient(configuration, pool: pool, logger: logger)
+    }
+
+    /// FNV-1a of the client's name: the seed of its generated interface names.
+    static func seed(_ name: String) -> UInt64 {
+        name.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
     }
 }
