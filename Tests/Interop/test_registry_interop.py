@@ -1,6 +1,7 @@
 """A gRPC client that is not ours (grpcio, stubs generated from our wire-identical .proto files)
 registers endpoints and services with `nsm registry`, finds and watches them."""
 import os
+import subprocess
 import threading
 import time
 
@@ -142,3 +143,16 @@ def test_log_level_is_checked_and_sigterm_stops_the_registry_promptly():
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_commands_reach_a_registry_by_name(registry):
+    from conftest import nsm_binary
+    """A URL with a host name (a Service's name in a cluster) is resolved, not taken for an address
+    (the gRPC transport's IPv4 target crashed the process on one)."""
+    port = registry.rsplit(":", 1)[1]
+    register = subprocess.run([nsm_binary(), "service", "register", "--connect-to", f"tcp://localhost:{port}", "--name", "by-name"],
+                              capture_output=True, text=True, timeout=60)
+    assert register.returncode == 0, register.stdout + register.stderr
+    listing = subprocess.run([nsm_binary(), "service", "list", "--connect-to", f"tcp://localhost:{port}", "--json"],
+                             capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0 and "by-name" in listing.stdout, listing.stdout + listing.stderr

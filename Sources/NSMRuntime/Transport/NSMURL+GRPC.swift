@@ -1,14 +1,18 @@
 import GRPCCore
-import GRPCNIOTransportHTTP2Posix
+public import GRPCNIOTransportHTTP2Posix
 import LeanGRPC
-import NSMCore
+public import NSMCore
 
 extension NSMURL {
-    /// The target a gRPC client dials for this URL.
-    var clientTarget: any ResolvableTarget {
+    /// The target a gRPC client dials for this URL: an address as it is, a name (a Service's,
+    /// in a cluster) through DNS.
+    public var clientTarget: any ResolvableTarget {
         switch self {
         case .unix(let path): .unixDomainSocket(path: path)
-        case .tcp(let host, let port): host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port)
+        case .tcp(let host, let port):
+            if host.contains(":") { .ipv6(host: host, port: port) }
+            else if host.split(separator: ".").count == 4 && host.allSatisfy({ $0.isNumber || $0 == "." }) { .ipv4(host: host, port: port) }
+            else { .dns(host: host, port: port) }
         }
     }
 

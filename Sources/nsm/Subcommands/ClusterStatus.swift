@@ -1,3 +1,4 @@
+import NSMRuntime
 import TextTables
 import Foundation
 import GRPCCore
@@ -36,7 +37,7 @@ enum ClusterStatus {
         var connections: [Connection_Connection] = []
         for node in 0..<record.nodes where record.isRunning("node\(node)") {
             let manager = try NSMURL(cluster.managerURL(node))
-            let found = try? await withGRPCClient(transport: try .http2NIOPosix(target: manager.grpcTarget, transportSecurity: .plaintext)) { client in
+            let found = try? await withGRPCClient(transport: try .http2NIOPosix(target: manager.clientTarget, transportSecurity: .plaintext)) { client in
                 var options = CallOptions.defaults
                 options.timeout = .seconds(5)
                 return try await Connection_MonitorConnection.Client(wrapping: client).monitorConnections(Connection_MonitorScopeSelector(), options: options) { response in

@@ -1,3 +1,4 @@
+import NSMRuntime
 import TextTables
 import ArgumentParser
 import Foundation
@@ -33,7 +34,7 @@ struct ConnectionsCommand: AsyncParsableCommand {
             _ = try ClusterState.nodes(of: cluster, checking: node)
             url = .unix(path: "/run/nsm-\(cluster)/node\(node)/nsm.io.sock")
         }
-        let connections = try await withGRPCClient(transport: try .http2NIOPosix(target: url.grpcTarget, transportSecurity: .plaintext)) { client in
+        let connections = try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .plaintext)) { client in
             var options = CallOptions.defaults
             options.timeout = .seconds(10)
             return try await Connection_MonitorConnection.Client(wrapping: client).monitorConnections(

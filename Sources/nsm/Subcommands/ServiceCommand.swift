@@ -1,3 +1,4 @@
+import NSMRuntime
 import TextTables
 import ArgumentParser
 import Foundation
@@ -50,7 +51,7 @@ struct ServiceCommand: AsyncParsableCommand {
 
         func withRegistry<T: Sendable>(_ body: (Registry_NetworkServiceRegistry.Client<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
             let url = try reachableURL
-            return try await withGRPCClient(transport: try .http2NIOPosix(target: url.grpcTarget, transportSecurity: .plaintext)) { client in
+            return try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .plaintext)) { client in
                 try await body(Registry_NetworkServiceRegistry.Client(wrapping: client))
             }
         }
@@ -126,7 +127,7 @@ struct ServiceCommand: AsyncParsableCommand {
 enum ServiceTable {
     /// Every service a registry (or a manager, which relays) knows, by name; 5 s at most.
     static func services(at url: NSMURL) async throws -> [Registry_NetworkService] {
-        try await withGRPCClient(transport: try .http2NIOPosix(target: url.grpcTarget, transportSecurity: .plaintext)) { client in
+        try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .plaintext)) { client in
             var options = CallOptions.defaults
             options.timeout = .seconds(5)
             return try await Registry_NetworkServiceRegistry.Client(wrapping: client).find(
