@@ -303,7 +303,7 @@ def test_injected_init_container_then_sidecar_take_over_without_replumbing(clust
     # in the emptyDir both containers mount.
     env = {**os.environ, "NSM_CONNECT_TO": f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "NSM_NAME": "my-app-3f9c2a1b",
            "NSM_NETWORK_SERVICES": "kernel://my-networkservice-1/nsm-1?app=foo, kernel://my-networkservice-1",
-           "POD_NAME": "my-app", "POD_NAMESPACE": "default", "NODE_NAME": "node0",
+           "POD_NAME": "my-app", "NODE_NAME": "node0",
            "NSM_CLIENT_STATE_FILE": str(tmp_path / "connections")}
     sidecar = None
     try:

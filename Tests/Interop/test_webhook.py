@@ -68,7 +68,6 @@ def check_injection(pod_spec, pod_meta, services, generated):
         assert env["NSM_NETWORK_SERVICES"] == services, "the annotation, verbatim"
         assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
         assert env["NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
-        assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
         assert env["NSM_LOG_LEVEL"] == "DEBUG", "NSM_ENVS"
         names = [e["name"] for e in c["env"]]
         assert names.index("POD_NAME") < names.index("NSM_NAME"), "$(POD_NAME) must be defined before NSM_NAME uses it"
@@ -294,3 +293,16 @@ def test_certificate_files_are_served_and_followed_when_they_change():
         for process in reversed(processes):
             stop(process)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_injected_commands_and_environment_are_ones_the_client_has(cluster):
+    from conftest import nsm_binary
+    result = patched(*review(cluster["url"], cluster["ca"], pod(annotation=SPEC)))
+    for c in injected(result["spec"]):
+        text = subprocess.run([nsm_binary(), *[a for a in c["args"] if not a.startswith("-")], "--help"], capture_output=True, text=True, check=True).stdout
+        for flag in (a for a in c["args"] if a.startswith("--")):
+            assert flag in text
+        referenced = {name for e in c["env"] for name in __import__("re").findall(r"\$\(([A-Z_]+)\)", e.get("value", ""))}
+        for e in c["env"]:
+            # NSM_LOG_LEVEL came from NSM_ENVS; every component reads it (ComponentLogging).
+            assert e["name"] in text or e["name"] in referenced or e["name"] == "NSM_LOG_LEVEL", f'{c["name"]}: {e["name"]} is read by no one'

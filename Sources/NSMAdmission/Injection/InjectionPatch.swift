@@ -66,7 +66,7 @@ public struct InjectionPatch: Sendable {
         func plain(_ name: String, _ value: String) -> JSONValue { .object(["name": .string(name), "value": .string(value)]) }
         var environment = settings.environment.map { plain($0.name, $0.value) }
         environment += [
-            field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("NODE_NAME", "spec.nodeName"),
+            field("POD_NAME", "metadata.name"), field("NODE_NAME", "spec.nodeName"),
             plain(settings.servicesVariable, services), plain("NSM_NAME", clientName),
             plain("NSM_CLIENT_STATE_FILE", InjectionSettings.stateDirectory + "/connections"),
         ]
