@@ -115,6 +115,21 @@ def test_expiry_comes_from_the_object(stubs, cluster):
     assert find(stubs, stub, name="nse-short") == []
 
 
+def watching_replicas(stubs, kubeconfig, processes):
+    """The CRDs applied and two registry replicas on the API server (appended to `processes`);
+    returns a stub of each and the first one's open watch of service "svc"."""
+    apply_crds(kubeconfig)
+    addresses = []
+    for _ in range(2):
+        registry_port = free_port()
+        processes.append(start_registry(registry_port, "--store", "kubernetes", "--kubeconfig", kubeconfig, "--namespace", "nsm-system"))
+        addresses.append(f"127.0.0.1:{registry_port}")
+    watcher, writer = nse_stub(stubs, addresses[0]), nse_stub(stubs, addresses[1])
+    query = stubs.registry_pb2.NetworkServiceEndpointQuery(
+        network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(network_service_names=["svc"]), watch=True)
+    return watcher, writer, watcher.Find(query, timeout=60)
+
+
 def test_watches_ending_and_expiring_lose_nothing(stubs):
     """Faults between the registry and the API server: every watch ends after a second, and open
     watches are ended with 410 Expired (the registry relists) while registrations go on. The
@@ -124,16 +139,7 @@ def test_watches_ending_and_expiring_lose_nothing(stubs):
     kubeconfig = os.path.join(directory, "kubeconfig")
     processes = [apiserver]
     try:
-        apply_crds(kubeconfig)
-        addresses = []
-        for _ in range(2):
-            registry_port = free_port()
-            processes.append(start_registry(registry_port, "--store", "kubernetes", "--kubeconfig", kubeconfig, "--namespace", "nsm-system"))
-            addresses.append(f"127.0.0.1:{registry_port}")
-        watcher, writer = nse_stub(stubs, addresses[0]), nse_stub(stubs, addresses[1])
-        query = stubs.registry_pb2.NetworkServiceEndpointQuery(
-            network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(network_service_names=["svc"]), watch=True)
-        events = watcher.Find(query, timeout=60)
+        watcher, writer, events = watching_replicas(stubs, kubeconfig, processes)
         names = [f"nse-{i}" for i in range(20)]
         for index, name in enumerate(names):
             writer.Register(stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc"], url="tcp://10.0.1.1:5001"), timeout=10)
@@ -167,16 +173,7 @@ def test_api_server_restart_registry_answers_from_cache_then_catches_up(stubs):
     kubeconfig = os.path.join(directory, "kubeconfig")
     processes = [apiserver]
     try:
-        apply_crds(kubeconfig)
-        addresses = []
-        for _ in range(2):
-            registry_port = free_port()
-            processes.append(start_registry(registry_port, "--store", "kubernetes", "--kubeconfig", kubeconfig, "--namespace", "nsm-system"))
-            addresses.append(f"127.0.0.1:{registry_port}")
-        watcher, writer = nse_stub(stubs, addresses[0]), nse_stub(stubs, addresses[1])
-        query = stubs.registry_pb2.NetworkServiceEndpointQuery(
-            network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(network_service_names=["svc"]), watch=True)
-        events = watcher.Find(query, timeout=60)
+        watcher, writer, events = watching_replicas(stubs, kubeconfig, processes)
 
         def register(name):
             writer.Register(stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc"], url="tcp://10.0.1.1:5001"), timeout=10)
