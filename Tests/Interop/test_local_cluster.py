@@ -295,24 +295,29 @@ def test_injected_init_container_then_sidecar_take_over_without_replumbing(clust
     takes the connections over (same interfaces, same ifindex, same addresses, none added); a
     clean stop of the sidecar closes them and restores resolv.conf."""
     from netns import Namespace
-    pod = Namespace(f"{NAME}-handover")
     resolv = tmp_path / "resolv.conf"
     original = "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
     resolv.write_text(original)
-    # As the webhook's patch sets them (the downward API's values filled in); the state file is
-    # in the emptyDir both containers mount.
-    env = {**os.environ, "NSM_CONNECT_TO": f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "NSM_NAME": "my-app-3f9c2a1b",
-           "NSM_NETWORK_SERVICES": "kernel://my-networkservice-1/nsm-1?app=foo, kernel://my-networkservice-1",
-           "POD_NAME": "my-app", "NODE_NAME": "node0",
-           "NSM_CLIENT_STATE_FILE": str(tmp_path / "connections")}
+    # The containers as the webhook injects them (a real `nsm webhook` asked), downward API values
+    # filled in; only where the volumes are differs: this cluster's manager socket, a temporary
+    # file for the shared emptyDir.
+    from webhook_support import injected_containers
+    (init_args, init_env), (sidecar_args, sidecar_env) = injected_containers(
+        "kernel://my-networkservice-1/nsm-1?app=foo, kernel://my-networkservice-1", {"metadata.name": "my-app", "spec.nodeName": "node0"})
+    assert init_args == ["client", "--init"] and sidecar_args == ["client"]
+    assert init_env == sidecar_env and init_env["NSM_NAME"].startswith("my-app-")
+    volumes = {"NSM_CONNECT_TO": f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "NSM_CLIENT_STATE_FILE": str(tmp_path / "connections")}
+    env = {**os.environ, **init_env, **volumes}
     sidecar = None
+    pod = Namespace(f"{NAME}-handover")
     try:
-        init = pod.run([nsm_binary(), "client", "--init", "--termination-log", str(tmp_path / "termination-log")], env=env, timeout=120)
+        init = pod.run([nsm_binary(), *init_args, "--termination-log", str(tmp_path / "termination-log")], env=env, timeout=120)
         assert init.returncode == 0, init.stdout + init.stderr
         before = links(pod.name)
         assert len(before) == 2 and "nsm-1" in before, before
         assert all(addresses for _, addresses in before.values()), before
-        sidecar = pod.popen([nsm_binary(), "client", "--resolv-conf", str(resolv)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        sidecar = pod.popen([nsm_binary(), *sidecar_args, "--resolv-conf", str(resolv)], env={**os.environ, **sidecar_env, **volumes},
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         # The sidecar prints its connections once every service is connected.
         assert read_until(sidecar, lambda line: "my-networkservice-1" in line, seconds=60), "the sidecar never reported its connections"
         assert links(pod.name) == before, "the sidecar took the connections over as they were"

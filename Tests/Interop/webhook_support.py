@@ -157,3 +157,37 @@ def validate(*objects):
 
 def environment(container):
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def injected_containers(annotation, downward):
+    """The init container's and the sidecar's (args, env) as the webhook injects them into a pod
+    with `annotation` — asked of a real `nsm webhook` on the test API server — with the downward
+    API values filled in from `downward` and $(VAR) references expanded, as the kubelet does."""
+    import re
+    import shutil
+    from conftest import free_port, start_apiserver, stop
+    directory = tempfile.mkdtemp(prefix="nsm-webhook-")
+    apiserver, _ = start_apiserver(directory)
+    webhook = None
+    try:
+        kubeconfig = os.path.join(directory, "kubeconfig")
+        port = free_port()
+        webhook = start_webhook(kubeconfig, port)
+        result = patched(*review(f"https://127.0.0.1:{port}", registered_ca(kubeconfig), pod(annotation=annotation)))
+    finally:
+        if webhook is not None:
+            stop(webhook)
+        stop(apiserver)
+        shutil.rmtree(directory, ignore_errors=True)
+    spec = result["spec"]
+    containers = [c for c in spec["initContainers"] if c["name"] == "nsm-init"] + [c for c in spec["containers"] if c["name"] == "nsm-client"]
+    resolved = []
+    for c in containers:
+        env = {}
+        for item in c["env"]:
+            if "valueFrom" in item:
+                env[item["name"]] = downward[item["valueFrom"]["fieldRef"]["fieldPath"]]
+            else:
+                env[item["name"]] = re.sub(r"\$\(([A-Z_]+)\)", lambda m: env.get(m.group(1), m.group(0)), item["value"])
+        resolved.append((c["args"], env))
+    return resolved
