@@ -292,8 +292,9 @@ def read_until(process, wanted, seconds):
 def test_injected_init_container_then_sidecar_take_over_without_replumbing(cluster, tmp_path):
     """The webhook's two containers as the kubelet runs them, with the env the patch gives them:
     `nsm client --init` leaves the interfaces up and exits 0; the sidecar with the same NSM_NAME
-    takes the connections over (same interfaces, same ifindex, same addresses, none added); a
-    clean stop of the sidecar closes them and restores resolv.conf."""
+    takes the connections over (same interfaces, same ifindex, same addresses, none added), and
+    again after it crashes and restarts; a clean stop of the sidecar closes them and restores
+    resolv.conf."""
     from netns import Namespace
     resolv = tmp_path / "resolv.conf"
     original = "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
@@ -321,7 +322,17 @@ def test_injected_init_container_then_sidecar_take_over_without_replumbing(clust
         # The sidecar prints its connections once every service is connected.
         assert read_until(sidecar, lambda line: "my-networkservice-1" in line, seconds=60), "the sidecar never reported its connections"
         assert links(pod.name) == before, "the sidecar took the connections over as they were"
-        assert resolv.read_text().startswith("# Written by the nsm DNS proxy")
+        edited = resolv.read_text()
+        assert edited.startswith("# Written by the nsm DNS proxy")
+        # The sidecar crashes and the kubelet starts it again: it adopts its own connections and
+        # recognises its own resolv.conf edit (nothing nested, the cluster's servers kept).
+        sidecar.kill()
+        sidecar.wait(timeout=10)
+        sidecar = pod.popen([nsm_binary(), *sidecar_args, "--resolv-conf", str(resolv)], env={**os.environ, **sidecar_env, **volumes},
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert read_until(sidecar, lambda line: "my-networkservice-1" in line, seconds=60), "the restarted sidecar never reported its connections"
+        assert links(pod.name) == before, "the restarted sidecar kept the same interfaces"
+        assert resolv.read_text() == edited
         sidecar.send_signal(signal.SIGTERM)
         assert sidecar.wait(timeout=30) == 0
         sidecar = None
