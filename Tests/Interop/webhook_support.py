@@ -37,7 +37,7 @@ def start_webhook(kubeconfig, port, *extra, env=None):
         [nsm_binary(), "webhook", "--listen", f"127.0.0.1:{port}", "--kubeconfig", kubeconfig, "--namespace", "nsm-system",
          "--webhook-url", f"https://127.0.0.1:{port}", *extra],
         env={**os.environ, **WEBHOOK_ENV, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 30
+    deadline = time.time() + 60
     output = []
     while time.time() < deadline:
         line = process.stdout.readline()

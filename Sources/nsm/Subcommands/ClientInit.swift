@@ -53,18 +53,19 @@ struct ClientInit {
     /// Each service retried on its own with back-off until it is connected and plumbed, or the
     /// deadline passes.
     func connectAll(until deadline: ContinuousClock.Instant) async -> Result<[Connection_Connection], Failure> {
-        let outcomes = await withTaskGroup(of: (Int, String?).self) { group in
+        let failures = await withTaskGroup(of: (Int, String?).self) { group in
             for index in annotation.services.indices {
                 group.addTask { (index, await connectOne(index, until: deadline)) }
             }
-            var failures: [Int: String] = [:]
-            for await (index, failure) in group { failures[index] = failure }
-            return failures
+            var failures: [(index: Int, reason: String)] = []
+            for await (index, failure) in group {
+                if let failure { failures.append((index, failure)) }
+            }
+            return failures.sorted { $0.index < $1.index }
         }
-        let failed = outcomes.filter { $0.value != nil }.sorted { $0.key < $1.key }
-        guard failed.isEmpty else {
+        guard failures.isEmpty else {
             let seconds = Double(bound.components.seconds)
-            let lines = failed.map { index, failure in "\(annotation.services[index].networkService) (item \(index + 1)): \(failure ?? "")" }
+            let lines = failures.map { "\(annotation.services[$0.index].networkService) (item \($0.index + 1)): \($0.reason)" }
             return .failure(Failure(description: "nsm client --init gave up after \(Int(seconds)) s (4 x NSM_REQUEST_TIMEOUT): " + lines.joined(separator: "; ")))
         }
         return .success(client.connections)
@@ -115,7 +116,7 @@ struct ClientInit {
         let directory = (path as NSString).deletingLastPathComponent
         guard FileManager.default.fileExists(atPath: directory) else { return }
         let text = String(message.utf8.prefix(4000)) ?? message
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     }
 }
 

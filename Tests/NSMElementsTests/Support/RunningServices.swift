@@ -22,8 +22,9 @@ func withRunning<T: Sendable>(_ services: [any Service], _ body: () async throws
     }
 }
 
-/// Waits for `condition`, checking each time the task yields, for up to `seconds`.
-func eventually(_ what: String, seconds: Double = 5, _ condition: @Sendable () -> Bool) async throws {
+/// Waits for `condition`, checking each time the task yields, for up to `seconds` (a deadline,
+/// generous because a loaded machine runs every suite at once; a passing run never waits for it).
+func eventually(_ what: String, seconds: Double = 30, _ condition: @Sendable () -> Bool) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
     while !condition() {
