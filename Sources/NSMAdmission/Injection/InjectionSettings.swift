@@ -1,7 +1,7 @@
 import Foundation
 
 /// What the webhook injects, from upstream's environment names (see `nsm webhook --help`).
-public struct InjectionSettings: Sendable, Equatable {
+public struct InjectionSettings: Sendable {
     /// The annotation that asks for network services (`NSM_ANNOTATION`).
     public var annotation = "networkservicemesh.io"
     /// One sidecar per image (`NSM_CONTAINER_IMAGES`), running `nsm client`.
@@ -27,14 +27,6 @@ public struct InjectionSettings: Sendable, Equatable {
     public static let stateDirectory = "/var/run/nsm-client"
 
     public init() {}
-
-    public static func == (a: InjectionSettings, b: InjectionSettings) -> Bool {
-        a.annotation == b.annotation && a.containerImages == b.containerImages && a.initContainerImages == b.initContainerImages
-            && a.environment.map(\.name) == b.environment.map(\.name) && a.environment.map(\.value) == b.environment.map(\.value)
-            && a.labels == b.labels && a.servicesVariable == b.servicesVariable && a.limitsCPU == b.limitsCPU
-            && a.limitsMemory == b.limitsMemory && a.requestsCPU == b.requestsCPU && a.requestsMemory == b.requestsMemory
-            && a.socketDirectory == b.socketDirectory
-    }
 
     /// Reads the settings from `environment`, refusing malformed values with the variable's name
     /// and the accepted form.

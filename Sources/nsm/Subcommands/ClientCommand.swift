@@ -60,6 +60,7 @@ struct ClientCommand: AsyncParsableCommand {
 
     @Option(help: "Where the connections are kept for the next process of this client (NSM_CLIENT_STATE_FILE): the sidecar adopts the init container's, a restarted sidecar its own.")
     var stateFile: String? = Environment.string("NSM_CLIENT_STATE_FILE")
+    var state: ClientStateFile? { stateFile.map(ClientStateFile.init) }
 
     @Option(help: "Where --init writes why it failed (Kubernetes' terminationMessagePath).")
     var terminationLog: String = "/dev/termination-log"
@@ -84,7 +85,7 @@ struct ClientCommand: AsyncParsableCommand {
         if initOnly {
             let client = try makeClient(annotation, pool: pool, timeout: timeout, podDNS: nil, logger: logger)
             try await ClientInit(client: client, pool: pool, annotation: annotation, bound: timeout * 4, terminationLog: terminationLog,
-                                 state: stateFile.map(ClientStateFile.init), logger: logger).run()
+                                 state: state, logger: logger).run()
             return
         }
         var podDNS: PodDNS?
@@ -110,11 +111,11 @@ struct ClientCommand: AsyncParsableCommand {
                 if servicesEnded { tasks.cancelAll() }
             }
         }
-        if client.connections.isEmpty { stateFile.map(ClientStateFile.init)?.remove() }
+        if client.connections.isEmpty { state?.remove() }
     }
 
     func makeClient(_ annotation: NetworkServiceAnnotation, pool: GRPCClientPool, timeout: Duration, podDNS: PodDNS?, logger: Logger) throws -> NSMClient {
-        let state = stateFile.map(ClientStateFile.init)
+        let state = self.state
         var configuration = NSMClient.Configuration(
             name: name, managerURL: try NSMURL(connectTo), annotation: annotation,
             labels: ["podName": Environment.string("POD_NAME") ?? "", "nodeName": Environment.string("NODE_NAME") ?? "",

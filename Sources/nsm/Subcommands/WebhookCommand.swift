@@ -3,6 +3,7 @@ import Foundation
 import Kubernetes
 import Logging
 import NSMAdmission
+import NSMCore
 import Readiness
 import ServiceLifecycle
 
@@ -26,7 +27,7 @@ struct WebhookCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Where to serve HTTPS: [tcp://]host:port or :port (NSM_LISTEN_ON).")
+    @Option(help: "Where to serve HTTPS: [tcp://]host:port, or :port for every IPv4 address (NSM_LISTEN_ON).")
     var listen: String = Environment.string("NSM_LISTEN_ON") ?? ":443"
     @Option(help: "secret (certificate files) or selfregister (NSM_WEBHOOK_MODE); default secret when --cert-file is given, else selfregister.")
     var mode: String? = Environment.string("NSM_WEBHOOK_MODE")
@@ -52,7 +53,9 @@ struct WebhookCommand: AsyncParsableCommand {
     var kubeletQPS: Double = Double(Environment.string("NSM_KUBELET_QPS") ?? "") ?? 50
 
     func run() async throws {
-        let (host, port) = try Self.listenAddress(listen)
+        guard case .tcp(let host, let port)? = try? NSMURL(listen) else {
+            throw ValidationError("--listen/NSM_LISTEN_ON \"\(listen)\": expected [tcp://]host:port or :port, e.g. :443")
+        }
         guard ["Ignore", "Fail"].contains(failurePolicy) else {
             throw ValidationError("--failure-policy/NSM_FAILURE_POLICY \"\(failurePolicy)\": expected Ignore or Fail")
         }
@@ -107,17 +110,5 @@ struct WebhookCommand: AsyncParsableCommand {
             try await tasks.waitForAll()
         }
         try await client.shutdown()
-    }
-
-    /// `[tcp://]host:port`, `:port`, `[v6]:port`.
-    static func listenAddress(_ text: String) throws -> (String, Int) {
-        var rest = Substring(text)
-        for scheme in ["tcp://", "https://"] where rest.hasPrefix(scheme) { rest = rest.dropFirst(scheme.count) }
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen/NSM_LISTEN_ON \"\(text)\": expected [tcp://]host:port or :port, e.g. :443")
-        }
-        var host = String(rest[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        if host.isEmpty { host = "::" }
-        return (host, port)
     }
 }
