@@ -67,6 +67,18 @@ def apply_crds(kubeconfig):
                        check=True, capture_output=True, timeout=60)
 
 
+def kubectl_result(kubeconfig, *args, stdin=None):
+    """kubectl (a real client) against `kubeconfig`, whatever it answers."""
+    return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def kubectl(kubeconfig, *args, stdin=None):
+    """kubectl against `kubeconfig`; asserts it succeeded and returns its output."""
+    result = kubectl_result(kubeconfig, *args, stdin=stdin)
+    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stdout}{result.stderr}"
+    return result.stdout
+
+
 def start_registry(port, *extra):
     """`nsm registry` on 127.0.0.1:`port`, returned once it listens."""
     process = subprocess.Popen(

@@ -12,7 +12,7 @@ import tempfile
 import pytest
 import yaml
 
-from conftest import start_apiserver, stop
+from conftest import kubectl, start_apiserver, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -103,12 +103,6 @@ def apiserver():
     finally:
         stop(process)
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def kubectl(kubeconfig, *args, stdin=None):
-    result = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stdout}{result.stderr}"
-    return result.stdout
 
 
 def test_kubectl_applies_the_crds_and_upstream_shaped_objects(apiserver):

@@ -2,12 +2,9 @@
 kubernetes-validate --strict (custom resources: the schema of our own CRDs), every command in
 the manifests is one the CLI has, and every environment variable they set is one the command
 reads (named in its --help) or one another value refers to as $(NAME)."""
-import json
 import os
 import re
 import subprocess
-import sys
-import tempfile
 
 import jsonschema
 import pytest

@@ -11,7 +11,7 @@ import time
 import grpc
 import pytest
 
-from conftest import apply_crds, free_port, start_apiserver, start_registry, stop
+from conftest import apply_crds, free_port, kubectl, start_apiserver, start_registry, stop
 from test_kubernetes_crds import UPSTREAM_NSE
 
 
@@ -35,12 +35,6 @@ def cluster():
             stop(process)
         stop(apiserver)
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def kubectl(kubeconfig, *args, stdin=None):
-    result = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stdout}{result.stderr}"
-    return result.stdout
 
 
 def until(what, condition, seconds=15):

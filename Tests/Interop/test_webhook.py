@@ -3,7 +3,6 @@ every kind and case, the returned JSON Patch applied with an RFC 6902 library an
 checked with kubernetes-validate --strict; then the test API server (a stand-in for
 kube-apiserver) calls the webhook from the configurations it registered, as the API server does,
 when kubectl creates pods."""
-import base64
 import json
 import os
 import shutil
@@ -17,7 +16,8 @@ import pytest
 import yaml
 
 from conftest import free_port, start_apiserver, stop
-from webhook_support import (ANNOTATION, IMAGE, environment, kubectl, patched, pod, registered_ca, review, start_webhook,
+from conftest import kubectl, kubectl_result
+from webhook_support import (ANNOTATION, IMAGE, environment, patched, pod, registered_ca, review, start_webhook,
                              validate, workload)
 
 SPEC = "kernel://my-networkservice-1/nsm-1?app=foo&version=v1.1, kernel://my-networkservice-2"
@@ -186,7 +186,7 @@ def test_malformed_annotation_is_refused_with_the_parsers_message(cluster):
 def test_registered_configurations_are_valid_and_name_this_webhook(cluster):
     objects = []
     for kind in ("mutatingwebhookconfiguration", "validatingwebhookconfiguration"):
-        obj = json.loads(kubectl(cluster["kubeconfig"], "get", kind, "nsm-admission-webhook", "-o", "json").stdout)
+        obj = json.loads(kubectl(cluster["kubeconfig"], "get", kind, "nsm-admission-webhook", "-o", "json"))
         for field in ("uid", "resourceVersion", "creationTimestamp"):
             obj["metadata"].pop(field, None)
         hook = obj["webhooks"][0]
@@ -203,18 +203,18 @@ def test_api_server_calls_the_webhook_when_kubectl_creates_pods(cluster):
     manifest = yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "my-app", "namespace": name, "annotations": {ANNOTATION: SPEC}},
                                "spec": {"containers": [{"name": "app", "image": "busybox:1.36"}]}})
     kubectl(cluster["kubeconfig"], "create", "--validate=false", "-f", "-", stdin=manifest)
-    stored = json.loads(kubectl(cluster["kubeconfig"], "get", "pod", "my-app", "-n", name, "-o", "json").stdout)
+    stored = json.loads(kubectl(cluster["kubeconfig"], "get", "pod", "my-app", "-n", name, "-o", "json"))
     check_injection(stored["spec"], stored["metadata"], SPEC, generated=False)
     bad = manifest.replace("kernel://my-networkservice-2", "kernel://my networkservice-2").replace("name: my-app", "name: broken")
-    refused = kubectl(cluster["kubeconfig"], "create", "--validate=false", "-f", "-", stdin=bad, check=False)
+    refused = kubectl_result(cluster["kubeconfig"], "create", "--validate=false", "-f", "-", stdin=bad)
     assert refused.returncode != 0
     assert 'admission webhook "inject.networkservicemesh.io" denied the request' in refused.stderr, refused.stderr
     assert "item 2" in refused.stderr, refused.stderr
-    assert kubectl(cluster["kubeconfig"], "get", "pod", "broken", "-n", name, check=False).returncode != 0, "nothing half-made"
+    assert kubectl_result(cluster["kubeconfig"], "get", "pod", "broken", "-n", name).returncode != 0, "nothing half-made"
     plain = yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "plain", "namespace": name},
                             "spec": {"containers": [{"name": "app", "image": "busybox:1.36"}]}})
     kubectl(cluster["kubeconfig"], "create", "--validate=false", "-f", "-", stdin=plain)
-    stored = json.loads(kubectl(cluster["kubeconfig"], "get", "pod", "plain", "-n", name, "-o", "json").stdout)
+    stored = json.loads(kubectl(cluster["kubeconfig"], "get", "pod", "plain", "-n", name, "-o", "json"))
     assert [c["name"] for c in stored["spec"]["containers"]] == ["app"] and not stored["spec"].get("initContainers")
 
 
@@ -224,11 +224,11 @@ def test_self_registration_is_removed_on_exit():
     kubeconfig = os.path.join(directory, "kubeconfig")
     try:
         webhook = start_webhook(kubeconfig, free_port())
-        assert kubectl(kubeconfig, "get", "mutatingwebhookconfiguration", "nsm-admission-webhook", check=False).returncode == 0
+        assert kubectl_result(kubeconfig, "get", "mutatingwebhookconfiguration", "nsm-admission-webhook").returncode == 0
         webhook.terminate()
         assert webhook.wait(timeout=15) == 0
         for kind in ("mutatingwebhookconfiguration", "validatingwebhookconfiguration"):
-            gone = kubectl(kubeconfig, "get", kind, "nsm-admission-webhook", check=False)
+            gone = kubectl_result(kubeconfig, "get", kind, "nsm-admission-webhook")
             assert gone.returncode != 0 and "NotFound" in gone.stderr, gone.stdout + gone.stderr
     finally:
         stop(apiserver)

@@ -15,7 +15,7 @@ import jsonpatch
 import yaml
 from kubernetes import client as k8s
 
-from conftest import nsm_binary
+from conftest import kubectl, nsm_binary
 
 ANNOTATION = "networkservicemesh.io"
 IMAGE = "registry.example/nsm:1.0"
@@ -50,15 +50,8 @@ def start_webhook(kubeconfig, port, *extra, env=None):
     raise RuntimeError("nsm webhook did not start: " + "".join(output) + process.stdout.read())
 
 
-def kubectl(kubeconfig, *args, stdin=None, check=True):
-    result = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, capture_output=True, text=True, timeout=60)
-    if check:
-        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stdout}{result.stderr}"
-    return result
-
-
 def registered_ca(kubeconfig, kind="mutatingwebhookconfiguration"):
-    encoded = kubectl(kubeconfig, "get", kind, "nsm-admission-webhook", "-o", "jsonpath={.webhooks[0].clientConfig.caBundle}").stdout
+    encoded = kubectl(kubeconfig, "get", kind, "nsm-admission-webhook", "-o", "jsonpath={.webhooks[0].clientConfig.caBundle}")
     return base64.b64decode(encoded).decode()
 
 
