@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRPCCore
 public import NIOCore
 import NIOHTTP2
@@ -29,13 +32,20 @@ public final class GRPCUnaryClient: Sendable {
 
     public let target: GRPCAddress
     public let maximumResponseBytes: Int
+    /// A file each connection to a unix socket passes with its first byte (`SCM_RIGHTS`, as
+    /// upstream's grpcfd): a network namespace this client speaks for. Opened per connection.
+    public let passingFile: String?
     let eventLoop: any EventLoop
     private let state = Mutex(State.idle)
 
-    public init(target: GRPCAddress, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), maximumResponseBytes: Int = 4 << 20) {
+    public init(
+        target: GRPCAddress, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), maximumResponseBytes: Int = 4 << 20,
+        passingFile: String? = nil
+    ) {
         self.target = target
         self.eventLoop = eventLoop
         self.maximumResponseBytes = maximumResponseBytes
+        self.passingFile = passingFile
     }
 
     /// Calls `path` (`/package.Service/Method`) with `request`; throws `RPCError` with the
@@ -138,22 +148,43 @@ public final class GRPCUnaryClient: Sendable {
 
     private func connect() -> EventLoopFuture<Connection> {
         let maximumResponseBytes = self.maximumResponseBytes
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let settings: HTTP2Settings = [
-                        HTTP2Setting(parameter: .enablePush, value: 0),
-                        HTTP2Setting(parameter: .initialWindowSize, value: InboundConnectionWindow.size),
-                        HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
-                    ]
-                    try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: settings))
-                    try channel.pipeline.syncOperations.addHandler(UnaryStreamsHandler(maximumResponseBytes: maximumResponseBytes))
+        func bootstrap(passing: (socket: Int32, file: PassedFile)? = nil) -> ClientBootstrap {
+            ClientBootstrap(group: eventLoop)
+                .connectTimeout(.seconds(5))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let settings: HTTP2Settings = [
+                            HTTP2Setting(parameter: .enablePush, value: 0),
+                            HTTP2Setting(parameter: .initialWindowSize, value: InboundConnectionWindow.size),
+                            HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
+                        ]
+                        if let passing { try channel.pipeline.syncOperations.addHandler(FilePassingHandler(socket: passing.socket, file: passing.file)) }
+                        try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: settings))
+                        try channel.pipeline.syncOperations.addHandler(UnaryStreamsHandler(maximumResponseBytes: maximumResponseBytes))
+                    }
                 }
+        }
+        let connected: EventLoopFuture<any Channel>
+        switch (target, passingFile) {
+        case (.unixDomainSocket(let path), let file?):
+            do {
+                let socket = try connectUnixSocket(to: path)
+                let opened = open(file, O_RDONLY | O_CLOEXEC)
+                guard opened >= 0 else {
+                    let failure = SocketFailure(operation: "open \(file) to pass it", errno: errno)
+                    close(socket)
+                    throw failure
+                }
+                let passed = PassedFile(opened)
+                connected = bootstrap(passing: (socket, passed)).withConnectedSocket(socket)
+                connected.whenFailure { _ in passed.close() }
+            } catch {
+                connected = eventLoop.makeFailedFuture(error)
             }
-        let connected: EventLoopFuture<any Channel> = switch target {
-        case .unixDomainSocket(let path): bootstrap.connect(unixDomainSocketPath: path)
-        case .tcp(let host, let port): bootstrap.connect(host: host, port: port)
+        case (.unixDomainSocket(let path), nil):
+            connected = bootstrap().connect(unixDomainSocketPath: path)
+        case (.tcp(let host, let port), _):
+            connected = bootstrap().connect(host: host, port: port)
         }
         return connected.flatMapThrowing { channel in
             let streams = try channel.pipeline.syncOperations.handler(type: UnaryStreamsHandler.self)

@@ -214,4 +214,76 @@ struct LeanServerTransportTests {
             #expect(answer.id == "n-echo")
         }
     }
+
+    @Test("a unix caller arrives with its pid, uid and network namespace; a namespace it passes with its first byte is seen, other files are not")
+    func unixCallerCredentials() async throws {
+        let path = temporarySocketPath()
+        defer { unlink(path) }
+        let own = try #require(FileIdentity(path: "/proc/self/ns/net"))
+        try await withLeanServer(.unixDomainSocket(path: path)) { _, _ in
+            let plain = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+            defer { plain.shutDown() }
+            let seen = try await plain.call(requestPath, request("caller"), as: Connection_Connection.self, timeout: .seconds(5)).labels
+            #expect(seen["pid"] == "\(getpid())" && seen["uid"] == "\(getuid())")
+            #expect(seen["netns"] == own.description)
+            #expect(seen["passed"] == "")
+
+            // Passing a namespace (ours: the test cannot tell it apart by value, but it arrives as passed).
+            let passing = GRPCUnaryClient(target: .unixDomainSocket(path: path), passingFile: "/proc/self/ns/net")
+            defer { passing.shutDown() }
+            let passed = try await passing.call(requestPath, request("caller"), as: Connection_Connection.self, timeout: .seconds(5)).labels
+            #expect(passed["passed"] == own.description)
+            // Further calls on the same connection keep what the connection established.
+            let again = try await passing.call(requestPath, request("caller"), as: Connection_Connection.self, timeout: .seconds(5)).labels
+            #expect(again["passed"] == own.description)
+
+            // A file that is not a network namespace passes nothing.
+            let other = GRPCUnaryClient(target: .unixDomainSocket(path: path), passingFile: "/proc/self/stat")
+            defer { other.shutDown() }
+            let notNamespace = try await other.call(requestPath, request("caller"), as: Connection_Connection.self, timeout: .seconds(5)).labels
+            #expect(notNamespace["passed"] == "" && notNamespace["netns"] == own.description)
+
+            // grpc-swift's client (no descriptors) works on the same socket.
+            try await withStockClient(.unixDomainSocket(path: path)) { client in
+                let stock = try await Networkservice_NetworkService.Client(wrapping: client).request(request("caller")).labels
+                #expect(stock["pid"] == "\(getpid())" && stock["passed"] == "")
+            }
+        }
+        try await withLeanServer(.tcp(host: "127.0.0.1", port: 0)) { address, _ in
+            guard case .tcp(_, let port) = address else { Issue.record("not TCP: \(address)"); return }
+            let lean = GRPCUnaryClient(target: .tcp(host: "127.0.0.1", port: port))
+            defer { lean.shutDown() }
+            let seen = try await lean.call(requestPath, request("caller"), as: Connection_Connection.self, timeout: .seconds(5)).labels
+            #expect(seen["network"]?.hasPrefix("ipv4:127.0.0.1:") == true && seen["pid"] == nil)
+        }
+    }
+
+    @Test("a connection that never says anything holds up no other caller; a passing client to a missing socket fails with unavailable")
+    func silentConnection() async throws {
+        let path = temporarySocketPath()
+        defer { unlink(path) }
+        try await withLeanServer(.unixDomainSocket(path: path)) { _, _ in
+            // Connected, silent: the listener waits for its first bytes beside everyone else's.
+            let silent = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(silent) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+            }
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(silent, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(connected == 0)
+            let lean = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+            defer { lean.shutDown() }
+            let answer = try await lean.call(requestPath, request("after-silent"), as: Connection_Connection.self, timeout: .seconds(5))
+            #expect(answer.id == "after-silent-echo")
+        }
+        let missing = GRPCUnaryClient(target: .unixDomainSocket(path: path + ".missing"), passingFile: "/proc/self/ns/net")
+        defer { missing.shutDown() }
+        await #expect { try await missing.call(requestPath, request("x"), as: Connection_Connection.self, timeout: .seconds(5)) } throws: { error in
+            (error as? RPCError)?.code == .unavailable
+        }
+    }
 }

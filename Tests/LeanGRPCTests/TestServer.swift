@@ -43,6 +43,16 @@ struct EchoService: Networkservice_NetworkService.SimpleServiceProtocol {
             try await Task.sleep(for: .milliseconds(Int(parts[1]) ?? 0))
         case "big":
             connection.labels["big"] = String(repeating: "x", count: Int(parts[1]) ?? 0)
+        case "caller":
+            switch ServerCaller.current {
+            case .unix(let credentials)?:
+                connection.labels["pid"] = "\(credentials.pid)"
+                connection.labels["uid"] = "\(credentials.uid)"
+                connection.labels["netns"] = credentials.networkNamespace?.description ?? "unreadable"
+                connection.labels["passed"] = credentials.passedNetworkNamespaces.map(\.description).joined(separator: ",")
+            case .network(let address)?: connection.labels["network"] = address
+            case nil: connection.labels["none"] = "true"
+            }
         default:
             break
         }

@@ -7,5 +7,6 @@ struct AcceptedStream: Sendable {
     var writer: ServerStreamWriter
     var remotePeer: String
     var localPeer: String
+    var caller: ServerCaller
     var cancellation: CancellationSlot
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 public import GRPCCore
 import NIOCore
 import NIOHTTP2
@@ -14,8 +17,21 @@ import Synchronization
 public final class LeanServerTransport: ServerTransport, Sendable {
     public typealias Bytes = [UInt8]
 
+    /// A TCP listener is a SwiftNIO server channel; a unix one is ours (see ``UnixListener``).
+    private enum Listener: Sendable {
+        case channel(any Channel)
+        case unix(UnixListener)
+
+        var isActive: Bool {
+            switch self {
+            case .channel(let channel): channel.isActive
+            case .unix(let listener): !listener.isStopped
+            }
+        }
+    }
+
     private struct State {
-        var listener: (any Channel)?
+        var listener: Listener?
         var connections: [ObjectIdentifier: (channel: any Channel, streams: NIOLoopBound<ServerStreamsHandler>)] = [:]
         var shuttingDown = false
         var acceptor: AsyncStream<AcceptedStream>.Continuation?
@@ -43,7 +59,7 @@ public final class LeanServerTransport: ServerTransport, Sendable {
     ) async throws {
         let (accepted, acceptor) = AsyncStream.makeStream(of: AcceptedStream.self)
         state.withLock { $0.acceptor = acceptor }
-        let listener: any Channel
+        let listener: Listener
         do {
             listener = try await bind { stream in acceptor.yield(stream) }
         } catch {
@@ -53,7 +69,8 @@ public final class LeanServerTransport: ServerTransport, Sendable {
         }
         let bound: GRPCAddress = switch address {
         case .unixDomainSocket: address
-        case .tcp(let host, _): .tcp(host: host, port: listener.localAddress?.port ?? 0)
+        case .tcp(let host, _):
+            if case .channel(let channel) = listener { .tcp(host: host, port: channel.localAddress?.port ?? 0) } else { address }
         }
         let stopNow = state.withLock { state in
             state.listener = listener
@@ -80,31 +97,43 @@ public final class LeanServerTransport: ServerTransport, Sendable {
             let rpc = RPCStream(
                 descriptor: stream.descriptor, inbound: RPCAsyncSequence(wrapping: stream.inbound),
                 outbound: RPCWriter.Closable(wrapping: stream.writer))
-            await handler(rpc, ServerContext(descriptor: stream.descriptor, remotePeer: stream.remotePeer, localPeer: stream.localPeer, cancellation: cancellation))
+            let context = ServerContext(descriptor: stream.descriptor, remotePeer: stream.remotePeer, localPeer: stream.localPeer, cancellation: cancellation)
+            await ServerCaller.$current.withValue(stream.caller) { await handler(rpc, context) }
         }
     }
 
-    private func bind(_ accept: @escaping @Sendable (AcceptedStream) -> Void) async throws -> any Channel {
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let settings: HTTP2Settings = [
-                        HTTP2Setting(parameter: .maxConcurrentStreams, value: 16_384),
-                        HTTP2Setting(parameter: .initialWindowSize, value: InboundConnectionWindow.size),
-                        HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
-                    ]
-                    let streams = ServerStreamsHandler(accept: accept)
-                    try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server, initialSettings: settings))
-                    try channel.pipeline.syncOperations.addHandler(streams)
-                    self.track(channel, NIOLoopBound(streams, eventLoop: channel.eventLoop))
-                }
+    private func bind(_ accept: @escaping @Sendable (AcceptedStream) -> Void) async throws -> Listener {
+        @Sendable func initialize(_ channel: any Channel, credentials: UnixPeerCredentials?) -> EventLoopFuture<Void> {
+            channel.eventLoop.makeCompletedFuture {
+                let settings: HTTP2Settings = [
+                    HTTP2Setting(parameter: .maxConcurrentStreams, value: 16_384),
+                    HTTP2Setting(parameter: .initialWindowSize, value: InboundConnectionWindow.size),
+                    HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
+                ]
+                let streams = ServerStreamsHandler(credentials: credentials, accept: accept)
+                try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server, initialSettings: settings))
+                try channel.pipeline.syncOperations.addHandler(streams)
+                self.track(channel, NIOLoopBound(streams, eventLoop: channel.eventLoop))
             }
+        }
         switch address {
         case .unixDomainSocket(let path):
-            return try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            let listener = try UnixListener(path: path)
+            let group = self.group
+            listener.start { socket, credentials in
+                // The accepted socket becomes a channel like any other (SwiftNIO owns it from here).
+                ClientBootstrap(group: group)
+                    .channelInitializer { initialize($0, credentials: credentials) }
+                    .withConnectedSocket(socket)
+                    .whenFailure { _ in close(socket) }
+            }
+            return .unix(listener)
         case .tcp(let host, let port):
-            return try await bootstrap.bind(host: host, port: port).get()
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { initialize($0, credentials: nil) }
+                .bind(host: host, port: port).get()
+            return .channel(channel)
         }
     }
 
@@ -114,7 +143,8 @@ public final class LeanServerTransport: ServerTransport, Sendable {
             state.connections[key] = (channel, streams)
             return state.shuttingDown
         }
-        if draining { streams.value.beginShutdown() }
+        // Not from inside the channel's initializer: the channel is not registered yet.
+        if draining { channel.eventLoop.execute { streams.value.beginShutdown() } }
         channel.closeFuture.whenComplete { [self] _ in
             state.withLock { _ = $0.connections.removeValue(forKey: key) }
             finishIfDone()
@@ -131,8 +161,13 @@ public final class LeanServerTransport: ServerTransport, Sendable {
         for connection in connections {
             connection.channel.eventLoop.execute { connection.streams.value.beginShutdown() }
         }
-        guard let listener else { return }
-        listener.close().whenComplete { [self] _ in finishIfDone() }
+        switch listener {
+        case .channel(let channel)?: channel.close().whenComplete { [self] _ in finishIfDone() }
+        case .unix(let listener)?:
+            listener.stop()
+            finishIfDone()
+        case nil: break
+        }
     }
 
     private func finishIfDone() {
@@ -148,7 +183,11 @@ public final class LeanServerTransport: ServerTransport, Sendable {
             state.shuttingDown = true
             return (state.listener, Array(state.connections.values), state.acceptor)
         }
-        listener?.close(promise: nil)
+        switch listener {
+        case .channel(let channel)?: channel.close(promise: nil)
+        case .unix(let listener)?: listener.stop()
+        case nil: break
+        }
         for connection in connections { connection.channel.close(promise: nil) }
         acceptor?.finish()
     }

@@ -29,8 +29,12 @@ final class ServerStreamsHandler: ChannelInboundHandler {
     private var draining = false
     private var window = InboundConnectionWindow()
     private var remotePeer = "", localPeer = ""
+    /// The peer's credentials when the connection came over a unix socket.
+    private let credentials: UnixPeerCredentials?
+    private var caller = ServerCaller.network("unknown")
 
-    init(accept: @escaping @Sendable (AcceptedStream) -> Void) {
+    init(credentials: UnixPeerCredentials? = nil, accept: @escaping @Sendable (AcceptedStream) -> Void) {
+        self.credentials = credentials
         self.accept = accept
     }
 
@@ -41,6 +45,12 @@ final class ServerStreamsHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         remotePeer = Self.describe(context.channel.remoteAddress)
         localPeer = Self.describe(context.channel.localAddress)
+        if let credentials {
+            remotePeer = "unix:\(context.channel.localAddress?.pathname ?? "") (\(credentials))"
+            caller = .unix(credentials)
+        } else {
+            caller = .network(remotePeer)
+        }
         context.writeAndFlush(wrapOutboundOut(InboundConnectionWindow.opening), promise: nil)
         context.fireChannelActive()
     }
@@ -128,7 +138,7 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         continuation.yield(.metadata(metadata))
         if endStream { finishInbound(id) }
         let writer = ServerStreamWriter(id: id, handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop)
-        accept(AcceptedStream(descriptor: descriptor, inbound: inbound, writer: writer, remotePeer: remotePeer, localPeer: localPeer,
+        accept(AcceptedStream(descriptor: descriptor, inbound: inbound, writer: writer, remotePeer: remotePeer, localPeer: localPeer, caller: caller,
                               cancellation: streams[id]!.cancellation))
     }
 
