@@ -18,6 +18,7 @@ public struct NSMError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func failedPrecondition(_ message: String) -> NSMError { NSMError(.failedPrecondition, message) }
     public static func resourceExhausted(_ message: String) -> NSMError { NSMError(.resourceExhausted, message) }
     public static func alreadyExists(_ message: String) -> NSMError { NSMError(.alreadyExists, message) }
+    public static func permissionDenied(_ message: String) -> NSMError { NSMError(.permissionDenied, message) }
 
     /// Whether this error says that what was asked for is already held by someone else.
     public var isAlreadyExists: Bool { code == .alreadyExists }

@@ -124,11 +124,13 @@ public struct Demo: Sendable {
             say("item \(index + 1): service \(item.networkService), interface \(item.interfaceName)\(item.interfaceNameGenerated ? " (generated)" : ""), labels \(item.labels.isEmpty ? "none" : item.labels.labelsDescription)")
         }
         let dns = try localPod.makeDNS(logger: logger)
+        // The pod's client speaks for the pod's namespace: its connections pass the namespace's descriptor.
+        let podPool = GRPCClientPool(passingNamespace: pod.path)
         let client = NSMClient(.init(
             name: "my-app", managerURL: try NSMURL(cluster.managerURL(0)), annotation: annotation,
             labels: ["podName": "my-app"], namespaceURL: pod.identity.url, requestTimeout: .seconds(20),
-            onConnectionsChange: { dns.update($0) }), pool: pool, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: dns), .init(service: client)], logger: logger))
+            onConnectionsChange: { dns.update($0) }), pool: podPool, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: podPool), .init(service: dns), .init(service: client)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             do {

@@ -66,10 +66,12 @@ public struct MeshBenchmark: Sendable {
         }
         log("N=\(size): creating \(size) pod namespaces")
         let pods = try (0..<size).map { try cluster.createNamespace("pod\($0)") }
-        let pool = GRPCClientPool()
+        // One pool per pod, as each pod is its own process in a cluster: its connection to the
+        // manager passes the pod's namespace (the manager refuses a namespace the caller does not speak for).
+        let pools = pods.map { GRPCClientPool(passingNamespace: $0.path) }
         var logger = Logger(label: "nsm.bench")
         logger.logLevel = .error
-        let group = ServiceGroup(configuration: .init(services: [.init(service: pool)], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: pools.map { .init(service: $0) }, logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             defer { tasks.cancelAll() }
@@ -81,7 +83,7 @@ public struct MeshBenchmark: Sendable {
                     let client = NSMClient(.init(
                         name: "pod\(index)-\(which)", managerURL: try NSMURL(cluster.managerURL(0)),
                         annotation: try NetworkServiceAnnotation.parse("kernel://\(service)/nsm-\(which)"),
-                        namespaceURL: pod.identity.url, requestTimeout: .seconds(30)), pool: pool, logger: logger)
+                        namespaceURL: pod.identity.url, requestTimeout: .seconds(30)), pool: pools[index], logger: logger)
                     let start = monotonicNanoseconds()
                     _ = try await client.connect()
                     let elapsed = Double(monotonicNanoseconds() - start) / 1e6

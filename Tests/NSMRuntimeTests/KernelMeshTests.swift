@@ -22,7 +22,7 @@ struct KernelMeshTests {
         let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
         try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.77.1")!)]) { mesh in
             try await mesh.addEndpoint("nse-k", node: 0, services: ["svc-k"], cidr: ["172.16.5.0/24"], routes: ["10.66.0.0/16"], namespaceURL: nse.identity.url)
-            let client = try mesh.client("kernel://svc-k/nsm-1", name: "pod-k", namespaceURL: pod.identity.url)
+            let client = try mesh.client("kernel://svc-k/nsm-1", name: "pod-k", namespace: pod)
             let connection = try #require(try await client.connect().first)
             #expect(try addresses(of: "nsm-1", in: spaces.name("pod")) == ["172.16.5.1/32"])
             #expect(connection.path.pathSegments.count == 4)
@@ -57,9 +57,9 @@ struct KernelMeshTests {
         let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
         try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.79.1")!)]) { mesh in
             try await mesh.addEndpoint("nse-e", node: 0, services: ["svc-e"], cidr: ["172.16.79.0/24"], namespaceURL: nse.identity.url)
-            let first = try mesh.client("kernel://svc-e/nsm-1", name: "pod-a", namespaceURL: podA.identity.url)
+            let first = try mesh.client("kernel://svc-e/nsm-1", name: "pod-a", namespace: podA)
             _ = try await first.connect()
-            let second = try mesh.client("kernel://svc-e/nsm-1", name: "pod-b", namespaceURL: podB.identity.url)
+            let second = try mesh.client("kernel://svc-e/nsm-1", name: "pod-b", namespace: podB)
             _ = try await second.connect()
             #expect(try addresses(of: "nsm-1", in: spaces.name("pb")) == ["172.16.79.3/32"])
             _ = try ipIn(spaces.name("pb"), ["ping", "-c", "1", "-W", "2", "172.16.79.2"])
@@ -83,7 +83,7 @@ struct KernelMeshTests {
         let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
         try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.78.1")!)]) { mesh in
             try await mesh.addEndpoint("nse-d", node: 0, services: ["svc-d"], cidr: ["fd00:78::/120", "172.16.78.0/24"], namespaceURL: nse.identity.url)
-            let client = try mesh.client("kernel://svc-d/nsm-1", name: "pod-d", namespaceURL: pod.identity.url)
+            let client = try mesh.client("kernel://svc-d/nsm-1", name: "pod-d", namespace: pod)
             _ = try #require(try await client.connect().first)
             #expect(Set(try addresses(of: "nsm-1", in: spaces.name("pod"))) == ["fd00:78::1/128", "172.16.78.1/32"])
             #expect(try ipv6Addresses(of: "nsm-1", in: spaces.name("pod")).contains { $0.hasPrefix("fe80:") })
@@ -112,7 +112,7 @@ struct KernelMeshTests {
         ]
         try await Mesh.with(nodes: 2, dataPlanes: planes) { mesh in
             try await mesh.addEndpoint("nse-r", node: 1, services: ["svc-r"], cidr: ["172.16.7.0/24"], namespaceURL: nse.identity.url)
-            let client = try mesh.client("kernel://svc-r/nsm-1", node: 0, name: "pod-r", namespaceURL: pod.identity.url)
+            let client = try mesh.client("kernel://svc-r/nsm-1", node: 0, name: "pod-r", namespace: pod)
             let connection = try #require(try await client.connect().first)
             #expect(connection.path.pathSegments.count == 6)
             let json = try interfaceJSON(spaces.name("pod")).first { $0["ifname"] as? String == "nsm-1" }

@@ -27,7 +27,7 @@ struct PodPrefixCollisionTests {
         try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.81.1")!)]) { mesh in
             try await mesh.addEndpoint("nse-pa", node: 0, services: ["svc-pa"], cidr: ["172.16.1.0/24"], namespaceURL: nseA.identity.url)
             try await mesh.addEndpoint("nse-pb", node: 0, services: ["svc-pb"], cidr: ["172.16.1.0/24"], namespaceURL: nseB.identity.url)
-            let client = try mesh.client("kernel://svc-pa/nsm-a, kernel://svc-pb/nsm-b", name: "pod-p\(round)", namespaceURL: pod.identity.url)
+            let client = try mesh.client("kernel://svc-pa/nsm-a, kernel://svc-pb/nsm-b", name: "pod-p\(round)", namespace: pod)
             let connections = try await client.connect()
             #expect(connections.count == 2)
             // Neither endpoint serves DNS, so neither may advertise any (a silent DNS server holds every negative answer).
@@ -63,7 +63,7 @@ struct RestartedClientRequestTests {
                 $0.id = "restarted-0"
                 $0.networkService = "svc-rs"
             }, preferences: [.kernel(interfaceName: "nsm-1", namespace: NamespaceURL(pod.identity.url))])
-            let remote = try await GRPCDialer(pool: mesh.pool, timeout: .seconds(10)).peer(for: mesh.nodes[0].managerUnix)
+            let remote = try await GRPCDialer(pool: mesh.pool(speakingFor: pod), timeout: .seconds(10)).peer(for: mesh.nodes[0].managerUnix)
             let first = try await remote.request(request)
             let second = try await remote.request(request)
             #expect(second.path.pathSegments.map(\.id) == first.path.pathSegments.map(\.id))

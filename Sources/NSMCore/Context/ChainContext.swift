@@ -8,6 +8,8 @@ public struct ChainContext: Sendable {
     public var metadata: ConnectionMetadata
     /// Where the call came from (e.g. `unix:/var/lib/networkservicemesh/nsm.io.sock`), if known.
     public var peer: String
+    /// Who made the call, as the transport knows it (``Caller``); in-process unless a server set it.
+    public var caller: Caller
     /// Where this call goes after this hop (upstream's `clienturl`): set by the hop's selection
     /// element (round robin, discover-forwarder, the client's manager URL, or, on a Close after a
     /// restart, the restore element); read by connect, monitor relay and the mechanism elements.
@@ -15,10 +17,11 @@ public struct ChainContext: Sendable {
     /// Values one element hands to later elements of the same call (e.g. discovered candidates).
     public var values: CallValues = CallValues()
 
-    public init(logger: Logger = Logger(label: "nsm"), metadata: ConnectionMetadata = ConnectionMetadata(), peer: String = "") {
+    public init(logger: Logger = Logger(label: "nsm"), metadata: ConnectionMetadata = ConnectionMetadata(), peer: String = "", caller: Caller = .inProcess) {
         self.logger = logger
         self.metadata = metadata
         self.peer = peer
+        self.caller = caller
     }
 }
 

@@ -20,6 +20,10 @@ public struct Forwarder: Sendable {
         public var vxlanPort: UInt16
         public var underlayMTU: UInt32
         public var maxTokenLifetime: Duration
+        /// Whether a KERNEL mechanism that reaches the forwarder over its own socket may only name
+        /// the caller's network namespace (``CallerNamespaceElement``; in-process calls from the
+        /// node's manager were checked there). Off only for tests with made-up namespace inodes.
+        public var checksCallerNamespace = true
 
         public init(
             name: String, listen: NSMURL, managerURL: NSMURL, tunnelIP: IPAddress, labels: [String: String] = ["p2p": "true"],
@@ -59,6 +63,7 @@ public struct Forwarder: Sendable {
         let relay = MonitorRelay(hopName: configuration.name, dialer: dialer, monitor: monitor, logger: logger)
         let tunnelIP = configuration.tunnelIP, vxlanPort = configuration.vxlanPort
         let chain = NetworkServiceChain([
+            configuration.checksCallerNamespace ? CallerNamespaceElement() : nil,
             UpdatePathElement(name: configuration.name),
             ExpiresElement(lifetime: configuration.maxTokenLifetime),
             BeginElement(),

@@ -26,6 +26,10 @@ public struct Manager: Sendable {
         public var forwarderServiceName: String
         /// Connections not refreshed within this time are closed (token lifetime).
         public var maxTokenLifetime: Duration
+        /// Whether a KERNEL mechanism may only name its caller's own network namespace
+        /// (``CallerNamespaceElement``). Always on in `nsm node`; off only for tests whose pods
+        /// are made-up namespace inodes behind a recording data plane.
+        public var checksCallerNamespace = true
 
         public init(
             name: String, listenUnix: NSMURL, listenTCP: NSMURL, publicURL: NSMURL? = nil, registryURL: NSMURL, nodeName: String,
@@ -61,6 +65,7 @@ public struct Manager: Sendable {
         let relay = MonitorRelay(hopName: configuration.name, dialer: dialer, monitor: monitor, logger: logger)
         let excludedPrefixes = configuration.excludedPrefixesFile.map { ExcludedPrefixesElement(file: ExcludedPrefixesFile(path: $0)) }
         let chain = NetworkServiceChain([
+            configuration.checksCallerNamespace ? CallerNamespaceElement() : nil,
             UpdatePathElement(name: configuration.name),
             ExpiresElement(lifetime: configuration.maxTokenLifetime),
             BeginElement(),

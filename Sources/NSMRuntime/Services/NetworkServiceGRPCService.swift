@@ -18,7 +18,7 @@ public struct NetworkServiceGRPCService: Networkservice_NetworkService.SimpleSer
         var logger = self.logger
         logger[metadataKey: "nsm.connection.id"] = "\(request.connection.id)"
         do {
-            return try await chain.request(request, context: ChainContext(logger: logger, peer: context.remotePeer))
+            return try await chain.request(request, context: ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer)))
         } catch {
             logger.info("request failed", metadata: ["error": "\(error)"])
             throw error.asRPCError
@@ -29,7 +29,7 @@ public struct NetworkServiceGRPCService: Networkservice_NetworkService.SimpleSer
         var logger = self.logger
         logger[metadataKey: "nsm.connection.id"] = "\(request.id)"
         do {
-            try await chain.close(request, context: ChainContext(logger: logger, peer: context.remotePeer))
+            try await chain.close(request, context: ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer)))
             return Google_Protobuf_Empty()
         } catch {
             logger.info("close failed", metadata: ["error": "\(error)"])

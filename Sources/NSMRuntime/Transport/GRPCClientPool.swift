@@ -6,6 +6,11 @@ import Synchronization
 /// The process's ``GRPCPeer``s, one per URL, created on first use and shared by everything in
 /// the process; their stream clients' connections run in this service's `run()` (so no task is
 /// started outside the service tree).
+///
+/// A pool may speak for a network namespace other than its process's (a pod of the local mesh
+/// whose client runs in `nsm run`, the demo or the benchmark): its Request and Close connections
+/// to unix sockets then pass that namespace's descriptor with their first byte, as upstream's
+/// grpcfd does, and the manager lets them name it.
 public final class GRPCClientPool: Service, Sendable {
     private struct State {
         var peers: [NSMURL: GRPCPeer] = [:]
@@ -14,8 +19,11 @@ public final class GRPCClientPool: Service, Sendable {
     private let state = Mutex(State())
     private let newPeers: AsyncStream<GRPCPeer>
     private let newPeersContinuation: AsyncStream<GRPCPeer>.Continuation
+    /// The namespace file (`/run/netns/<name>`) passed on unix connections, if any.
+    public let passingNamespace: String?
 
-    public init() {
+    public init(passingNamespace: String? = nil) {
+        self.passingNamespace = passingNamespace
         (newPeers, newPeersContinuation) = AsyncStream.makeStream(of: GRPCPeer.self)
     }
 
@@ -24,7 +32,7 @@ public final class GRPCClientPool: Service, Sendable {
         try state.withLock { state in
             if let peer = state.peers[url] { return peer }
             guard !state.shutDown else { throw NSMError.unavailable("the client pool is shut down") }
-            let peer = try GRPCPeer(url: url)
+            let peer = try GRPCPeer(url: url, passingNamespace: passingNamespace)
             state.peers[url] = peer
             newPeersContinuation.yield(peer)
             return peer

@@ -26,7 +26,7 @@ public final class GRPCPeer: NetworkServicePeer {
     /// Whether the peer answered a liveness probe and nothing since suggested it went away.
     private let alive = Mutex(false)
 
-    init(url: NSMURL, timeout: Duration = .seconds(15)) throws {
+    init(url: NSMURL, timeout: Duration = .seconds(15), passingNamespace: String? = nil) throws {
         self.url = url
         self.timeout = timeout
         var config = HTTP2ClientTransport.Posix.Config.defaults
@@ -34,7 +34,7 @@ public final class GRPCPeer: NetworkServicePeer {
         config.backoff.max = .milliseconds(500)
         config.connection.maxIdleTime = nil
         streamClient = GRPCClient(transport: try HTTP2ClientTransport.Posix(target: url.clientTarget, transportSecurity: .plaintext, config: config))
-        unaryClient = GRPCUnaryClient(target: url.grpcAddress)
+        unaryClient = GRPCUnaryClient(target: url.grpcAddress, passingFile: passingNamespace)
     }
 
     /// The same peer with another deadline for Request and Close (state stays shared).

@@ -49,7 +49,8 @@ struct RunCommand: AsyncParsableCommand {
         defer { pod.destroy() }
         var logger = Logger(label: "nsm.run")
         logger.logLevel = .critical
-        let pool = GRPCClientPool()
+        // The client runs here, outside the pod: its connections pass the pod's namespace.
+        let pool = GRPCClientPool(passingNamespace: pod.namespace.path)
         let dns = try pod.makeDNS(logger: logger)
         let client = NSMClient(.init(
             name: podName, managerURL: try NSMURL(localCluster.managerURL(node)), annotation: parsed, labels: ["podName": podName],

@@ -11,6 +11,7 @@ import NSMAnnotation
 import SwiftProtobuf
 import NSMElements
 import NSMRuntime
+import Netlink
 import ServiceLifecycle
 import Synchronization
 
@@ -60,13 +61,18 @@ final class Mesh: Sendable {
             let unix = NSMURL.unix(path: "\(directory)/\(name)/nsm.io.sock")
             let tcp = NSMURL.tcp(host: "127.0.0.1", port: try freePort())
             let hops = inProcess ? InProcessHops() : nil
-            let manager = Manager(.init(
+            var managerConfiguration = Manager.Configuration(
                 name: "nsmgr-\(name)", listenUnix: unix, listenTCP: tcp, registryURL: registryURL, nodeName: name,
-                excludedPrefixesFile: excludedPrefixesFile), pool: managerPool, inProcess: hops, logger: logger)
+                excludedPrefixesFile: excludedPrefixesFile)
+            // Pods are made-up namespace inodes unless the test brings real data planes (and real namespaces).
+            managerConfiguration.checksCallerNamespace = dataPlanes != nil
+            let manager = Manager(managerConfiguration, pool: managerPool, inProcess: hops, logger: logger)
             let dataPlane = RecordingDataPlane()
             let tunnel = dataPlanes?[index].tunnelIP ?? IPAddress("192.168.100.\(index + 1)")!
-            let forwarder = Forwarder(.init(
-                name: "forwarder-\(name)", listen: .unix(path: "\(directory)/\(name)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel),
+            var forwarderConfiguration = Forwarder.Configuration(
+                name: "forwarder-\(name)", listen: .unix(path: "\(directory)/\(name)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel)
+            forwarderConfiguration.checksCallerNamespace = dataPlanes != nil
+            let forwarder = Forwarder(forwarderConfiguration,
                 dataPlane: dataPlanes?[index].plane ?? dataPlane, pool: forwarderPool, inProcess: hops, logger: logger)
             nodes.append(Node(name: name, manager: manager, forwarder: forwarder, dataPlane: dataPlane, kernelDataPlane: dataPlanes?[index].plane,
                               managerUnix: unix, managerTCP: tcp, tunnelIP: tunnel))
@@ -120,13 +126,24 @@ final class Mesh: Sendable {
         return (endpoint, handle)
     }
 
+    /// A started client pool whose connections pass `namespace` (a pod's client, in the test's process).
+    func pool(speakingFor namespace: NetworkNamespace) -> GRPCClientPool {
+        let pool = GRPCClientPool(passingNamespace: namespace.path)
+        _ = runner.start([pool])
+        return pool
+    }
+
+    /// A client for a pod: a made-up namespace inode by default, or a real namespace, which its
+    /// connections then pass to the manager (as a pod's own client would be in it).
     func client(_ annotation: String, node: Int = 0, name: String = "pod-\(UUID().uuidString.prefix(6))", namespaceURL: String = "inode://4/4026539999",
+                namespace: NetworkNamespace? = nil,
                 onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)? = nil,
                 onEvent: (@Sendable (NSMClientEvent) -> Void)? = nil) throws -> NSMClient {
-        NSMClient(.init(
+        let pool = namespace.map { self.pool(speakingFor: $0) } ?? self.pool
+        return NSMClient(.init(
             name: name, managerURL: nodes[node].managerUnix, annotation: try NetworkServiceAnnotation.parse(annotation),
-            labels: ["podName": name], namespaceURL: namespaceURL, requestTimeout: .seconds(30), onConnectionsChange: onConnectionsChange,
-            onEvent: onEvent),
+            labels: ["podName": name], namespaceURL: namespace?.identity.url ?? namespaceURL, requestTimeout: .seconds(30),
+            onConnectionsChange: onConnectionsChange, onEvent: onEvent),
                   pool: pool, logger: logger)
     }
 
