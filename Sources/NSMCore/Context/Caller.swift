@@ -13,6 +13,19 @@ public enum Caller: Sendable, Hashable, CustomStringConvertible {
     /// A peer over the network (TCP), by address.
     case remote(String)
 
+    /// Who this caller is for ownership (the creator of a connection): a local process by the
+    /// namespace it speaks for (a pod's containers share it), a network peer by its host; `nil`
+    /// in process (trusted: the hop's own timers and the node's manager).
+    public var identity: String? {
+        switch self {
+        case .inProcess: nil
+        case .local(_, _, let namespace): "local process in \(namespace?.description ?? "an unreadable namespace")"
+        case .remote(let address):
+            // "ipv4:10.0.0.1:5000" / "ipv6:[fd00::1]:5000" → without the port.
+            "peer \(address.lastIndex(of: ":").map { String(address[..<$0]) } ?? address)"
+        }
+    }
+
     public var description: String {
         switch self {
         case .inProcess: "this process"

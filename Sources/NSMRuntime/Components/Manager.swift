@@ -69,6 +69,7 @@ public struct Manager: Sendable {
             UpdatePathElement(name: configuration.name),
             ExpiresElement(lifetime: configuration.maxTokenLifetime),
             BeginElement(),
+            ConnectionOwnerElement(),
             MetadataElement(),
             TimeoutElement(scheduler: timeouts),
             MonitorElement(monitor),

@@ -1,0 +1,45 @@
+"""Sends one NetworkService Request (or Close) with grpcio from wherever it is started — inside a
+pod's namespace with `ip netns exec` — and prints the outcome as JSON: what a process in that pod
+could do with the manager's socket.
+
+Usage: grpc_request.py TARGET SERVICE IFACE INODE_URL [refresh|close CONNECTION]
+A new connection has id SERVICE-IFACE; its answer's bytes come back base64-encoded ("connection"),
+and `refresh`/`close` send such a connection (whoever's it is) back as a Request or a Close."""
+import base64
+import json
+import sys
+
+import grpc
+
+import connection_pb2
+import networkservice_pb2
+import networkservice_pb2_grpc
+
+
+def main():
+    target, service, interface, inode_url = sys.argv[1:5]
+    mechanism = connection_pb2.Mechanism(cls="LOCAL", type="KERNEL", parameters={"name": interface, "inodeURL": inode_url})
+    if len(sys.argv) > 6:
+        connection = connection_pb2.Connection.FromString(base64.b64decode(sys.argv[6]))
+        if connection.mechanism.type == "KERNEL":
+            connection.mechanism.parameters["inodeURL"] = inode_url
+    else:
+        connection = connection_pb2.Connection(id=f"{service}-{interface}", network_service=service)
+        connection.path.path_segments.add(name="grpc-request", id=connection.id)
+    request = networkservice_pb2.NetworkServiceRequest(connection=connection, mechanism_preferences=[mechanism])
+    with grpc.insecure_channel(target) as channel:
+        stub = networkservice_pb2_grpc.NetworkServiceStub(channel)
+        try:
+            if sys.argv[5:6] == ["close"]:
+                stub.Close(connection, timeout=20)
+                print(json.dumps({"code": "OK"}))
+                return
+            answer = stub.Request(request, timeout=20)
+            print(json.dumps({"code": "OK", "addresses": list(answer.context.ip_context.src_ip_addrs),
+                              "connection": base64.b64encode(answer.SerializeToString()).decode()}))
+        except grpc.RpcError as error:
+            print(json.dumps({"code": error.code().name, "message": error.details()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Namespace theft, tried as an attacker would: a process in pod A, with a grpcio client and the
+manager's socket (which every injected pod mounts), asks for an interface in someone else's
+namespace — pod B's, a bare one's, the endpoint's, the node's, the machine's — by `inode://` and by
+`file://`, over the unix socket and over the manager's TCP port. Every one is refused and nothing
+appears anywhere; the same client naming its own namespace gets its interface (so the requests are
+well formed and the refusals are the check's)."""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import HERE, nsm_binary
+from netns import Namespace
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates network namespaces")
+NAME = f"th{os.getpid()}"
+SOCKET = f"unix:///run/nsm-{NAME}/node0/nsm.io.sock"
+TCP = "192.168.240.1:5001"
+
+
+def nsm(*args):
+    result = subprocess.run([nsm_binary(), *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def inode(path):
+    info = os.stat(path)
+    return f"inode://{info.st_dev}/{info.st_ino}"
+
+
+@pytest.fixture(scope="module")
+def cluster(stubs):
+    nsm("cluster", "up", "--cluster", NAME, "--nodes", "2")
+    pods = []
+    try:
+        nsm("cluster", "endpoint", "--cluster", NAME, "--endpoint-name", "nse-th", "--node", "0",
+            "--service-names", "svc-theft", "--cidr-prefix", "172.16.171.0/24")
+        pods = [Namespace(f"{NAME}-a"), Namespace(f"{NAME}-b"), Namespace(f"{NAME}-bare")]
+        yield {"a": pods[0], "b": pods[1], "bare": pods[2], "stubs": os.path.dirname(stubs.networkservice_pb2.__file__)}
+    finally:
+        for pod in pods:
+            pod.delete()
+        subprocess.run([nsm_binary(), "cluster", "down", "--cluster", NAME], capture_output=True, timeout=120)
+
+
+def ask(cluster, namespace, target, interface, inode_url, *extra):
+    """Runs the grpcio client inside `namespace` (an `ip netns` name) and returns its outcome."""
+    env = {**os.environ, "PYTHONPATH": cluster["stubs"]}
+    import sys
+    result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, os.path.join(HERE, "grpc_request.py"),
+                             target, "svc-theft", interface, inode_url, *extra], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def has_link(namespace, name):
+    argv = ["ip", "link", "show", name] if namespace is None else ["ip", "-n", namespace, "link", "show", name]
+    return subprocess.run(argv, capture_output=True).returncode == 0
+
+
+def victims(cluster):
+    """(description, `ip -n` name or None for the machine's own, URLs naming it)."""
+    named = {
+        "pod B": f"{NAME}-b",
+        "a bare namespace": f"{NAME}-bare",
+        "the endpoint": f"nsm-{NAME}-nse-th",
+        "the node": f"nsm-{NAME}-node0",
+    }
+    found = [(what, netns, [inode(f"/run/netns/{netns}"), f"file:///run/netns/{netns}"]) for what, netns in named.items()]
+    # The machine's own namespace, where this test runs (PID 1's may not be readable in a sandbox).
+    found.append(("the machine", None, [inode("/proc/self/ns/net"), f"file:///proc/{os.getpid()}/ns/net"]))
+    return found
+
+
+def test_a_pod_gets_an_interface_in_its_own_namespace_only(cluster):
+    own = ask(cluster, f"{NAME}-a", SOCKET, "mine0", "file:///proc/thread-self/ns/net")
+    assert own["code"] == "OK", own
+    assert has_link(f"{NAME}-a", "mine0")
+    attempts = 0
+    for what, netns, urls in victims(cluster):
+        for url in urls:
+            outcome = ask(cluster, f"{NAME}-a", SOCKET, "theft0", url)
+            attempts += 1
+            assert outcome["code"] == "PERMISSION_DENIED", (what, url, outcome)
+            assert "own network namespace" in outcome["message"] and "pid" in outcome["message"], outcome
+            assert not has_link(netns, "theft0"), f"theft0 appeared in {what}"
+    assert attempts == 10
+    assert not has_link(f"{NAME}-a", "theft0")
+
+
+def test_only_the_pod_that_made_a_connection_may_refresh_or_close_it(cluster):
+    """Pod B holds pod A's connection as the manager knows it (ids are visible to anyone who watches
+    the manager's monitor) and sends it back as a refresh naming its own namespace, and as a Close."""
+    made = ask(cluster, f"{NAME}-a", SOCKET, "kept0", "file:///proc/thread-self/ns/net")
+    assert made["code"] == "OK", made
+    for verb in ["refresh", "close"]:
+        outcome = ask(cluster, f"{NAME}-b", SOCKET, "kept0", "file:///proc/thread-self/ns/net", verb, made["connection"])
+        assert outcome["code"] == "PERMISSION_DENIED", (verb, outcome)
+        assert f"only its creator may {verb}" in outcome["message"], outcome
+    assert has_link(f"{NAME}-a", "kept0") and not has_link(f"{NAME}-b", "kept0")
+    # Its creator may refresh and close it: the interface goes.
+    again = ask(cluster, f"{NAME}-a", SOCKET, "kept0", "file:///proc/thread-self/ns/net", "refresh", made["connection"])
+    assert again["code"] == "OK" and again["addresses"] == made["addresses"], again
+    assert ask(cluster, f"{NAME}-a", SOCKET, "kept0", "file:///proc/thread-self/ns/net", "close", again["connection"])["code"] == "OK"
+    assert not has_link(f"{NAME}-a", "kept0")
+
+
+def test_over_tcp_no_namespace_may_be_named(cluster):
+    # From the other node, as a remote hop would call; even pod A's own namespace, by inode.
+    for what, netns, urls in victims(cluster) + [("pod A", f"{NAME}-a", [inode(f"/run/netns/{NAME}-a")])]:
+        outcome = ask(cluster, f"nsm-{NAME}-node1", TCP, "theft1", urls[0])
+        assert outcome["code"] == "PERMISSION_DENIED", (what, outcome)
+        assert "over the network" in outcome["message"], outcome
+        assert not has_link(netns, "theft1"), f"theft1 appeared in {what}"
