@@ -167,7 +167,8 @@ let package = Package(
         .target(
             name: "NSMRuntime",
             dependencies: [
-                "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing", "NSMDNS", "LeanGRPC", "Readiness",
+                "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing", "NSMDNS", "LeanGRPC", "Readiness", "SPIFFE",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -188,7 +189,22 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // SPIFFE identities: IDs, X.509-SVIDs and bundles (from files or the Workload API), peer
+        // checks, TLS configurations, a small issuing CA. Knows nothing of NSM.
+        .target(
+            name: "SPIFFE",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -305,7 +321,11 @@ let package = Package(
             name: "NSMRuntimeTests",
             dependencies: [
                 "NSMRuntime", "NSMElements", "NSMCore", "NSMAPI", "NSMRegistry", "NSMAnnotation", "IPAddressing",
-                "NSMDataPlane", "Netlink", "NetlinkWire", "KernelTestSupport", "Readiness", "ChildProcesses",
+                "NSMDataPlane", "Netlink", "NetlinkWire", "KernelTestSupport", "Readiness", "ChildProcesses", "SPIFFE", "LeanGRPC",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -319,6 +339,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NSMAnnotationTests", dependencies: ["NSMAnnotation"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SPIFFETests",
+            dependencies: [
+                "SPIFFE",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "LeanGRPCTests",
             dependencies: [

@@ -5,6 +5,7 @@ import GRPCCore
 public import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 public import SwiftProtobuf
 import Synchronization
 
@@ -21,6 +22,8 @@ public final class GRPCUnaryClient: Sendable {
         let channel: any Channel
         let streams: NIOLoopBound<UnaryStreamsHandler>
         let health: ConnectionHealth
+        /// What ``TransportSecurity/identify`` said of the server, with TLS.
+        let peerIdentity: String?
     }
 
     private enum State {
@@ -35,13 +38,16 @@ public final class GRPCUnaryClient: Sendable {
     /// A file each connection to a unix socket passes with its first byte (`SCM_RIGHTS`, as
     /// upstream's grpcfd): a network namespace this client speaks for. Opened per connection.
     public let passingFile: String?
+    /// TLS under HTTP/2, or `nil` for plaintext; the server is identified before the first call.
+    public let security: TransportSecurity?
     let eventLoop: any EventLoop
     private let state = Mutex(State.idle)
 
     public init(
         target: GRPCAddress, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), maximumResponseBytes: Int = 4 << 20,
-        passingFile: String? = nil
+        passingFile: String? = nil, security: TransportSecurity? = nil
     ) {
+        self.security = security
         self.target = target
         self.eventLoop = eventLoop
         self.maximumResponseBytes = maximumResponseBytes
@@ -141,6 +147,7 @@ public final class GRPCUnaryClient: Sendable {
                 state.withLock { state in
                     if case .connecting(let future) = state, future === pending { state = .idle }
                 }
+                if let refused = error as? RPCError, refused.code == .unauthenticated { throw refused }
                 throw RPCError(code: .unavailable, message: "cannot connect to \(target): \(error)")
             }
         }
@@ -148,6 +155,9 @@ public final class GRPCUnaryClient: Sendable {
 
     private func connect() -> EventLoopFuture<Connection> {
         let maximumResponseBytes = self.maximumResponseBytes
+        let security = self.security
+        let eventLoop = self.eventLoop
+        let handshake = security.map { _ in eventLoop.makePromise(of: Void.self) }
         func bootstrap(passing: (socket: Int32, file: PassedFile)? = nil) -> ClientBootstrap {
             ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(5))
@@ -159,6 +169,10 @@ public final class GRPCUnaryClient: Sendable {
                             HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
                         ]
                         if let passing { try channel.pipeline.syncOperations.addHandler(FilePassingHandler(socket: passing.socket, file: passing.file)) }
+                        if let security, let handshake {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: try security.context(), serverHostname: nil))
+                            try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
+                        }
                         try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: settings))
                         try channel.pipeline.syncOperations.addHandler(UnaryStreamsHandler(maximumResponseBytes: maximumResponseBytes))
                     }
@@ -186,10 +200,28 @@ public final class GRPCUnaryClient: Sendable {
         case (.tcp(let host, let port), _):
             connected = bootstrap().connect(host: host, port: port)
         }
-        return connected.flatMapThrowing { channel in
-            let streams = try channel.pipeline.syncOperations.handler(type: UnaryStreamsHandler.self)
-            return Connection(channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop), health: streams.health)
+        connected.whenFailure { error in handshake?.fail(error) }
+        return connected.flatMap { channel in
+            let ready = handshake?.futureResult ?? channel.eventLoop.makeSucceededVoidFuture()
+            return ready.flatMapErrorThrowing { error in
+                channel.close(promise: nil)
+                throw error
+            }.flatMapThrowing {
+                let identity: String?
+                do { identity = try security?.identifyPeer(of: channel.pipeline.syncOperations, server: false) } catch {
+                    channel.close(promise: nil)
+                    throw RPCError(code: .unauthenticated, message: "the server's certificate is not accepted: \(error)")
+                }
+                let streams = try channel.pipeline.syncOperations.handler(type: UnaryStreamsHandler.self)
+                return Connection(channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop), health: streams.health, peerIdentity: identity)
+            }
         }
+    }
+
+    /// The server's identity on the open connection (what ``TransportSecurity/identify`` said of
+    /// its certificate), connecting first if needed; `nil` without TLS.
+    public func serverIdentity() async throws -> String? {
+        try await connection().peerIdentity
     }
 
     /// Closes the connection; calls after this fail with `.unavailable`.

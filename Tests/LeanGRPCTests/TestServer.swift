@@ -44,15 +44,17 @@ struct EchoService: Networkservice_NetworkService.SimpleServiceProtocol {
         case "big":
             connection.labels["big"] = String(repeating: "x", count: Int(parts[1]) ?? 0)
         case "caller":
-            switch ServerCaller.current {
-            case .unix(let credentials)?:
+            if let credentials = ServerCaller.current?.unix {
                 connection.labels["pid"] = "\(credentials.pid)"
                 connection.labels["uid"] = "\(credentials.uid)"
                 connection.labels["netns"] = credentials.networkNamespace?.description ?? "unreadable"
                 connection.labels["passed"] = credentials.passedNetworkNamespaces.map(\.description).joined(separator: ",")
-            case .network(let address)?: connection.labels["network"] = address
-            case nil: connection.labels["none"] = "true"
+            } else if let current = ServerCaller.current {
+                connection.labels["network"] = current.address
+            } else {
+                connection.labels["none"] = "true"
             }
+            connection.labels["identity"] = ServerCaller.current?.identity ?? ""
         default:
             break
         }

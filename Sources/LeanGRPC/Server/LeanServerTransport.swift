@@ -5,6 +5,7 @@ public import GRPCCore
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import Readiness
 import Synchronization
 
@@ -42,8 +43,12 @@ public final class LeanServerTransport: ServerTransport, Sendable {
     private let state = Mutex(State())
     private let ready = ReadySignal<GRPCAddress>()
 
-    public init(address: GRPCAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    /// TLS under HTTP/2 (unix sockets and TCP alike), or `nil` for plaintext.
+    public let security: TransportSecurity?
+
+    public init(address: GRPCAddress, security: TransportSecurity? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.address = address
+        self.security = security
         self.group = group
     }
 
@@ -103,14 +108,16 @@ public final class LeanServerTransport: ServerTransport, Sendable {
     }
 
     private func bind(_ accept: @escaping @Sendable (AcceptedStream) -> Void) async throws -> Listener {
+        let security = self.security
         @Sendable func initialize(_ channel: any Channel, credentials: UnixPeerCredentials?) -> EventLoopFuture<Void> {
             channel.eventLoop.makeCompletedFuture {
+                if let security { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: try security.context())) }
                 let settings: HTTP2Settings = [
                     HTTP2Setting(parameter: .maxConcurrentStreams, value: 16_384),
                     HTTP2Setting(parameter: .initialWindowSize, value: InboundConnectionWindow.size),
                     HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
                 ]
-                let streams = ServerStreamsHandler(credentials: credentials, accept: accept)
+                let streams = ServerStreamsHandler(credentials: credentials, security: security, accept: accept)
                 try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server, initialSettings: settings))
                 try channel.pipeline.syncOperations.addHandler(streams)
                 self.track(channel, NIOLoopBound(streams, eventLoop: channel.eventLoop))

@@ -31,10 +31,14 @@ final class ServerStreamsHandler: ChannelInboundHandler {
     private var remotePeer = "", localPeer = ""
     /// The peer's credentials when the connection came over a unix socket.
     private let credentials: UnixPeerCredentials?
-    private var caller = ServerCaller.network("unknown")
+    private var caller = ServerCaller(address: "unknown")
+    /// With TLS: the peer is identified once, at its first stream (after the handshake).
+    private let security: TransportSecurity?
+    private var peerIdentity: Result<String, RPCError>?
 
-    init(credentials: UnixPeerCredentials? = nil, accept: @escaping @Sendable (AcceptedStream) -> Void) {
+    init(credentials: UnixPeerCredentials? = nil, security: TransportSecurity? = nil, accept: @escaping @Sendable (AcceptedStream) -> Void) {
         self.credentials = credentials
+        self.security = security
         self.accept = accept
     }
 
@@ -47,10 +51,8 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         localPeer = Self.describe(context.channel.localAddress)
         if let credentials {
             remotePeer = "unix:\(context.channel.localAddress?.pathname ?? "") (\(credentials))"
-            caller = .unix(credentials)
-        } else {
-            caller = .network(remotePeer)
         }
+        caller = ServerCaller(unix: credentials, address: remotePeer)
         context.writeAndFlush(wrapOutboundOut(InboundConnectionWindow.opening), promise: nil)
         context.fireChannelActive()
     }
@@ -115,6 +117,22 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         }
         let (inbound, continuation) = AsyncThrowingStream.makeStream(of: RPCRequestPart<[UInt8]>.self, throwing: (any Error).self)
         streams[id] = Stream(inbound: continuation, cancellation: CancellationSlot())
+        if let security {
+            if peerIdentity == nil {
+                do {
+                    let identity = try security.identifyPeer(of: context.pipeline.syncOperations, server: true)
+                    peerIdentity = .success(identity)
+                    caller.identity = identity
+                    remotePeer += " [\(identity)]"
+                } catch {
+                    peerIdentity = .failure(RPCError(code: .unauthenticated, message: "the client's certificate is not accepted: \(error)"))
+                }
+            }
+            if case .failure(let error) = peerIdentity {
+                refuse(id, error)
+                return
+            }
+        }
         guard let path = headers.first(name: ":path"), let descriptor = Self.descriptor(path) else {
             refuse(id, RPCError(code: .unimplemented, message: "invalid :path \"\(headers.first(name: ":path") ?? "")\" (expected /package.Service/Method)"))
             return

@@ -74,12 +74,21 @@ public struct UnixPeerCredentials: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Who is calling, as the server transport knows it. Set for the duration of each call's handler,
-/// so the service (and the chain behind it) can tell a local process from a network peer.
-public enum ServerCaller: Sendable, Hashable {
-    /// A process on this host, over a unix socket.
-    case unix(UnixPeerCredentials)
-    /// A peer over TCP, by address (`ipv4:10.0.0.1:5000`).
-    case network(String)
+/// so the service (and the chain behind it) can tell a local process from a network peer, and
+/// knows the peer's TLS identity when the transport has TLS.
+public struct ServerCaller: Sendable, Hashable {
+    /// The process's credentials when the call came over a unix socket.
+    public var unix: UnixPeerCredentials?
+    /// `ipv4:10.0.0.1:5000`, or `unix:<path>` with the credentials.
+    public var address: String
+    /// What ``TransportSecurity/identify`` said of the peer's certificate (e.g. its SPIFFE ID).
+    public var identity: String?
+
+    public init(unix: UnixPeerCredentials? = nil, address: String, identity: String? = nil) {
+        self.unix = unix
+        self.address = address
+        self.identity = identity
+    }
 
     @TaskLocal public static var current: ServerCaller?
 }

@@ -23,7 +23,7 @@ public struct CallerNamespaceElement: NetworkServiceElement {
     public func request(
         _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
     ) async throws -> Connection_Connection {
-        if case .inProcess = context.caller { return try await next.request(request, context: context) }
+        if case .inProcess = context.caller.transport { return try await next.request(request, context: context) }
         var request = request
         if request.connection.hasMechanism {
             try authorize(&request.connection.mechanism, caller: context.caller, role: "the connection's mechanism")
@@ -36,7 +36,7 @@ public struct CallerNamespaceElement: NetworkServiceElement {
 
     func authorize(_ mechanism: inout Connection_Mechanism, caller: Caller, role: String) throws {
         guard mechanism.isKernel, let text = mechanism.inodeURL else { return }
-        switch caller {
+        switch caller.transport {
         case .inProcess:
             return
         case .remote(let address):

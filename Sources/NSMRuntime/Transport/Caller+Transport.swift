@@ -7,13 +7,13 @@ extension Caller {
     /// (``LeanServerTransport`` sets it for each call). A call from an unknown transport is
     /// trusted no more than one from the network.
     static func ofCurrentCall(peer: String) -> Caller {
-        switch ServerCaller.current {
-        case .unix(let credentials)?:
-            .local(
+        guard let current = ServerCaller.current else { return .remote(peer) }
+        if let credentials = current.unix {
+            return .local(
                 pid: credentials.pid, uid: credentials.uid,
-                namespace: credentials.actingNetworkNamespace.map { NamespaceURL.inode(device: $0.device, inode: $0.inode) })
-        case .network(let address)?: .remote(address)
-        case nil: .remote(peer)
+                namespace: credentials.actingNetworkNamespace.map { NamespaceURL.inode(device: $0.device, inode: $0.inode) },
+                spiffeID: current.identity)
         }
+        return .remote(current.address, spiffeID: current.identity)
     }
 }
