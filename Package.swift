@@ -40,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        // NIOCertificateReloading: the SVID at each handshake of grpc-swift's client transports (already in the graph through it).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.27.0"),
     ],
     targets: [
         // One-shot readiness signals, and systemd's readiness protocol (NOTIFY_SOCKET) both ways.
@@ -169,6 +171,9 @@ let package = Package(
             dependencies: [
                 "NSMCore", "NSMElements", "NSMRegistry", "NSMAPI", "NSMAnnotation", "IPAddressing", "NSMDNS", "LeanGRPC", "Readiness", "SPIFFE",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -197,10 +202,17 @@ let package = Package(
         ),
 
         // SPIFFE identities: IDs, X.509-SVIDs and bundles (from files or the Workload API), peer
-        // checks, TLS configurations, a small issuing CA. Knows nothing of NSM.
+        // checks, TLS configurations, a small issuing CA; the Workload API (X.509) client and service.
+        // Knows nothing of NSM.
         .target(
             name: "SPIFFE",
             dependencies: [
+                "Readiness",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -220,7 +232,7 @@ let package = Package(
         .target(
             name: "NSMLocalMesh",
             dependencies: [
-                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS", "NSMElements", "Readiness", "ChildProcesses", "TextTables",
+                "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS", "NSMElements", "Readiness", "ChildProcesses", "TextTables", "LeanGRPC", "SPIFFE",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -251,7 +263,7 @@ let package = Package(
                 "NSMAnnotation",
                 "NSMAPI",
                 "NSMBenchmarks",
-                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS", "Readiness", "ChildProcesses", "TextTables", "Kubernetes", "NSMKubernetes", "NSMAdmission",
+                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS", "Readiness", "ChildProcesses", "TextTables", "Kubernetes", "NSMKubernetes", "NSMAdmission", "SPIFFE",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),

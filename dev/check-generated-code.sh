@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dev/protos/generate.sh
-git diff --exit-code -- Sources/NSMAPI/Generated && echo "generated code is current"
+git diff --exit-code -- Sources/NSMAPI/Generated Sources/SPIFFE/Generated && echo "generated code is current"

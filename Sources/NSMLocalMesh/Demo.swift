@@ -8,6 +8,7 @@ import NSMAnnotation
 import NSMAPI
 import NSMCore
 import NSMDNS
+import SPIFFE
 import NSMRuntime
 import ServiceLifecycle
 import SwiftProtobuf
@@ -72,13 +73,16 @@ public struct Demo: Sendable {
             The cluster's own prefixes 10.96.0.0/12 and 10.244.0.0/16 are excluded from every address NSM hands out.
             """)
 
-        let pool = GRPCClientPool()
+        // This process (the pod's client) gets its SVID from the cluster's agent like every component.
+        let identity = try WorkloadAPISource(endpoint: cluster.agentSocket)
+        let pool = GRPCClientPool(identity: identity)
         var logger = Logger(label: "nsm.demo")
         logger.logLevel = ProcessInfo.processInfo.environment["NSM_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-        let services = ServiceGroup(configuration: .init(services: [.init(service: pool)], logger: logger))
+        let services = ServiceGroup(configuration: .init(services: [.init(service: identity), .init(service: pool)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
             defer { group.cancelAll() }
+            try await identity.ready()
             try await self.mesh(pool: pool, logger: logger)
             await services.triggerGracefulShutdown()
         }
@@ -125,7 +129,7 @@ public struct Demo: Sendable {
         }
         let dns = try localPod.makeDNS(logger: logger)
         // The pod's client speaks for the pod's namespace: its connections pass the namespace's descriptor.
-        let podPool = GRPCClientPool(passingNamespace: pod.path)
+        let podPool = GRPCClientPool(passingNamespace: pod.path, identity: pool.identity)
         let client = NSMClient(.init(
             name: "my-app", managerURL: try NSMURL(cluster.managerURL(0)), annotation: annotation,
             labels: ["podName": "my-app"], namespaceURL: pod.identity.url, requestTimeout: .seconds(20),

@@ -23,6 +23,14 @@ public final class LocalCluster: @unchecked Sendable {
     public func nodeAddress(_ node: Int) -> IPAddress { IPAddress("\(Self.subnet).\(node + 1)")! }
     public func managerURL(_ node: Int) -> String { "unix://\(directory)/node\(node)/nsm.io.sock" }
     public var excludedPrefixesFile: String { "\(directory)/excluded_prefixes.yaml" }
+    /// The cluster's SPIFFE Workload API (`nsm spiffe-agent`): every process gets its SVID there.
+    public var agentSocket: String { Self.agentSocket(directory: directory) }
+    public static func agentSocket(directory: String) -> String { "\(directory)/spiffe-agent.sock" }
+    public static let trustDomain = "local.nsm"
+    /// How long the agent's SVIDs live (`NSM_LOCAL_SVID_LIFETIME`, default 1h; rotated at half).
+    public var svidLifetime: String { ProcessInfo.processInfo.environment["NSM_LOCAL_SVID_LIFETIME"] ?? "1h" }
+    /// What every component process of the cluster gets in its environment.
+    public var componentEnvironment: [String: String] { ["SPIFFE_ENDPOINT_SOCKET": "unix://\(agentSocket)"] }
 
     // The cluster network of pods, as in a kind cluster: pods on 10.244.0.0/16 (their eth0 on the
     // fabric bridge), services on 10.96.0.0/12, the cluster DNS at 10.96.0.10 (in the fabric).
@@ -92,11 +100,23 @@ public final class LocalCluster: @unchecked Sendable {
         }
     }
 
-    /// Starts the registry in the fabric namespace and `nsm node` in each node namespace.
+    /// Starts the SPIFFE agent and the registry in the fabric namespace and `nsm node` in each
+    /// node namespace: every gRPC hop with mutual TLS, identities from the agent.
     public func startControlPlane() async throws {
+        let agent = try ManagedProcess(
+            name: "spiffe-agent", executable: executable,
+            arguments: [
+                "spiffe-agent", "--listen-on", "unix://\(agentSocket)", "--trust-domain", Self.trustDomain,
+                "--cluster", String(prefix.dropFirst(prefix.hasPrefix("nsm-") ? 4 : 0)), "--namespace-prefix", prefix,
+                "--svid-lifetime", svidLifetime,
+            ],
+            namespace: namespaces["fabric"], logDirectory: directory)
+        processes["spiffe-agent"] = agent
+        try await agent.ready()
         let registry = try ManagedProcess(
             name: "registry", executable: executable,
-            arguments: ["registry", "--listen-on", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory)
+            arguments: ["registry", "--listen-on", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory,
+            environment: componentEnvironment)
         processes["registry"] = registry
         let dns = try ManagedProcess(
             name: "cluster-dns", executable: executable,
@@ -116,7 +136,7 @@ public final class LocalCluster: @unchecked Sendable {
                 "--listen-on", "\(managerURL(node)),tcp://\(nodeAddress(node)):5001", "--registry-url", registryTCP,
                 "--tunnel-ip", "\(nodeAddress(node))", "--excluded-prefixes-file", excludedPrefixesFile,
             ],
-            namespace: namespaces["node\(node)"], logDirectory: directory)
+            namespace: namespaces["node\(node)"], logDirectory: directory, environment: componentEnvironment)
         processes["node\(node)"] = process
         // Ready once the forwarder is in the registry, not only listening: requests need that.
         try await process.ready()
@@ -135,7 +155,7 @@ public final class LocalCluster: @unchecked Sendable {
                 "endpoint", "--name", name, "--service-names", services.joined(separator: ","), "--labels", labelText,
                 "--cidr-prefix", cidr, "--connect-to", managerURL(node), "--listen-on", "unix://\(directory)/node\(node)/\(name).sock",
             ] + extra,
-            namespace: namespace, logDirectory: directory)
+            namespace: namespace, logDirectory: directory, environment: componentEnvironment)
         processes[name] = process
         // Ready once registered: a service registered right after (with its matches) is then not
         // overwritten by the endpoint's own first registration.
@@ -165,6 +185,7 @@ public final class LocalCluster: @unchecked Sendable {
     private func order(_ name: String) -> Int {
         if name.hasPrefix("nse") { return 0 }
         if name.hasPrefix("node") { return 1 }
+        if name == "spiffe-agent" { return 3 }  // last: the others may renew their SVIDs until they stop
         return 2
     }
 

@@ -7,6 +7,7 @@ import NSMAPI
 import NSMBenchmarks
 import TextTables
 import NSMCore
+import SPIFFE
 import NSMRuntime
 import ServiceLifecycle
 
@@ -68,12 +69,14 @@ public struct MeshBenchmark: Sendable {
         let pods = try (0..<size).map { try cluster.createNamespace("pod\($0)") }
         // One pool per pod, as each pod is its own process in a cluster: its connection to the
         // manager passes the pod's namespace (the manager refuses a namespace the caller does not speak for).
-        let pools = pods.map { GRPCClientPool(passingNamespace: $0.path) }
+        let identity = try WorkloadAPISource(endpoint: cluster.agentSocket)
+        let pools = pods.map { GRPCClientPool(passingNamespace: $0.path, identity: identity) }
         var logger = Logger(label: "nsm.bench")
         logger.logLevel = .error
-        let group = ServiceGroup(configuration: .init(services: pools.map { .init(service: $0) }, logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: identity)] + pools.map { .init(service: $0) }, logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await identity.ready()
             defer { tasks.cancelAll() }
             var sameNode: [Double] = [], cross: [Double] = []
             var clients: [NSMClient] = []

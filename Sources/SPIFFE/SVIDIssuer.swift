@@ -41,16 +41,19 @@ public struct SVIDIssuer: Sendable {
         try! TrustBundle(trustDomain: trustDomain, authorities: [authority])
     }
 
-    /// An SVID for `id`, valid from a minute ago for `validity`. `uris` replaces the URI SANs
-    /// (tests make certificates that are not SVIDs with it).
-    public func issue(_ id: SPIFFEID, validity: TimeInterval, now: Date = Date(), uris: [String]? = nil) throws(SPIFFEError) -> X509SVID {
+    /// An SVID for `id`, valid from a minute ago for `validity`, with DNS SANs `dnsNames` beside
+    /// the SPIFFE ID (the specification allows them; clients that insist on host names use them).
+    /// `uris` replaces the URI SANs (tests make certificates that are not SVIDs with it).
+    public func issue(_ id: SPIFFEID, validity: TimeInterval, now: Date = Date(), dnsNames: [String] = [], uris: [String]? = nil) throws(SPIFFEError) -> X509SVID {
         let key = P256.Signing.PrivateKey()
-        let leaf = try certificate(for: id, key: key, validity: validity, now: now, uris: uris ?? [id.description])
+        let leaf = try certificate(for: id, key: key, validity: validity, now: now, uris: uris ?? [id.description], dnsNames: dnsNames)
         return try X509SVID(chain: [leaf], privateKey: .init(key))
     }
 
     /// The leaf certificate alone (for certificates that are deliberately not SVIDs).
-    public func certificate(for id: SPIFFEID, key: P256.Signing.PrivateKey, validity: TimeInterval, now: Date = Date(), uris: [String]) throws(SPIFFEError) -> Certificate {
+    public func certificate(
+        for id: SPIFFEID, key: P256.Signing.PrivateKey, validity: TimeInterval, now: Date = Date(), uris: [String], dnsNames: [String] = []
+    ) throws(SPIFFEError) -> Certificate {
         guard id.trustDomain == trustDomain else { throw SPIFFEError("\(id) is not in trust domain \(trustDomain)") }
         do {
             return try Certificate(
@@ -62,7 +65,7 @@ public struct SVIDIssuer: Sendable {
                     Critical(BasicConstraints.notCertificateAuthority)
                     Critical(KeyUsage(digitalSignature: true))
                     try ExtendedKeyUsage([.serverAuth, .clientAuth])
-                    SubjectAlternativeNames(uris.map { .uniformResourceIdentifier($0) })
+                    SubjectAlternativeNames(uris.map { .uniformResourceIdentifier($0) } + dnsNames.map { .dnsName($0) })
                 },
                 issuerPrivateKey: .init(authorityKey))
         } catch {

@@ -14,7 +14,7 @@ struct NSMCommand: AsyncParsableCommand {
         version: NSMVersion.current,
         subcommands: [
             AnnotationCommand.self, RegistryCommand.self, NodeCommand.self, EndpointCommand.self, ClientCommand.self,
-            ConnectionsCommand.self, ServiceCommand.self, ClusterCommand.self, RunCommand.self, DemoCommand.self, DNSCommand.self, BenchCommand.self, ExcludePrefixesCommand.self, WebhookCommand.self,
+            ConnectionsCommand.self, ServiceCommand.self, ClusterCommand.self, RunCommand.self, DemoCommand.self, DNSCommand.self, BenchCommand.self, ExcludePrefixesCommand.self, WebhookCommand.self, SPIFFEAgentCommand.self,
         ]
     )
 }

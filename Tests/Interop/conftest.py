@@ -22,7 +22,7 @@ def stubs():
 
     out = tempfile.mkdtemp(prefix="nsm-stubs-")
     include = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    protos = ["connection.proto", "connectioncontext.proto", "networkservice.proto", "registry.proto", "ipam.proto"]
+    protos = ["connection.proto", "connectioncontext.proto", "networkservice.proto", "registry.proto", "ipam.proto", "spiffe/workload.proto"]
     rc = protoc.main(["protoc", f"-I{ROOT}/dev/protos", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}", *protos])
     assert rc == 0, "protoc failed"
     sys.path.insert(0, out)
@@ -79,11 +79,16 @@ def kubectl(kubeconfig, *args, stdin=None):
     return result.stdout
 
 
+# What a component started alone (not in a local cluster) needs to speak plaintext gRPC with
+# the plaintext grpcio clients and servers of these tests (refused without it: no SPIFFE identity).
+INSECURE = {"NSM_INSECURE": "true"}
+
+
 def start_registry(port, *extra):
-    """`nsm registry` on 127.0.0.1:`port`, returned once it listens."""
+    """`nsm registry` on 127.0.0.1:`port` (plaintext), returned once it listens."""
     process = subprocess.Popen(
         [nsm_binary(), "registry", "--listen", f"tcp://127.0.0.1:{port}", "--expire-period", "1m", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **INSECURE},
     )
     deadline = time.time() + 20
     while time.time() < deadline:

@@ -3,10 +3,13 @@ pod's namespace with `ip netns exec` — and prints the outcome as JSON: what a 
 could do with the manager's socket.
 
 Usage: grpc_request.py TARGET SERVICE IFACE INODE_URL [refresh|close CONNECTION]
+With SPIFFE_ENDPOINT_SOCKET set, the call is made with mutual TLS and the SVID the Workload API
+gives this process (the server's certificate must name GRPC_SERVER_NAME, default node0).
 A new connection has id SERVICE-IFACE; its answer's bytes come back base64-encoded ("connection"),
 and `refresh`/`close` send such a connection (whoever's it is) back as a Request or a Close."""
 import base64
 import json
+import os
 import sys
 
 import grpc
@@ -14,6 +17,7 @@ import grpc
 import connection_pb2
 import networkservice_pb2
 import networkservice_pb2_grpc
+from spiffe_client import mtls_channel
 
 
 def main():
@@ -27,7 +31,9 @@ def main():
         connection = connection_pb2.Connection(id=f"{service}-{interface}", network_service=service)
         connection.path.path_segments.add(name="grpc-request", id=connection.id)
     request = networkservice_pb2.NetworkServiceRequest(connection=connection, mechanism_preferences=[mechanism])
-    with grpc.insecure_channel(target) as channel:
+    secure = "SPIFFE_ENDPOINT_SOCKET" in os.environ
+    channel = mtls_channel(target, os.environ.get("GRPC_SERVER_NAME", "node0")) if secure else grpc.insecure_channel(target)
+    with channel:
         stub = networkservice_pb2_grpc.NetworkServiceStub(channel)
         try:
             if sys.argv[5:6] == ["close"]:

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates network names
 NAME = f"th{os.getpid()}"
 SOCKET = f"unix:///run/nsm-{NAME}/node0/nsm.io.sock"
 TCP = "192.168.240.1:5001"
+AGENT = f"unix:///run/nsm-{NAME}/spiffe-agent.sock"
 
 
 def nsm(*args):
@@ -45,9 +46,13 @@ def cluster(stubs):
         subprocess.run([nsm_binary(), "cluster", "down", "--cluster", NAME], capture_output=True, timeout=120)
 
 
-def ask(cluster, namespace, target, interface, inode_url, *extra):
-    """Runs the grpcio client inside `namespace` (an `ip netns` name) and returns its outcome."""
-    env = {**os.environ, "PYTHONPATH": cluster["stubs"]}
+def ask(cluster, namespace, target, interface, inode_url, *extra, secure=True):
+    """Runs the grpcio client inside `namespace` (an `ip netns` name) and returns its outcome; with
+    mutual TLS and the SVID the cluster's agent gives a process there, unless `secure` is false."""
+    env = {**os.environ, "PYTHONPATH": f"{cluster['stubs']}:{HERE}"}
+    env.pop("SPIFFE_ENDPOINT_SOCKET", None)
+    if secure:
+        env["SPIFFE_ENDPOINT_SOCKET"] = AGENT
     import sys
     result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, os.path.join(HERE, "grpc_request.py"),
                              target, "svc-theft", interface, inode_url, *extra], capture_output=True, text=True, env=env, timeout=60)
@@ -105,6 +110,13 @@ def test_only_the_pod_that_made_a_connection_may_refresh_or_close_it(cluster):
     assert again["code"] == "OK" and again["addresses"] == made["addresses"], again
     assert ask(cluster, f"{NAME}-a", SOCKET, "kept0", "file:///proc/thread-self/ns/net", "close", again["connection"])["code"] == "OK"
     assert not has_link(f"{NAME}-a", "kept0")
+
+
+def test_plaintext_is_refused_over_the_unix_socket_and_tcp(cluster):
+    for namespace, target in [(f"{NAME}-a", SOCKET), (f"nsm-{NAME}-node1", TCP)]:
+        outcome = ask(cluster, namespace, target, "plain0", "file:///proc/thread-self/ns/net", secure=False)
+        assert outcome["code"] == "UNAVAILABLE", outcome
+    assert not has_link(f"{NAME}-a", "plain0")
 
 
 def test_over_tcp_no_namespace_may_be_named(cluster):

@@ -120,10 +120,10 @@ def test_log_level_is_checked_and_sigterm_stops_the_registry_promptly():
     import signal
     import subprocess
     import time
-    from conftest import free_port, nsm_binary
+    from conftest import INSECURE, free_port, nsm_binary
 
     port = free_port()
-    env = dict(os.environ, NSM_LOG_LEVEL="verbose")
+    env = dict(os.environ, NSM_LOG_LEVEL="verbose", **INSECURE)
     process = subprocess.Popen([nsm_binary(), "registry", "--listen", f"tcp://127.0.0.1:{port}"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:

@@ -11,7 +11,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from conftest import nsm_binary
+from conftest import INSECURE, nsm_binary
 
 
 class FakeManager:
@@ -78,7 +78,7 @@ def test_nsm_client_requests_and_closes_through_a_grpcio_server(stubs, fail_firs
         [nsm_binary(), "client", "--connect-to", f"unix://{socket_path}", "--name", "pyclient",
          "--network-services", "kernel://svc-py/nsm-7?app=py", "--local-dns-server-enabled", "false",
          "--request-timeout", "12s"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "NSM_LOG_LEVEL": "INFO"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "NSM_LOG_LEVEL": "INFO", **INSECURE},
     )
     try:
         wait_for(lambda: len(manager.requests) >= (2 if fail_first else 1), 20, "the client's request")

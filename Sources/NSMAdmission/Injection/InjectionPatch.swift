@@ -41,18 +41,24 @@ public struct InjectionPatch: Sendable {
                 "hostPath": .object(["path": .string(settings.socketDirectory), "type": .string("Directory")]),
             ]))
         }
+        if !names.contains(InjectionSettings.spireVolumeName) {
+            volumes.append(.object([
+                "name": .string(InjectionSettings.spireVolumeName),
+                "hostPath": .object(["path": .string(settings.spireSocketDirectory), "type": .string("Directory")]),
+            ]))
+        }
         if !names.contains(InjectionSettings.stateVolumeName) {
             volumes.append(.object(["name": .string(InjectionSettings.stateVolumeName), "emptyDir": .object(["medium": .string("Memory")])]))
         }
         operations.append(.add(prefix + "/spec/volumes", .array(volumes)))
-        if !settings.labels.isEmpty {
-            if let metadata = pod["metadata"]?.fields {
-                var labels = metadata["labels"]?.fields ?? [:]
-                for (key, value) in settings.labels { labels[key] = .string(value) }
-                operations.append(.add(prefix + "/metadata/labels", .object(labels)))
-            } else {
-                operations.append(.add(prefix + "/metadata", .object(["labels": .object(settings.labels.mapValues { .string($0) })])))
-            }
+        var added = settings.labels
+        added[InjectionSettings.spiffeLabel.key] = InjectionSettings.spiffeLabel.value
+        if let metadata = pod["metadata"]?.fields {
+            var labels = metadata["labels"]?.fields ?? [:]
+            for (key, value) in added { labels[key] = .string(value) }
+            operations.append(.add(prefix + "/metadata/labels", .object(labels)))
+        } else {
+            operations.append(.add(prefix + "/metadata", .object(["labels": .object(added.mapValues { .string($0) })])))
         }
         return operations
     }
@@ -69,6 +75,7 @@ public struct InjectionPatch: Sendable {
             field("POD_NAME", "metadata.name"), field("NODE_NAME", "spec.nodeName"),
             plain(settings.servicesVariable, services), plain("NSM_NAME", clientName),
             plain("NSM_CLIENT_STATE_FILE", InjectionSettings.stateDirectory + "/connections"),
+            plain("SPIFFE_ENDPOINT_SOCKET", "unix://\(settings.spireSocketDirectory)/agent.sock"),
         ]
         return .object([
             "name": .string(name),
@@ -79,6 +86,7 @@ public struct InjectionPatch: Sendable {
             "volumeMounts": .array([
                 .object(["name": .string(InjectionSettings.volumeName), "mountPath": .string(settings.socketDirectory), "readOnly": .bool(true)]),
                 .object(["name": .string(InjectionSettings.stateVolumeName), "mountPath": .string(InjectionSettings.stateDirectory)]),
+                .object(["name": .string(InjectionSettings.spireVolumeName), "mountPath": .string(settings.spireSocketDirectory), "readOnly": .bool(true)]),
             ]),
             "resources": .object([
                 "limits": .object(["cpu": .string(settings.limitsCPU), "memory": .string(settings.limitsMemory)]),

@@ -18,6 +18,12 @@ public struct InjectionSettings: Sendable {
     public var limitsCPU = "200m", limitsMemory = "80Mi", requestsCPU = "100m", requestsMemory = "40Mi"
     /// The node's directory holding the manager's socket, mounted read-only at the same path.
     public var socketDirectory = "/var/lib/networkservicemesh"
+    /// The SPIRE agent's socket directory on the node (`NSM_SPIRE_SOCKET_DIRECTORY`): mounted into
+    /// the injected containers, whose `SPIFFE_ENDPOINT_SOCKET` is its `agent.sock`; the pod is
+    /// labelled `spiffe.io/spiffe-id: "true"` so SPIRE's controller gives it an identity.
+    public var spireSocketDirectory = "/run/spire/sockets"
+    public static let spireVolumeName = "spire-agent-socket"
+    public static let spiffeLabel = (key: "spiffe.io/spiffe-id", value: "true")
 
     public static let initContainerName = "nsm-init"
     public static let sidecarName = "nsm-client"
@@ -56,6 +62,7 @@ public struct InjectionSettings: Sendable {
         if let cpu = value("NSM_SIDECAR_REQUESTS_CPU") { requestsCPU = cpu }
         if let memory = value("NSM_SIDECAR_REQUESTS_MEMORY") { requestsMemory = memory }
         if let directory = value("NSM_SOCKET_DIRECTORY") { socketDirectory = directory }
+        if let directory = value("NSM_SPIRE_SOCKET_DIRECTORY") { spireSocketDirectory = directory }
         if containerImages.isEmpty || initContainerImages.isEmpty {
             throw InjectionSettingsError(variable: containerImages.isEmpty ? "NSM_CONTAINER_IMAGES" : "NSM_INIT_CONTAINER_IMAGES", value: "",
                                          accepted: "one or more images separated by commas")
@@ -66,6 +73,7 @@ public struct InjectionSettings: Sendable {
     public static let variables = [
         "NSM_ANNOTATION", "NSM_CONTAINER_IMAGES", "NSM_INIT_CONTAINER_IMAGES", "NSM_ENVS", "NSM_LABELS", "NSM_NSURL_ENV_NAME",
         "NSM_SIDECAR_LIMITS_CPU", "NSM_SIDECAR_LIMITS_MEMORY", "NSM_SIDECAR_REQUESTS_CPU", "NSM_SIDECAR_REQUESTS_MEMORY", "NSM_SOCKET_DIRECTORY",
+        "NSM_SPIRE_SOCKET_DIRECTORY",
     ]
 }
 

@@ -104,7 +104,7 @@ public struct Endpoint: Sendable {
             NetworkServiceGRPCService(chain: chain, logger: logger),
             MonitorConnectionGRPCService(monitor: monitor),
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
-        ], logger: logger)
+        ], logger: logger, identity: pool.identity)
         let registry = RegistryClient(url: configuration.managerURL, pool: pool)
         var entry = Registry_NetworkServiceEndpoint()
         entry.name = configuration.name

@@ -88,7 +88,7 @@ public struct Forwarder: Sendable {
             NetworkServiceGRPCService(chain: chain, logger: logger),
             MonitorConnectionGRPCService(monitor: monitor),
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
-        ], logger: logger)
+        ], logger: logger, identity: pool.identity)
         var registration = Registry_NetworkServiceEndpoint()
         registration.name = configuration.name
         registration.networkServiceNames = ["forwarder"]

@@ -89,7 +89,7 @@ public struct Manager: Sendable {
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
         ]
         servers = [configuration.listenUnix, configuration.listenTCP].map {
-            GRPCServerService(url: $0, services: grpcServices, logger: logger)
+            GRPCServerService(url: $0, services: grpcServices, logger: logger, identity: pool.identity)
         }
         services = [cache] + servers + [timeouts, relay]
     }

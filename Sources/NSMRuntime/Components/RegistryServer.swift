@@ -3,6 +3,7 @@ import Logging
 public import NSMCore
 public import NSMRegistry
 public import ServiceLifecycle
+public import SPIFFE
 
 /// `nsm registry`: both registries over gRPC, in memory, with endpoint expiry.
 public struct RegistryServer: Sendable {
@@ -10,10 +11,13 @@ public struct RegistryServer: Sendable {
         public var listen: [NSMURL]
         /// Endpoint registrations expire after this many seconds unless renewed (`NSM_EXPIRE_PERIOD`).
         public var expirePeriod: Duration
+        /// This process's SPIFFE identity: mutual TLS on every listener; `nil` for plaintext.
+        public var identity: (any X509Source)?
 
-        public init(listen: [NSMURL], expirePeriod: Duration = .seconds(60)) {
+        public init(listen: [NSMURL], expirePeriod: Duration = .seconds(60), identity: (any X509Source)?) {
             self.listen = listen
             self.expirePeriod = expirePeriod
+            self.identity = identity
         }
     }
 
@@ -29,7 +33,7 @@ public struct RegistryServer: Sendable {
             GRPCServerService(url: url, services: [
                 NetworkServiceRegistryGRPCService(storage: storage), NetworkServiceEndpointRegistryGRPCService(storage: storage),
                 HealthGRPCService(services: ["registry.NetworkServiceRegistry", "registry.NetworkServiceEndpointRegistry"]),
-            ], logger: logger)
+            ], logger: logger, identity: configuration.identity)
         }
         self.servers = servers
         services = servers + [RegistryExpiryService(storage: storage)]
@@ -37,12 +41,15 @@ public struct RegistryServer: Sendable {
 
     /// A registry server on another store: its registries' gRPC services, `view` the store's
     /// in-memory view (for callers that read it), and the store's own services (informers, expiry).
-    public init(listen: [NSMURL], view: RegistryStore, registries: [any RegistrableRPCService], storeServices: [any Service], logger: Logger = Logger(label: "nsm.registry")) {
+    public init(
+        listen: [NSMURL], view: RegistryStore, registries: [any RegistrableRPCService], storeServices: [any Service], identity: (any X509Source)?,
+        logger: Logger = Logger(label: "nsm.registry")
+    ) {
         storage = view
         let servers = listen.map { url in
             GRPCServerService(url: url, services: registries + [
                 HealthGRPCService(services: ["registry.NetworkServiceRegistry", "registry.NetworkServiceEndpointRegistry"]),
-            ], logger: logger)
+            ], logger: logger, identity: identity)
         }
         self.servers = servers
         // The store first: on shutdown services stop in reverse, so the servers stop before it.

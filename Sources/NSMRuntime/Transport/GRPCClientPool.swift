@@ -1,6 +1,7 @@
 import GRPCCore
 public import NSMCore
 public import ServiceLifecycle
+public import SPIFFE
 import Synchronization
 
 /// The process's ``GRPCPeer``s, one per URL, created on first use and shared by everything in
@@ -21,9 +22,13 @@ public final class GRPCClientPool: Service, Sendable {
     private let newPeersContinuation: AsyncStream<GRPCPeer>.Continuation
     /// The namespace file (`/run/netns/<name>`) passed on unix connections, if any.
     public let passingNamespace: String?
+    /// This process's SPIFFE identity: mutual TLS to every peer (and, by the components that take
+    /// this pool, on their own servers); `nil` for plaintext.
+    public let identity: (any X509Source)?
 
-    public init(passingNamespace: String? = nil) {
+    public init(passingNamespace: String? = nil, identity: (any X509Source)?) {
         self.passingNamespace = passingNamespace
+        self.identity = identity
         (newPeers, newPeersContinuation) = AsyncStream.makeStream(of: GRPCPeer.self)
     }
 
@@ -32,7 +37,7 @@ public final class GRPCClientPool: Service, Sendable {
         try state.withLock { state in
             if let peer = state.peers[url] { return peer }
             guard !state.shutDown else { throw NSMError.unavailable("the client pool is shut down") }
-            let peer = try GRPCPeer(url: url, passingNamespace: passingNamespace)
+            let peer = try GRPCPeer(url: url, passingNamespace: passingNamespace, identity: identity)
             state.peers[url] = peer
             newPeersContinuation.yield(peer)
             return peer

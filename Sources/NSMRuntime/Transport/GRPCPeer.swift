@@ -4,6 +4,9 @@ import LeanGRPC
 public import NSMAPI
 public import NSMCore
 import SwiftProtobuf
+import SPIFFE
+import SwiftASN1
+import X509
 import Synchronization
 
 /// Everything this process holds for one gRPC peer URL: the stream client (monitor streams,
@@ -26,15 +29,29 @@ public final class GRPCPeer: NetworkServicePeer {
     /// Whether the peer answered a liveness probe and nothing since suggested it went away.
     private let alive = Mutex(false)
 
-    init(url: NSMURL, timeout: Duration = .seconds(15), passingNamespace: String? = nil) throws {
+    init(url: NSMURL, timeout: Duration = .seconds(15), passingNamespace: String? = nil, identity: (any X509Source)? = nil) throws {
         self.url = url
         self.timeout = timeout
         var config = HTTP2ClientTransport.Posix.Config.defaults
         config.backoff.initial = .milliseconds(50)
         config.backoff.max = .milliseconds(500)
         config.connection.maxIdleTime = nil
-        streamClient = GRPCClient(transport: try HTTP2ClientTransport.Posix(target: url.clientTarget, transportSecurity: .plaintext, config: config))
-        unaryClient = GRPCUnaryClient(target: url.grpcAddress, passingFile: passingNamespace)
+        streamClient = GRPCClient(transport: try HTTP2ClientTransport.Posix(
+            target: url.clientTarget, transportSecurity: try identity.map(Self.tls) ?? .plaintext, config: config))
+        unaryClient = GRPCUnaryClient(target: url.grpcAddress, passingFile: passingNamespace, security: identity.map { .spiffe($0, server: false) })
+    }
+
+    /// Mutual TLS for the stream client: the bundle it has now as trust roots (verified without
+    /// host names), and the SVID current at each handshake.
+    static func tls(_ identity: any X509Source) throws -> HTTP2ClientTransport.Posix.TransportSecurity {
+        let material = try identity.current()
+        let roots: [TLSConfig.CertificateSource] = try material.bundle.authorities.map { .bytes(Array(try $0.serializeAsPEM().pemString.utf8), format: .pem) }
+        var tls = HTTP2ClientTransport.Posix.TransportSecurity.TLS(
+            certificateChain: try material.svid.chain.map { .bytes(Array(try $0.serializeAsPEM().pemString.utf8), format: .pem) },
+            privateKey: .bytes(Array(try material.svid.privateKey.serializeAsPEM().pemString.utf8), format: .pem),
+            serverCertificateVerification: .noHostnameVerification, trustRoots: .certificates(roots))
+        tls.certificateReloader = SVIDReloader(source: identity)
+        return .tls(tls)
     }
 
     /// The same peer with another deadline for Request and Close (state stays shared).

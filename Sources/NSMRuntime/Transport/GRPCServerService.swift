@@ -5,6 +5,7 @@ import Logging
 public import NSMCore
 public import ServiceLifecycle
 import Readiness
+public import SPIFFE
 
 /// A gRPC server on one URL as a Service: serves until graceful shutdown, then lets in-flight
 /// calls finish. ``listening`` reports the bound address (useful with port 0).
@@ -12,12 +13,15 @@ public final class GRPCServerService: Service, Sendable {
     public let url: NSMURL
     let services: [any RegistrableRPCService]
     let logger: Logger
+    /// This process's SPIFFE identity: mutual TLS on this server; `nil` for plaintext.
+    let identity: (any X509Source)?
     private let ready = ReadySignal<NSMURL>()
 
-    public init(url: NSMURL, services: [any RegistrableRPCService], logger: Logger) {
+    public init(url: NSMURL, services: [any RegistrableRPCService], logger: Logger, identity: (any X509Source)?) {
         self.url = url
         self.services = services
         self.logger = logger
+        self.identity = identity
     }
 
     /// The address the server listens on, once it does.
@@ -30,7 +34,7 @@ public final class GRPCServerService: Service, Sendable {
         }
         // The lean transport announces a high stream limit (16384): without one, HTTP/2 clients
         // assume 100 and queue the rest, which throttles a manager serving hundreds of pods.
-        let transport = LeanServerTransport(address: url.grpcAddress)
+        let transport = LeanServerTransport(address: url.grpcAddress, security: identity.map { .spiffe($0, server: true) })
         let server = GRPCServer(transport: transport, services: services)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {

@@ -28,6 +28,7 @@ struct ClientCommand: AsyncParsableCommand {
             4 x NSM_REQUEST_TIMEOUT (60 s by default); then it exits 1 and writes the reason to --termination-log, \
             which `kubectl describe pod` shows. Generated interface names are derived from NSM_NAME, so both containers \
             choose the same ones.
+            \(ProcessIdentity.help)
             """
     )
 
@@ -80,11 +81,12 @@ struct ClientCommand: AsyncParsableCommand {
             throw ValidationError("NSM_NETWORK_SERVICES: \(error)")
         }
         let logger = ComponentLogging.logger("nsm.client")
-        let pool = GRPCClientPool()
+        let identity = try ProcessIdentity.fromEnvironment(logger: logger)
+        let pool = GRPCClientPool(identity: identity.source)
         let timeout = try Environment.duration(requestTimeout, flag: "request-timeout", variable: "NSM_REQUEST_TIMEOUT")
         if initOnly {
             let client = try makeClient(annotation, pool: pool, timeout: timeout, podDNS: nil, logger: logger)
-            try await ClientInit(client: client, pool: pool, annotation: annotation, bound: timeout * 4, terminationLog: terminationLog,
+            try await ClientInit(client: client, pool: pool, identity: identity, annotation: annotation, bound: timeout * 4, terminationLog: terminationLog,
                                  state: state, logger: logger).run()
             return
         }
@@ -96,7 +98,7 @@ struct ClientCommand: AsyncParsableCommand {
         }
         let client = try makeClient(annotation, pool: pool, timeout: timeout, podDNS: podDNS, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: pool)] + (podDNS.map { [.init(service: $0)] } ?? []) + [.init(service: client)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: identity.services.map { .init(service: $0) } + [.init(service: pool)] + (podDNS.map { [.init(service: $0)] } ?? []) + [.init(service: client)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Bool.self) { tasks in
             tasks.addTask { try await group.run(); return true }
             tasks.addTask {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ServiceLifecycle
 import IPAddressing
 import Logging
 import Netlink
@@ -14,6 +15,7 @@ import TextTables
 struct ClientInit {
     let client: NSMClient
     let pool: GRPCClientPool
+    let identity: ProcessIdentity
     let annotation: NetworkServiceAnnotation
     /// How long a service may keep failing before the init container gives up.
     let bound: Duration
@@ -30,7 +32,9 @@ struct ClientInit {
         let deadline = ContinuousClock.now + bound
         let result: Result<[Connection_Connection], Failure> = await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try? await pool.run() }
+            if let service = identity.service { tasks.addTask { try? await service.run() } }
             defer { tasks.cancelAll() }
+            do { try await identity.ready(deadline: bound) } catch { return .failure(Failure(description: "\(error)")) }
             return await connectAll(until: deadline)
         }
         switch result {

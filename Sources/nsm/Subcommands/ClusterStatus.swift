@@ -8,10 +8,22 @@ import NSMAPI
 import NSMCore
 import NSMLocalMesh
 import SwiftProtobuf
+import SPIFFE
 
 /// `nsm cluster status`: nodes, endpoints, services with their matches, pods (connections).
 enum ClusterStatus {
     static func render(cluster: LocalCluster, record: ClusterRecord) async throws -> String {
+        // The registry and the managers want the cluster's mutual TLS: an SVID from its agent.
+        do {
+            return try await ProcessIdentity.of(agentSocket: cluster.agentSocket).with(deadline: .seconds(5)) { identity in
+                try await render(cluster: cluster, record: record, identity: identity)
+            }
+        } catch let failure as CommandFailure {
+            return try await render(cluster: cluster, record: record, identity: nil) + "\n(\(failure); the registry and managers could not be asked)"
+        }
+    }
+
+    static func render(cluster: LocalCluster, record: ClusterRecord, identity: (any X509Source)?) async throws -> String {
         var sections: [String] = []
         var nodes = [["NODE", "MANAGER", "PROCESS"]]
         for node in 0..<record.nodes {
@@ -28,7 +40,8 @@ enum ClusterStatus {
         sections.append(endpoints.count == 1 ? "no endpoints (add one: nsm cluster endpoint)" : TextTable.render(endpoints))
 
         do {
-            let services = try await ServiceTable.services(at: try NSMURL(cluster.registryUnix))
+            guard let identity else { throw CommandFailure("no SVID") }
+            let services = try await ServiceTable.services(at: try NSMURL(cluster.registryUnix), identity: identity)
             sections.append(services.isEmpty ? "no services registered" : ServiceTable.render(services))
         } catch {
             sections.append("services: the registry did not answer (\(error))")
@@ -37,7 +50,8 @@ enum ClusterStatus {
         var connections: [Connection_Connection] = []
         for node in 0..<record.nodes where record.isRunning("node\(node)") {
             let manager = try NSMURL(cluster.managerURL(node))
-            let found = try? await withGRPCClient(transport: try .http2NIOPosix(target: manager.clientTarget, transportSecurity: .plaintext)) { client in
+            guard let identity else { break }
+            let found = try? await withGRPCClient(transport: try .http2NIOPosix(target: manager.clientTarget, transportSecurity: .mesh(identity))) { client in
                 var options = CallOptions.defaults
                 options.timeout = .seconds(5)
                 return try await Connection_MonitorConnection.Client(wrapping: client).monitorConnections(Connection_MonitorScopeSelector(), options: options) { response in

@@ -34,7 +34,8 @@ struct ConnectionsCommand: AsyncParsableCommand {
             _ = try ClusterState.nodes(of: cluster, checking: node)
             url = .unix(path: "/run/nsm-\(cluster)/node\(node)/nsm.io.sock")
         }
-        let connections = try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .plaintext)) { client in
+        let identity = try node != nil ? ProcessIdentity.ofCluster(cluster) : ProcessIdentity.fromEnvironment(logger: ComponentLogging.logger("nsm.connections"))
+        let connections = try await identity.with { source in try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .mesh(source))) { client in
             var options = CallOptions.defaults
             options.timeout = .seconds(10)
             return try await Connection_MonitorConnection.Client(wrapping: client).monitorConnections(
@@ -45,7 +46,7 @@ struct ConnectionsCommand: AsyncParsableCommand {
                 }
                 return []
             }
-        }
+        } }
         if json {
             let items = try connections.map { String(decoding: try $0.jsonUTF8Data(), as: UTF8.self) }
             print("[" + items.joined(separator: ",\n") + "]")

@@ -20,6 +20,7 @@ struct EndpointCommand: AsyncParsableCommand {
             Environment (as upstream's cmd-nse-icmp-responder): NSM_NAME, NSM_SERVICE_NAMES, NSM_LABELS, \
             NSM_CIDR_PREFIX, NSM_DNS_CONFIGS, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_PAYLOAD, \
             NSM_REGISTER_SERVICE, NSM_UNREGISTER_ITSELF. Flags override them.
+            \(ProcessIdentity.help)
             """
     )
 
@@ -123,7 +124,8 @@ struct EndpointCommand: AsyncParsableCommand {
         let listen = try listenOn.map { try NSMURL($0) }
             ?? Environment.string("NSM_LISTEN_ON").map { try NSMURL($0) }
             ?? .unix(path: NSTemporaryDirectory() + "\(name)-\(getpid())/listen.on.sock")
-        let pool = GRPCClientPool()
+        let identity = try ProcessIdentity.fromEnvironment(logger: logger)
+        let pool = GRPCClientPool(identity: identity.source)
         let endpoint = try Endpoint(.init(
             name: name, serviceNames: serviceNames.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
             labels: try [String: String].parseLabels(labels),
@@ -133,9 +135,10 @@ struct EndpointCommand: AsyncParsableCommand {
             registerService: registerService, namespaceURL: namespaceURL ?? Self.ownNamespaceURL(), unregisterOnShutdown: unregisterItself,
             dnsZone: try parsedZone(), dnsListen: try DNSListenAddress(parsing: dnsListen)),
             pool: pool, logger: logger)
-        let group = ComponentServiceGroup.make([pool] + endpoint.services, logger: logger)
+        let group = ComponentServiceGroup.make(identity.services + [pool] + endpoint.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await identity.ready()
             printFlushed("endpoint \(name) listening on \(try await endpoint.server.listening())")
             _ = try await endpoint.registration.registered.wait()
             ServiceNotification.ready(status: "endpoint \(name) registered")

@@ -21,6 +21,7 @@ struct NodeCommand: AsyncParsableCommand {
             NSM_TUNNEL_IP, NSM_VXLAN_PORT, NSM_LABELS (forwarder), NSM_EXCLUDED_PREFIXES_FILE. Flags override them.
             Connections survive a restart of this process: clients re-request them and the existing \
             interfaces are kept.
+            \(ProcessIdentity.help)
             """
     )
 
@@ -63,7 +64,8 @@ struct NodeCommand: AsyncParsableCommand {
         guard case .unix(let socketPath) = unix else { throw ValidationError("--listen: no unix URL") }
         let directory = (socketPath as NSString).deletingLastPathComponent
         let logger = ComponentLogging.logger("nsm.node")
-        let pool = GRPCClientPool()
+        let identity = try ProcessIdentity.fromEnvironment(logger: logger)
+        let pool = GRPCClientPool(identity: identity.source)
         // The manager calls this process's forwarder directly, not over its unix socket.
         let inProcess = InProcessHops()
         let manager = Manager(.init(
@@ -73,9 +75,10 @@ struct NodeCommand: AsyncParsableCommand {
             name: "forwarder-\(nodeName)", listen: .unix(path: "\(directory)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel,
             labels: try [String: String].parseLabels(labels), vxlanPort: vxlanPort),
             dataPlane: KernelDataPlane(node: try NetlinkHandle(), logger: logger), pool: pool, inProcess: inProcess, logger: logger)
-        let group = ComponentServiceGroup.make([pool] + manager.services + forwarder.services, logger: logger)
+        let group = ComponentServiceGroup.make(identity.services + [pool] + manager.services + forwarder.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await identity.ready()
             for server in manager.servers { printFlushed("manager \(name) listening on \(try await server.listening())") }
             printFlushed("forwarder listening on \(try await forwarder.server.listening()), tunnel \(tunnel)")
             // Requests need the forwarder in the registry, not only listening.

@@ -15,6 +15,7 @@ struct RegistryCommand: AsyncParsableCommand {
         abstract: "Run the registry of network services and endpoints.",
         discussion: """
             Environment (as upstream registry-k8s): NSM_LISTEN_ON, NSM_EXPIRE_PERIOD, NSM_REGISTRY_STORE (memory or kubernetes),             NSM_NAMESPACE (where the kubernetes store writes; default: the pod's, or the kubeconfig context's), NSM_KUBELET_QPS.             Flags override them. The kubernetes store keeps NetworkServices and NetworkServiceEndpoints as custom resources             (deploy/crds), readable by upstream's registry-k8s and kubectl.
+            \(ProcessIdentity.help)
             """
     )
 
@@ -40,11 +41,12 @@ struct RegistryCommand: AsyncParsableCommand {
         let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
         let period = try Environment.duration(expirePeriod, flag: "expire-period", variable: "NSM_EXPIRE_PERIOD")
         let logger = ComponentLogging.logger("nsm.registry")
+        let identity = try ProcessIdentity.fromEnvironment(logger: logger)
         let registry: RegistryServer
         var kubernetes: (store: KubernetesRegistry, client: KubernetesClient)?
         switch store {
         case "memory":
-            registry = RegistryServer(.init(listen: urls, expirePeriod: period), logger: logger)
+            registry = RegistryServer(.init(listen: urls, expirePeriod: period, identity: identity.source), logger: logger)
         case "kubernetes":
             let connection: KubernetesConnection
             do { connection = try KubernetesConnection.find(kubeconfig: kubeconfig) } catch { throw ValidationError("--store kubernetes: \(error)") }
@@ -52,14 +54,15 @@ struct RegistryCommand: AsyncParsableCommand {
             let namespace = self.namespace ?? connection.namespace
             let store = KubernetesRegistry(client: client, namespace: namespace, expirePeriod: period, logger: logger)
             printFlushed("registry store: kubernetes, API server \(connection.server) (\(connection.source)), namespace \(namespace)")
-            registry = RegistryServer(listen: urls, view: store.view, registries: store.grpcServices, storeServices: [store], logger: logger)
+            registry = RegistryServer(listen: urls, view: store.view, registries: store.grpcServices, storeServices: [store], identity: identity.source, logger: logger)
             kubernetes = (store, client)
         default:
             throw ValidationError("--store/NSM_REGISTRY_STORE \"\(store)\": expected memory or kubernetes")
         }
-        let group = ComponentServiceGroup.make(registry.services, logger: logger)
+        let group = ComponentServiceGroup.make(identity.services + registry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await identity.ready()
             // Ready once what it answers from is complete: the store's objects listed.
             try await kubernetes?.store.synced()
             var urls: [String] = []

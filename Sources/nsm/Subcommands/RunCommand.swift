@@ -50,14 +50,15 @@ struct RunCommand: AsyncParsableCommand {
         var logger = Logger(label: "nsm.run")
         logger.logLevel = .critical
         // The client runs here, outside the pod: its connections pass the pod's namespace.
-        let pool = GRPCClientPool(passingNamespace: pod.namespace.path)
+        let identity = try ProcessIdentity.of(agentSocket: localCluster.agentSocket)
+        let pool = GRPCClientPool(passingNamespace: pod.namespace.path, identity: identity.source)
         let dns = try pod.makeDNS(logger: logger)
         let client = NSMClient(.init(
             name: podName, managerURL: try NSMURL(localCluster.managerURL(node)), annotation: parsed, labels: ["podName": podName],
             namespaceURL: pod.namespace.identity.url, onConnectionsChange: { dns.update($0) },
             onEvent: { Self.say($0.description) }), pool: pool, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: pool), .init(service: dns), .init(service: client)], logger: logger))
+            services: identity.services.map { .init(service: $0) } + [.init(service: pool), .init(service: dns), .init(service: client)], logger: logger))
         let signals = SignalRelay()
         var status: Int32 = 0
         var failure: String?

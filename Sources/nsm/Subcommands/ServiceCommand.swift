@@ -3,6 +3,7 @@ import TextTables
 import ArgumentParser
 import Foundation
 import GRPCCore
+import SPIFFE
 import GRPCNIOTransportHTTP2Posix
 import NSMAnnotation
 import NSMAPI
@@ -51,8 +52,11 @@ struct ServiceCommand: AsyncParsableCommand {
 
         func withRegistry<T: Sendable>(_ body: (Registry_NetworkServiceRegistry.Client<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
             let url = try reachableURL
-            return try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .plaintext)) { client in
-                try await body(Registry_NetworkServiceRegistry.Client(wrapping: client))
+            let identity = try cluster.map(ProcessIdentity.ofCluster) ?? ProcessIdentity.fromEnvironment(logger: ComponentLogging.logger("nsm.service"))
+            return try await identity.with { source in
+                try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .mesh(source))) { client in
+                    try await body(Registry_NetworkServiceRegistry.Client(wrapping: client))
+                }
             }
         }
     }
@@ -113,7 +117,9 @@ struct ServiceCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON (protobuf JSON) instead of a table.") var json = false
 
         func run() async throws {
-            let services = try await ServiceTable.services(at: try target.reachableURL)
+            let url = try target.reachableURL
+            let identity = try target.cluster.map(ProcessIdentity.ofCluster) ?? ProcessIdentity.fromEnvironment(logger: ComponentLogging.logger("nsm.service"))
+            let services = try await identity.with { try await ServiceTable.services(at: url, identity: $0) }
             if json {
                 print("[" + (try services.map { String(decoding: try $0.jsonUTF8Data(), as: UTF8.self) }).joined(separator: ",\n") + "]")
                 return
@@ -126,8 +132,8 @@ struct ServiceCommand: AsyncParsableCommand {
 /// Services as a table: name, payload, matches (one-line form), one row per match.
 enum ServiceTable {
     /// Every service a registry (or a manager, which relays) knows, by name; 5 s at most.
-    static func services(at url: NSMURL) async throws -> [Registry_NetworkService] {
-        try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .plaintext)) { client in
+    static func services(at url: NSMURL, identity: (any X509Source)?) async throws -> [Registry_NetworkService] {
+        try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .mesh(identity))) { client in
             var options = CallOptions.defaults
             options.timeout = .seconds(5)
             return try await Registry_NetworkServiceRegistry.Client(wrapping: client).find(

@@ -31,7 +31,7 @@ final class Mesh: Sendable {
     }
 
     let directory: String
-    let pool = GRPCClientPool()
+    let pool = GRPCClientPool(identity: nil)
     let registry: RegistryServer
     let registryURL: NSMURL
     let nodes: [Node]
@@ -51,11 +51,11 @@ final class Mesh: Sendable {
         logger.logLevel = ProcessInfo.processInfo.environment["NSM_TEST_LOG"] == nil ? .critical : .debug
         self.logger = logger
         registryURL = .tcp(host: "127.0.0.1", port: try freePort())
-        registry = RegistryServer(.init(listen: [registryURL], expirePeriod: expirePeriod), logger: logger)
+        registry = RegistryServer(.init(listen: [registryURL], expirePeriod: expirePeriod, identity: nil), logger: logger)
         var nodes: [Node] = []
         var pools: [GRPCClientPool] = []
         for index in 0..<count {
-            let managerPool = GRPCClientPool(), forwarderPool = GRPCClientPool()
+            let managerPool = GRPCClientPool(identity: nil), forwarderPool = GRPCClientPool(identity: nil)
             pools += [managerPool, forwarderPool]
             let name = "node-\(index)"
             let unix = NSMURL.unix(path: "\(directory)/\(name)/nsm.io.sock")
@@ -114,7 +114,7 @@ final class Mesh: Sendable {
         _ name: String, node: Int, services: [String], labels: [String: String] = [:], cidr: [String] = ["172.16.1.0/24"],
         routes: [String] = [], dns: [Connectioncontext_DNSConfig] = [], namespaceURL: String? = nil
     ) async throws -> (Endpoint, ServiceRunner.Handle) {
-        let endpointPool = GRPCClientPool()
+        let endpointPool = GRPCClientPool(identity: nil)
         let endpoint = try Endpoint(.init(
             name: name, serviceNames: services, labels: labels, cidrPrefixes: cidr.map { IPPrefix($0)! },
             routes: routes.map { IPPrefix($0)! }, dnsConfigs: dns,
@@ -128,7 +128,7 @@ final class Mesh: Sendable {
 
     /// A started client pool whose connections pass `namespace` (a pod's client, in the test's process).
     func pool(speakingFor namespace: NetworkNamespace) -> GRPCClientPool {
-        let pool = GRPCClientPool(passingNamespace: namespace.path)
+        let pool = GRPCClientPool(passingNamespace: namespace.path, identity: nil)
         _ = runner.start([pool])
         return pool
     }
