@@ -29,8 +29,13 @@ public final class LocalCluster: @unchecked Sendable {
     public static let trustDomain = "local.nsm"
     /// How long the agent's SVIDs live (`NSM_LOCAL_SVID_LIFETIME`, default 1h; rotated at half).
     public var svidLifetime: String { ProcessInfo.processInfo.environment["NSM_LOCAL_SVID_LIFETIME"] ?? "1h" }
+    /// Mutual TLS with identities from the cluster's agent (the default); `false` runs every
+    /// component with `NSM_INSECURE=true` (the benchmark's plaintext comparison).
+    public var secure = true
     /// What every component process of the cluster gets in its environment.
-    public var componentEnvironment: [String: String] { ["SPIFFE_ENDPOINT_SOCKET": "unix://\(agentSocket)"] }
+    public var componentEnvironment: [String: String] {
+        secure ? ["SPIFFE_ENDPOINT_SOCKET": "unix://\(agentSocket)"] : ["NSM_INSECURE": "true"]
+    }
 
     // The cluster network of pods, as in a kind cluster: pods on 10.244.0.0/16 (their eth0 on the
     // fabric bridge), services on 10.96.0.0/12, the cluster DNS at 10.96.0.10 (in the fabric).
@@ -103,16 +108,7 @@ public final class LocalCluster: @unchecked Sendable {
     /// Starts the SPIFFE agent and the registry in the fabric namespace and `nsm node` in each
     /// node namespace: every gRPC hop with mutual TLS, identities from the agent.
     public func startControlPlane() async throws {
-        let agent = try ManagedProcess(
-            name: "spiffe-agent", executable: executable,
-            arguments: [
-                "spiffe-agent", "--listen-on", "unix://\(agentSocket)", "--trust-domain", Self.trustDomain,
-                "--cluster", String(prefix.dropFirst(prefix.hasPrefix("nsm-") ? 4 : 0)), "--namespace-prefix", prefix,
-                "--svid-lifetime", svidLifetime,
-            ],
-            namespace: namespaces["fabric"], logDirectory: directory)
-        processes["spiffe-agent"] = agent
-        try await agent.ready()
+        if secure { try await startAgent() }
         let registry = try ManagedProcess(
             name: "registry", executable: executable,
             arguments: ["registry", "--listen-on", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory,
@@ -126,6 +122,20 @@ public final class LocalCluster: @unchecked Sendable {
         try await registry.ready()
         try await dns.ready()
         for node in 0..<nodeCount { try await startNode(node) }
+    }
+
+    /// `nsm spiffe-agent` in the fabric namespace: the cluster's Workload API.
+    func startAgent() async throws {
+        let agent = try ManagedProcess(
+            name: "spiffe-agent", executable: executable,
+            arguments: [
+                "spiffe-agent", "--listen-on", "unix://\(agentSocket)", "--trust-domain", Self.trustDomain,
+                "--cluster", String(prefix.dropFirst(prefix.hasPrefix("nsm-") ? 4 : 0)), "--namespace-prefix", prefix,
+                "--svid-lifetime", svidLifetime,
+            ],
+            namespace: namespaces["fabric"], logDirectory: directory)
+        processes["spiffe-agent"] = agent
+        try await agent.ready()
     }
 
     public func startNode(_ node: Int) async throws {

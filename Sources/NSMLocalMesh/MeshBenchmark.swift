@@ -15,7 +15,9 @@ import ServiceLifecycle
 /// two-node cluster: per pod, a client requests one service and returns once the forwarder
 /// has created and configured the pod's interface. Same node (veth) and cross node (VXLAN),
 /// next to the CNI `ptp` plugin attaching the same number of pods, in the same run; and the
-/// resident memory of the node process holding all the connections.
+/// resident memory of the node process holding all the connections. Every hop speaks mutual TLS
+/// with SPIFFE identities (each pod's client has its own connection, so its own handshake); the
+/// same cluster in plaintext is measured in the same run, so the difference is what mTLS costs.
 public struct MeshBenchmark: Sendable {
     public struct Result: Sendable {
         public var count: Int
@@ -23,17 +25,21 @@ public struct MeshBenchmark: Sendable {
         public var crossNode: Percentiles?
         public var cni: Percentiles?
         public var nodeRSSKilobytes: Int
+        /// The same requests with every component in plaintext.
+        public var plaintext: (sameNode: Percentiles, crossNode: Percentiles?)?
     }
 
     public var sizes: [Int]
     public var crossNode: Bool
     public var compareCNI: Bool
+    public var comparePlaintext: Bool
     public var log: @Sendable (String) -> Void
 
-    public init(sizes: [Int], crossNode: Bool = true, compareCNI: Bool = true, log: @escaping @Sendable (String) -> Void) {
+    public init(sizes: [Int], crossNode: Bool = true, compareCNI: Bool = true, comparePlaintext: Bool = true, log: @escaping @Sendable (String) -> Void) {
         self.sizes = sizes
         self.crossNode = crossNode
         self.compareCNI = compareCNI
+        self.comparePlaintext = comparePlaintext
         self.log = log
     }
 
@@ -48,6 +54,19 @@ public struct MeshBenchmark: Sendable {
                 throw error
             }
             await cluster.tearDown()
+            if comparePlaintext {
+                let plain = LocalCluster(prefix: "nsmbp\(getpid())-\(size)", nodes: 2)
+                plain.secure = false
+                do {
+                    log("N=\(size): the same in plaintext")
+                    let result = try await measure(size, cluster: plain)
+                    results[results.count - 1].plaintext = (result.sameNode, result.crossNode)
+                } catch {
+                    await plain.tearDown()
+                    throw error
+                }
+                await plain.tearDown()
+            }
             if compareCNI {
                 log("N=\(size): CNI ptp for comparison")
                 let cni = try AttachBenchmark(sizes: [size], methods: [.cni], verifySample: 1).run()
@@ -69,14 +88,15 @@ public struct MeshBenchmark: Sendable {
         let pods = try (0..<size).map { try cluster.createNamespace("pod\($0)") }
         // One pool per pod, as each pod is its own process in a cluster: its connection to the
         // manager passes the pod's namespace (the manager refuses a namespace the caller does not speak for).
-        let identity = try WorkloadAPISource(endpoint: cluster.agentSocket)
+        let identity = cluster.secure ? try WorkloadAPISource(endpoint: cluster.agentSocket) : nil
+        if let identity { try await identity.prime(timeout: .seconds(30)) }
         let pools = pods.map { GRPCClientPool(passingNamespace: $0.path, identity: identity) }
         var logger = Logger(label: "nsm.bench")
         logger.logLevel = .error
-        let group = ServiceGroup(configuration: .init(services: [.init(service: identity)] + pools.map { .init(service: $0) }, logger: logger))
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = (identity.map { [.init(service: $0)] } ?? []) + pools.map { .init(service: $0) }
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            try await identity.ready()
             defer { tasks.cancelAll() }
             var sameNode: [Double] = [], cross: [Double] = []
             var clients: [NSMClient] = []
@@ -113,11 +133,15 @@ public struct MeshBenchmark: Sendable {
 
     public static func render(_ results: [Result], markdown: Bool) -> String {
         func ms(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
-        var rows = [["pods", "same node p50", "p90", "cross node p50", "p90", "CNI ptp p50", "p90", "ptp ÷ same-node p50", "node RSS"]]
+        var rows = [[
+            "pods", "same node p50", "p90", "cross node p50", "p90", "plaintext same p50", "plaintext cross p50", "CNI ptp p50", "p90",
+            "ptp ÷ same-node p50", "node RSS",
+        ]]
         for result in results {
             let ratio = result.cni.map { String(format: "%.1f×", $0.p50 / result.sameNode.p50) } ?? "-"
             rows.append([
                 String(result.count), ms(result.sameNode.p50), ms(result.sameNode.p90), ms(result.crossNode?.p50), ms(result.crossNode?.p90),
+                ms(result.plaintext?.sameNode.p50), ms(result.plaintext?.crossNode?.p50),
                 ms(result.cni?.p50), ms(result.cni?.p90), ratio, "\(result.nodeRSSKilobytes / 1024) MB",
             ])
         }

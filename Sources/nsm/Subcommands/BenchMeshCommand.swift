@@ -16,6 +16,9 @@ struct BenchMeshCommand: AsyncParsableCommand {
     @Flag(help: "Skip the cross-node (VXLAN) requests.")
     var sameNodeOnly = false
 
+    @Flag(help: "Skip the same run in plaintext (every component with NSM_INSECURE=true), the comparison that prices mutual TLS.")
+    var noPlaintext = false
+
     @Flag(help: "Skip the CNI ptp comparison.")
     var noCNI = false
 
@@ -29,7 +32,7 @@ struct BenchMeshCommand: AsyncParsableCommand {
             guard let value = Int(text), value > 0, value <= 5000 else { throw ValidationError("--sizes: \"\(text)\" is not 1-5000") }
             return value
         }
-        let benchmark = MeshBenchmark(sizes: counts, crossNode: !sameNodeOnly, compareCNI: !noCNI) { line in
+        let benchmark = MeshBenchmark(sizes: counts, crossNode: !sameNodeOnly, compareCNI: !noCNI, comparePlaintext: !noPlaintext) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         print(MeshBenchmark.render(try await benchmark.run(), markdown: markdown))
