@@ -243,7 +243,9 @@ public struct Demo: Sendable {
 
     func managerConnections(client: NSMClient) async throws -> Int {
         let ids = Set(client.connections.map(\.id))
-        let output = try runIn(cluster.namespaces["node0"]!, cluster.executable, ["connections", "--connect-to", cluster.managerURL(0), "--json"])
+        let output = try runIn(
+            cluster.namespaces["node0"]!, cluster.executable, ["connections", "--connect-to", cluster.managerURL(0), "--json"],
+            environment: cluster.componentEnvironment)
         return ids.filter { output.output.contains("\"\($0)\"") }.count
     }
 

@@ -91,7 +91,9 @@ public func currentExecutable() -> String {
 
 /// Runs a command inside a namespace and returns its exit status and output (standard output,
 /// then standard error).
-public func runIn(_ namespace: NetworkNamespace, _ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let result = try namespace.run { try ChildProcess.capture(executable, arguments) }
+public func runIn(
+    _ namespace: NetworkNamespace, _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+) throws -> (status: Int32, output: String) {
+    let result = try namespace.run { try ChildProcess.capture(executable, arguments, environment: environment) }
     return (result.status, result.output + result.errors)
 }

@@ -14,8 +14,12 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates network names
 NAME = f"it{os.getpid()}"
 
 
-def nsm(*args, check=True, timeout=120):
-    result = subprocess.run([nsm_binary(), *args], capture_output=True, text=True, timeout=timeout)
+AGENT = {"SPIFFE_ENDPOINT_SOCKET": f"unix:///run/nsm-{NAME}/spiffe-agent.sock"}  # the cluster's identities
+
+
+def nsm(*args, check=True, timeout=120, env=None):
+    result = subprocess.run([nsm_binary(), *args], capture_output=True, text=True, timeout=timeout,
+                            env=None if env is None else {**os.environ, **env})
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -169,7 +173,7 @@ def test_run_passes_sigterm_to_the_command_and_removes_everything(cluster):
         if os.path.exists(marker):
             os.remove(marker)
     assert leftovers(f"nsm-{NAME}-{pod}") == []
-    connections = nsm("connections", "--connect-to", f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "--json")
+    connections = nsm("connections", "--connect-to", f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "--json", env=AGENT)
     assert pod not in connections.stdout
 
 
@@ -307,7 +311,7 @@ def test_injected_init_container_then_sidecar_take_over_without_replumbing(clust
         "kernel://my-networkservice-1/nsm-1?app=foo, kernel://my-networkservice-1", {"metadata.name": "my-app", "spec.nodeName": "node0"})
     assert init_args == ["client", "--init"] and sidecar_args == ["client"]
     assert init_env == sidecar_env and init_env["NSM_NAME"].startswith("my-app-")
-    volumes = {"NSM_CONNECT_TO": f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "NSM_CLIENT_STATE_FILE": str(tmp_path / "connections")}
+    volumes = {"NSM_CONNECT_TO": f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "NSM_CLIENT_STATE_FILE": str(tmp_path / "connections"), **AGENT}
     env = {**os.environ, **init_env, **volumes}
     sidecar = None
     pod = Namespace(f"{NAME}-handover")
@@ -351,7 +355,7 @@ def test_init_container_gives_up_in_bounded_time_and_says_why(cluster, tmp_path)
     from netns import Namespace
     pod = Namespace(f"{NAME}-initfail")
     log = tmp_path / "termination-log"
-    env = {**os.environ, "NSM_CONNECT_TO": f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "NSM_NAME": "lonely-1",
+    env = {**os.environ, **AGENT, "NSM_CONNECT_TO": f"unix:///run/nsm-{NAME}/node0/nsm.io.sock", "NSM_NAME": "lonely-1",
            "NSM_NETWORK_SERVICES": "kernel://my-networkservice-1/nsm-1, kernel://no-such-service/nsm-2", "NSM_REQUEST_TIMEOUT": "1s"}
     try:
         init = pod.run([nsm_binary(), "client", "--init", "--termination-log", str(log)], env=env, timeout=60)

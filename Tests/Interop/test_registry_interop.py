@@ -150,9 +150,11 @@ def test_commands_reach_a_registry_by_name(registry):
     """A URL with a host name (a Service's name in a cluster) is resolved, not taken for an address
     (the gRPC transport's IPv4 target crashed the process on one)."""
     port = registry.rsplit(":", 1)[1]
+    from conftest import INSECURE
+    env = {**os.environ, **INSECURE}  # the test registry is plaintext
     register = subprocess.run([nsm_binary(), "service", "register", "--connect-to", f"tcp://localhost:{port}", "--name", "by-name"],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, env=env)
     assert register.returncode == 0, register.stdout + register.stderr
     listing = subprocess.run([nsm_binary(), "service", "list", "--connect-to", f"tcp://localhost:{port}", "--json"],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, env=env)
     assert listing.returncode == 0 and "by-name" in listing.stdout, listing.stdout + listing.stderr

@@ -72,14 +72,17 @@ def check_injection(pod_spec, pod_meta, services, generated):
         names = [e["name"] for e in c["env"]]
         assert names.index("POD_NAME") < names.index("NSM_NAME"), "$(POD_NAME) must be defined before NSM_NAME uses it"
         assert c["volumeMounts"] == [{"name": "nsm-socket", "mountPath": "/var/lib/networkservicemesh", "readOnly": True},
-                                     {"name": "nsm-client-state", "mountPath": "/var/run/nsm-client"}]
+                                     {"name": "nsm-client-state", "mountPath": "/var/run/nsm-client"},
+                                     {"name": "spire-agent-socket", "mountPath": "/run/spire/sockets", "readOnly": True}]
         assert env["NSM_CLIENT_STATE_FILE"] == "/var/run/nsm-client/connections"
+        assert env["SPIFFE_ENDPOINT_SOCKET"] == "unix:///run/spire/sockets/agent.sock", "the identity from SPIRE's agent"
         assert c["resources"] == {"limits": {"cpu": "200m", "memory": "80Mi"}, "requests": {"cpu": "100m", "memory": "40Mi"}}
     assert environment(init)["NSM_NAME"] == environment(sidecar)["NSM_NAME"], "the sidecar takes over the init container's connections"
     name = environment(init)["NSM_NAME"]
     assert name == "$(POD_NAME)" if generated else name.startswith("$(POD_NAME)-") and len(name) > len("$(POD_NAME)-")
     assert {"name": "nsm-socket", "hostPath": {"path": "/var/lib/networkservicemesh", "type": "Directory"}} in pod_spec["volumes"]
     assert {"name": "nsm-client-state", "emptyDir": {"medium": "Memory"}} in pod_spec["volumes"]
+    assert {"name": "spire-agent-socket", "hostPath": {"path": "/run/spire/sockets", "type": "Directory"}} in pod_spec["volumes"]
     assert pod_meta["labels"]["spiffe.io/spiffe-id"] == "true"
 
 

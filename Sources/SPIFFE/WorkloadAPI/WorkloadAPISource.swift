@@ -38,6 +38,32 @@ public final class WorkloadAPISource: X509Source, Service {
     /// Waits for the first SVID; throws when the waiting task is cancelled.
     public func ready() async throws { try await first.wait() }
 
+    /// Fetches the first SVID now (one stream, closed after its first message), so a process can
+    /// have its identity before it starts anything that serves or calls; `run()` then follows.
+    public func prime(timeout: Duration) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var pause: Duration = .milliseconds(100)
+                while true {
+                    do {
+                        try await self.fetch(firstOnly: true)
+                        return
+                    } catch where !Task.isCancelled {
+                        self.state.withLock { $0.lastError = "\(error)" }
+                    }
+                    try await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(2))
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw SPIFFEError("no SVID from the Workload API at \(self.socketPath) within \(timeout)\(self.state.withLock { $0.lastError }.map { ": \($0)" } ?? "")")
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
     public func run() async throws {
         // Ends with the process's other services (in a ServiceGroup), or when cancelled.
         try await cancelWhenGracefulShutdown { await self.follow() }
@@ -61,7 +87,7 @@ public final class WorkloadAPISource: X509Source, Service {
         }
     }
 
-    private func fetch() async throws {
+    private func fetch(firstOnly: Bool = false) async throws {
         let transport = try HTTP2ClientTransport.Posix(target: .unixDomainSocket(path: socketPath), transportSecurity: .plaintext)
         let client = GRPCClient(transport: transport)
         try await withThrowingDiscardingTaskGroup { group in
@@ -71,8 +97,10 @@ public final class WorkloadAPISource: X509Source, Service {
             try await WorkloadAPI_SpiffeWorkloadAPI.Client(wrapping: client).fetchX509SVID(request: request) { response in
                 for try await message in response.messages {
                     try self.take(message)
+                    if firstOnly { return }
                 }
             }
+            if firstOnly, state.withLock({ $0.material != nil }) { return }
             throw SPIFFEError("the Workload API at \(socketPath) ended the stream")
         }
     }

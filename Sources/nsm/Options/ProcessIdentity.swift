@@ -77,16 +77,10 @@ struct ProcessIdentity: Sendable {
     /// The services to run first in the process's group (the Workload API stream), if any.
     var services: [any Service] { service.map { [$0] } ?? [] }
 
-    /// Waits (up to `deadline`) for the first SVID from the Workload API; at once otherwise.
+    /// Fetches the first SVID from the Workload API (up to `deadline`) before anything starts;
+    /// at once for other sources.
     func ready(deadline: Duration = .seconds(30)) async throws {
         guard let source = source as? WorkloadAPISource else { return }
-        let arrived = try await withThrowingTaskGroup(of: Bool.self) { waiting in
-            waiting.addTask { try await source.ready(); return true }
-            waiting.addTask { try await Task.sleep(for: deadline); return false }
-            defer { waiting.cancelAll() }
-            return try await waiting.next() ?? false
-        }
-        guard !arrived else { return }
-        do { _ = try source.current() } catch { throw CommandFailure("\(error), after waiting \(deadline)") }
+        do { try await source.prime(timeout: deadline) } catch { throw CommandFailure("\(error)") }
     }
 }

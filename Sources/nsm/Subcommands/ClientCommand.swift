@@ -81,15 +81,20 @@ struct ClientCommand: AsyncParsableCommand {
             throw ValidationError("NSM_NETWORK_SERVICES: \(error)")
         }
         let logger = ComponentLogging.logger("nsm.client")
-        let identity = try ProcessIdentity.fromEnvironment(logger: logger)
-        let pool = GRPCClientPool(identity: identity.source)
         let timeout = try Environment.duration(requestTimeout, flag: "request-timeout", variable: "NSM_REQUEST_TIMEOUT")
+        let identity: ProcessIdentity
+        do { identity = try ProcessIdentity.fromEnvironment(logger: logger) } catch {
+            if initOnly { ClientInit.writeTerminationMessage("\(error)", to: terminationLog) }
+            throw error
+        }
+        let pool = GRPCClientPool(identity: identity.source)
         if initOnly {
             let client = try makeClient(annotation, pool: pool, timeout: timeout, podDNS: nil, logger: logger)
             try await ClientInit(client: client, pool: pool, identity: identity, annotation: annotation, bound: timeout * 4, terminationLog: terminationLog,
                                  state: state, logger: logger).run()
             return
         }
+        try await identity.ready()
         var podDNS: PodDNS?
         if localDNSServerEnabled {
             let listen: DNSListenAddress

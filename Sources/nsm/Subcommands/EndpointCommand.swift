@@ -135,10 +135,10 @@ struct EndpointCommand: AsyncParsableCommand {
             registerService: registerService, namespaceURL: namespaceURL ?? Self.ownNamespaceURL(), unregisterOnShutdown: unregisterItself,
             dnsZone: try parsedZone(), dnsListen: try DNSListenAddress(parsing: dnsListen)),
             pool: pool, logger: logger)
+        try await identity.ready()
         let group = ComponentServiceGroup.make(identity.services + [pool] + endpoint.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            try await identity.ready()
             printFlushed("endpoint \(name) listening on \(try await endpoint.server.listening())")
             _ = try await endpoint.registration.registered.wait()
             ServiceNotification.ready(status: "endpoint \(name) registered")

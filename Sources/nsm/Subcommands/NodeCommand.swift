@@ -75,10 +75,10 @@ struct NodeCommand: AsyncParsableCommand {
             name: "forwarder-\(nodeName)", listen: .unix(path: "\(directory)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel,
             labels: try [String: String].parseLabels(labels), vxlanPort: vxlanPort),
             dataPlane: KernelDataPlane(node: try NetlinkHandle(), logger: logger), pool: pool, inProcess: inProcess, logger: logger)
+        try await identity.ready()
         let group = ComponentServiceGroup.make(identity.services + [pool] + manager.services + forwarder.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            try await identity.ready()
             for server in manager.servers { printFlushed("manager \(name) listening on \(try await server.listening())") }
             printFlushed("forwarder listening on \(try await forwarder.server.listening()), tunnel \(tunnel)")
             // Requests need the forwarder in the registry, not only listening.

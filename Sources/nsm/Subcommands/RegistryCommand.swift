@@ -59,10 +59,10 @@ struct RegistryCommand: AsyncParsableCommand {
         default:
             throw ValidationError("--store/NSM_REGISTRY_STORE \"\(store)\": expected memory or kubernetes")
         }
+        try await identity.ready()
         let group = ComponentServiceGroup.make(identity.services + registry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            try await identity.ready()
             // Ready once what it answers from is complete: the store's objects listed.
             try await kubernetes?.store.synced()
             var urls: [String] = []
