@@ -126,3 +126,27 @@ def test_over_tcp_no_namespace_may_be_named(cluster):
         assert outcome["code"] == "PERMISSION_DENIED", (what, outcome)
         assert "over the network" in outcome["message"], outcome
         assert not has_link(netns, "theft1"), f"theft1 appeared in {what}"
+
+
+def registry_call(cluster, namespace, verb, name):
+    env = {**os.environ, "PYTHONPATH": f"{cluster['stubs']}:{HERE}", "SPIFFE_ENDPOINT_SOCKET": AGENT}
+    import sys
+    result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, os.path.join(HERE, "grpc_registry_request.py"),
+                             SOCKET, verb, name], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_only_an_endpoints_registrant_may_register_or_unregister_its_name(cluster):
+    """Pod B, with its own SVID, tries to take over and to remove the endpoint nse-th's registration."""
+    for verb in ["register", "unregister"]:
+        outcome = registry_call(cluster, f"{NAME}-b", verb, "nse-th")
+        assert outcome["code"] == "PERMISSION_DENIED", (verb, outcome)
+        assert f"only its registrant may {verb}" in outcome["message"] and "nse-th" in outcome["message"], outcome
+    # The endpoint still serves: pod A still gets an interface from it.
+    served = ask(cluster, f"{NAME}-a", SOCKET, "still0", "file:///proc/thread-self/ns/net")
+    assert served["code"] == "OK" and served["addresses"][0].startswith("172.16.171."), served
+    # A name nobody holds may be registered (and then belongs to pod B).
+    assert registry_call(cluster, f"{NAME}-b", "register", "nse-b-own")["code"] == "OK"
+    assert registry_call(cluster, f"{NAME}-a", "unregister", "nse-b-own")["code"] == "PERMISSION_DENIED"
+    assert registry_call(cluster, f"{NAME}-b", "unregister", "nse-b-own")["code"] == "OK"

@@ -25,6 +25,10 @@ public struct Caller: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static let inProcess = Caller(transport: .inProcess)
+
+    /// The caller of the registry call being handled (registry chains carry no context; their
+    /// gRPC services set it). In process unless set.
+    @TaskLocal public static var current = Caller.inProcess
     public static func local(pid: Int32, uid: UInt32, namespace: NamespaceURL?, spiffeID: String? = nil) -> Caller {
         Caller(transport: .local(pid: pid, uid: uid, namespace: namespace), spiffeID: spiffeID)
     }

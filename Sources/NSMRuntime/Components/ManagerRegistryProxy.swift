@@ -51,7 +51,9 @@ extension NetworkServiceEndpointRegistryGRPCService {
     /// watches see local endpoints at their local URLs, and end at graceful shutdown (so the
     /// server can stop).
     public init(proxyingTo registry: RegistryClient, bypass: LocalBypass, publicURL: String) {
-        self.init(chain: RegistryChain([LocalBypassElement(bypass: bypass, publicURL: publicURL), UpstreamEndpointRegistryElement(upstream: registry)])) {
+        self.init(chain: RegistryChain([
+            EndpointOwnerElement(), LocalBypassElement(bypass: bypass, publicURL: publicURL), UpstreamEndpointRegistryElement(upstream: registry),
+        ])) {
             query, writer in
             try? await cancelWhenGracefulShutdown {
                 try await registry.watchEndpoints(query) { response in

@@ -29,9 +29,12 @@ public struct RegistryServer: Sendable {
         let period = configuration.expirePeriod.components
         let storage = RegistryStore(expirePeriod: Double(period.seconds) + Double(period.attoseconds) / 1e18)
         self.storage = storage
+        // One set of services for every listener: their chains hold state (who owns an endpoint name).
+        let registries: [any RegistrableRPCService] = [
+            NetworkServiceRegistryGRPCService(storage: storage), NetworkServiceEndpointRegistryGRPCService(storage: storage),
+        ]
         let servers = configuration.listen.map { url in
-            GRPCServerService(url: url, services: [
-                NetworkServiceRegistryGRPCService(storage: storage), NetworkServiceEndpointRegistryGRPCService(storage: storage),
+            GRPCServerService(url: url, services: registries + [
                 HealthGRPCService(services: ["registry.NetworkServiceRegistry", "registry.NetworkServiceEndpointRegistry"]),
             ], logger: logger, identity: configuration.identity)
         }

@@ -1,6 +1,7 @@
 import GRPCCore
 public import NSMAPI
 public import NSMCore
+import NSMElements
 public import NSMRegistry
 import ServiceLifecycle
 import SwiftProtobuf
@@ -55,13 +56,15 @@ public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkService
 
     /// A registry server over a storage: validation, then the storage.
     public init(storage: any RegistryStorage) {
-        self.init(chain: RegistryChain([ValidateEndpointElement(), EndpointStorageElement(storage: storage)])) { query, writer in
+        self.init(chain: RegistryChain([ValidateEndpointElement(), EndpointOwnerElement(), EndpointStorageElement(storage: storage)])) { query, writer in
             for await item in storage.watchEndpoints(query).cancelOnGracefulShutdown() { try await writer.write(item) }
         }
     }
 
     public func register(request: Registry_NetworkServiceEndpoint, context: ServerContext) async throws -> Registry_NetworkServiceEndpoint {
-        do { return try await chain.register(request) } catch { throw error.asRPCError }
+        do {
+            return try await Caller.$current.withValue(.ofCurrentCall(peer: context.remotePeer)) { try await chain.register(request) }
+        } catch { throw error.asRPCError }
     }
 
     public func find(
@@ -76,7 +79,9 @@ public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkService
     }
 
     public func unregister(request: Registry_NetworkServiceEndpoint, context: ServerContext) async throws -> Google_Protobuf_Empty {
-        do { try await chain.unregister(request) } catch { throw error.asRPCError }
+        do {
+            try await Caller.$current.withValue(.ofCurrentCall(peer: context.remotePeer)) { try await chain.unregister(request) }
+        } catch { throw error.asRPCError }
         return Google_Protobuf_Empty()
     }
 }
