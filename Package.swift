@@ -142,7 +142,9 @@ let package = Package(
         .target(
             name: "NSMElements",
             dependencies: [
-                "NSMCore", "NSMAPI", "IPAddressing",
+                "NSMCore", "NSMAPI", "IPAddressing", "SPIFFE",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

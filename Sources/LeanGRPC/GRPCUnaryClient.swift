@@ -24,6 +24,8 @@ public final class GRPCUnaryClient: Sendable {
         let health: ConnectionHealth
         /// What ``TransportSecurity/identify`` said of the server, with TLS.
         let peerIdentity: String?
+        /// ``TransportSecurity/generation`` when the connection was made.
+        let generation: Int
     }
 
     private enum State {
@@ -116,14 +118,17 @@ public final class GRPCUnaryClient: Sendable {
     private func connection() async throws -> Connection {
         let lookup: Lookup = try state.withLock { state in
             switch state {
-            case .ready(let connection) where connection.channel.isActive && connection.health.isUsable:
+            case .ready(let connection) where connection.channel.isActive && connection.health.isUsable
+                && connection.generation == (security?.generation() ?? 0):
                 return .ready(connection)
             case .connecting(let future):
                 return .pending(future)
             case .shutDown:
                 throw RPCError(code: .unavailable, message: "client for \(target) is shut down")
-            case .ready:
-                // The old connection closes itself once its calls are done (see UnaryStreamsHandler).
+            case .ready(let old):
+                // The old connection closes itself once its calls are done (see UnaryStreamsHandler);
+                // one replaced while still usable (its credentials rotated) is told to.
+                old.channel.eventLoop.execute { old.streams.value.retire("replaced by a connection with rotated credentials") }
                 let future = connect()
                 state = .connecting(future)
                 return .pending(future)
@@ -158,6 +163,7 @@ public final class GRPCUnaryClient: Sendable {
         let security = self.security
         let eventLoop = self.eventLoop
         let handshake = security.map { _ in eventLoop.makePromise(of: Void.self) }
+        let generation = security?.generation() ?? 0
         func bootstrap(passing: (socket: Int32, file: PassedFile)? = nil) -> ClientBootstrap {
             ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(5))
@@ -208,12 +214,14 @@ public final class GRPCUnaryClient: Sendable {
                 throw error
             }.flatMapThrowing {
                 let identity: String?
-                do { identity = try security?.identifyPeer(of: channel.pipeline.syncOperations, server: false) } catch {
+                do { identity = try security?.identifyPeer(of: channel.pipeline.syncOperations, server: false).identity } catch {
                     channel.close(promise: nil)
                     throw RPCError(code: .unauthenticated, message: "the server's certificate is not accepted: \(error)")
                 }
                 let streams = try channel.pipeline.syncOperations.handler(type: UnaryStreamsHandler.self)
-                return Connection(channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop), health: streams.health, peerIdentity: identity)
+                return Connection(
+                    channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop), health: streams.health, peerIdentity: identity,
+                    generation: generation)
             }
         }
     }

@@ -11,21 +11,31 @@ public struct TransportSecurity: Sendable {
     /// The peer's identity from its leaf certificate (DER; `nil` when it sent none), or a thrown
     /// reason to refuse it.
     public var identify: @Sendable (_ leafDER: [UInt8]?) throws -> String
+    /// Which credentials are current (a number that changes when they rotate): a client makes a
+    /// new connection for its next calls once its credentials rotated, so what it signs with its
+    /// current key matches the certificate its connection presented.
+    public var generation: @Sendable () -> Int
 
-    public init(context: @escaping @Sendable () throws -> NIOSSLContext, identify: @escaping @Sendable (_ leafDER: [UInt8]?) throws -> String) {
+    public init(
+        context: @escaping @Sendable () throws -> NIOSSLContext, identify: @escaping @Sendable (_ leafDER: [UInt8]?) throws -> String,
+        generation: @escaping @Sendable () -> Int = { 0 }
+    ) {
         self.context = context
         self.identify = identify
+        self.generation = generation
     }
 
-    /// The identity of the peer of `channel`'s TLS handler, on its event loop after the handshake.
-    func identifyPeer(of pipeline: ChannelPipeline.SynchronousOperations, server: Bool) throws -> String {
+    /// The identity of the peer of `channel`'s TLS handler (and its leaf certificate, DER), on its
+    /// event loop after the handshake.
+    func identifyPeer(of pipeline: ChannelPipeline.SynchronousOperations, server: Bool) throws -> (identity: String, certificate: [UInt8]?) {
         let certificate: NIOSSLCertificate?
         if server {
             certificate = try pipeline.handler(type: NIOSSLServerHandler.self).peerCertificate
         } else {
             certificate = try pipeline.handler(type: NIOSSLClientHandler.self).peerCertificate
         }
-        return try identify(try certificate?.toDERBytes())
+        let der = try certificate?.toDERBytes()
+        return (try identify(der), der)
     }
 }
 

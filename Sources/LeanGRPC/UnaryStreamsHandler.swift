@@ -112,6 +112,12 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
+    /// Takes no new calls (a newer connection replaces this one) and closes once the last is done.
+    func retire(_ reason: String) {
+        if unusable == nil { unusable = reason }
+        closeIfDrained()
+    }
+
     /// A connection that takes no new calls is closed once its last call is done.
     private func closeIfDrained() {
         if unusable != nil, calls.isEmpty, let context, context.channel.isActive { context.close(promise: nil) }

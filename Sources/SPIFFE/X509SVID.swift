@@ -1,4 +1,5 @@
 public import Foundation
+public import Crypto
 public import X509
 import SwiftASN1
 
@@ -8,6 +9,8 @@ public struct X509SVID: Sendable {
     public let id: SPIFFEID
     public let chain: [Certificate]
     public let privateKey: Certificate.PrivateKey
+    /// The key as P-256, for signing path tokens (`nil` for other key types).
+    public let signingKey: P256.Signing.PrivateKey?
 
     public var leaf: Certificate { chain[0] }
     public var notAfter: Date { leaf.notValidAfter }
@@ -19,6 +22,7 @@ public struct X509SVID: Sendable {
         guard privateKey.publicKey == leaf.publicKey else { throw SPIFFEError("the SVID's private key does not belong to its certificate (\(id))") }
         self.chain = chain
         self.privateKey = privateKey
+        signingKey = (try? privateKey.serializeAsPEM().pemString).flatMap { try? P256.Signing.PrivateKey(pemRepresentation: $0) }
     }
 
     /// From PEM: the certificates (leaf first) and a PKCS#8 or SEC1 private key.

@@ -4,7 +4,9 @@ could do with the manager's socket.
 
 Usage: grpc_request.py TARGET SERVICE IFACE INODE_URL [refresh|close CONNECTION]
 With SPIFFE_ENDPOINT_SOCKET set, the call is made with mutual TLS and the SVID the Workload API
-gives this process (the server's certificate must name GRPC_SERVER_NAME, default node0).
+gives this process (the server's certificate must name GRPC_SERVER_NAME, default node0), and the
+request's own path segment carries a token for GRPC_SERVER_ID; TOKEN=none|expired|other-key|
+other-audience sends a bad one instead.
 A new connection has id SERVICE-IFACE; its answer's bytes come back base64-encoded ("connection"),
 and `refresh`/`close` send such a connection (whoever's it is) back as a Request or a Close."""
 import base64
@@ -17,7 +19,27 @@ import grpc
 import connection_pb2
 import networkservice_pb2
 import networkservice_pb2_grpc
-from spiffe_client import mtls_channel
+import time
+
+from spiffe_client import fetch_svid, mtls_channel, path_token
+
+
+def sign(connection, identity):
+    """Puts this process's token for the server into its own path segment (as every hop does)."""
+    mode = os.environ.get("TOKEN", "valid")
+    if mode == "none":
+        return
+    segment = connection.path.path_segments[connection.path.index]
+    audience = os.environ["GRPC_SERVER_ID"] if mode != "other-audience" else "spiffe://local.nsm/ns/elsewhere/pod/someone"
+    expires = time.time() + (300 if mode != "expired" else -60)
+    other_key = None
+    if mode == "other-key":
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        other_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    segment.token = path_token(identity, audience, expires, other_key)
+    segment.expires.FromSeconds(int(max(expires, time.time() + 1)))
 
 
 def main():
@@ -31,8 +53,13 @@ def main():
         connection = connection_pb2.Connection(id=f"{service}-{interface}", network_service=service)
         connection.path.path_segments.add(name="grpc-request", id=connection.id)
     request = networkservice_pb2.NetworkServiceRequest(connection=connection, mechanism_preferences=[mechanism])
+    # (the request holds a copy: sign it too)
     secure = "SPIFFE_ENDPOINT_SOCKET" in os.environ
-    channel = mtls_channel(target, os.environ.get("GRPC_SERVER_NAME", "node0")) if secure else grpc.insecure_channel(target)
+    identity = fetch_svid() if secure else None
+    if secure:
+        sign(request.connection, identity)
+        sign(connection, identity)
+    channel = mtls_channel(target, os.environ.get("GRPC_SERVER_NAME", "node0"), identity) if secure else grpc.insecure_channel(target)
     with channel:
         stub = networkservice_pb2_grpc.NetworkServiceStub(channel)
         try:

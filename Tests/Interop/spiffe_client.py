@@ -50,3 +50,22 @@ def mtls_channel(target, server_name, identity=None):
     _, chain, key, bundle = identity or fetch_svid()
     credentials = grpc.ssl_channel_credentials(root_certificates=bundle, private_key=key, certificate_chain=chain)
     return grpc.secure_channel(target, credentials, options=[("grpc.ssl_target_name_override", server_name)])
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def path_token(identity, audience, expires, key_pem=None):
+    """upstream's per-hop token: an ES256 JWT with `sub` this SVID's ID, `aud` the next hop's,
+    `exp`; signed with `key_pem` when given (tests sign with a key that is not the SVID's)."""
+    import json
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    spiffe_id, _, key, _ = identity
+    private_key = serialization.load_pem_private_key(key_pem or key, password=None)
+    header = b64url(json.dumps({"alg": "ES256", "typ": "JWT"}).encode())
+    claims = b64url(json.dumps({"sub": spiffe_id, "aud": [audience], "exp": int(expires)}).encode())
+    r, s = decode_dss_signature(private_key.sign(f"{header}.{claims}".encode(), ec.ECDSA(hashes.SHA256())))
+    return f"{header}.{claims}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"

@@ -18,6 +18,7 @@ NAME = f"th{os.getpid()}"
 SOCKET = f"unix:///run/nsm-{NAME}/node0/nsm.io.sock"
 TCP = "192.168.240.1:5001"
 AGENT = f"unix:///run/nsm-{NAME}/spiffe-agent.sock"
+NODE0 = f"spiffe://local.nsm/ns/{NAME}/pod/node0"  # what the cluster's agent names node0's processes
 
 
 def nsm(*args):
@@ -46,13 +47,13 @@ def cluster(stubs):
         subprocess.run([nsm_binary(), "cluster", "down", "--cluster", NAME], capture_output=True, timeout=120)
 
 
-def ask(cluster, namespace, target, interface, inode_url, *extra, secure=True):
+def ask(cluster, namespace, target, interface, inode_url, *extra, secure=True, token="valid"):
     """Runs the grpcio client inside `namespace` (an `ip netns` name) and returns its outcome; with
     mutual TLS and the SVID the cluster's agent gives a process there, unless `secure` is false."""
     env = {**os.environ, "PYTHONPATH": f"{cluster['stubs']}:{HERE}"}
     env.pop("SPIFFE_ENDPOINT_SOCKET", None)
     if secure:
-        env["SPIFFE_ENDPOINT_SOCKET"] = AGENT
+        env.update(SPIFFE_ENDPOINT_SOCKET=AGENT, GRPC_SERVER_ID=NODE0, TOKEN=token)
     import sys
     result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, os.path.join(HERE, "grpc_request.py"),
                              target, "svc-theft", interface, inode_url, *extra], capture_output=True, text=True, env=env, timeout=60)
@@ -110,6 +111,19 @@ def test_only_the_pod_that_made_a_connection_may_refresh_or_close_it(cluster):
     assert again["code"] == "OK" and again["addresses"] == made["addresses"], again
     assert ask(cluster, f"{NAME}-a", SOCKET, "kept0", "file:///proc/thread-self/ns/net", "close", again["connection"])["code"] == "OK"
     assert not has_link(f"{NAME}-a", "kept0")
+
+
+@pytest.mark.parametrize("token, refusal", [
+    ("none", "carries no token"),
+    ("expired", "the token expired"),
+    ("other-key", "signature is not by the key of the certificate the caller presented"),
+    ("other-audience", "not for this hop"),
+])
+def test_a_request_without_a_valid_token_for_this_hop_is_refused(cluster, token, refusal):
+    outcome = ask(cluster, f"{NAME}-a", SOCKET, "tok0", "file:///proc/thread-self/ns/net", token=token)
+    assert outcome["code"] == "PERMISSION_DENIED", outcome
+    assert refusal in outcome["message"], outcome
+    assert not has_link(f"{NAME}-a", "tok0")
 
 
 def test_plaintext_is_refused_over_the_unix_socket_and_tcp(cluster):

@@ -120,9 +120,10 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         if let security {
             if peerIdentity == nil {
                 do {
-                    let identity = try security.identifyPeer(of: context.pipeline.syncOperations, server: true)
+                    let (identity, certificate) = try security.identifyPeer(of: context.pipeline.syncOperations, server: true)
                     peerIdentity = .success(identity)
                     caller.identity = identity
+                    caller.certificate = certificate
                     remotePeer += " [\(identity)]"
                 } catch {
                     peerIdentity = .failure(RPCError(code: .unauthenticated, message: "the client's certificate is not accepted: \(error)"))

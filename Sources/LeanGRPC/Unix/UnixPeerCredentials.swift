@@ -83,11 +83,14 @@ public struct ServerCaller: Sendable, Hashable {
     public var address: String
     /// What ``TransportSecurity/identify`` said of the peer's certificate (e.g. its SPIFFE ID).
     public var identity: String?
+    /// The peer's leaf certificate (DER), with TLS: what signatures of the peer are checked with.
+    public var certificate: [UInt8]?
 
-    public init(unix: UnixPeerCredentials? = nil, address: String, identity: String? = nil) {
+    public init(unix: UnixPeerCredentials? = nil, address: String, identity: String? = nil, certificate: [UInt8]? = nil) {
         self.unix = unix
         self.address = address
         self.identity = identity
+        self.certificate = certificate
     }
 
     @TaskLocal public static var current: ServerCaller?

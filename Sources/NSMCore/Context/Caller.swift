@@ -18,10 +18,13 @@ public struct Caller: Sendable, Hashable, CustomStringConvertible {
     public var transport: Transport
     /// The peer's SPIFFE ID, verified by mutual TLS, when the transport has it.
     public var spiffeID: String?
+    /// The peer's leaf certificate (DER) with mutual TLS: its path token is checked against it.
+    public var certificate: [UInt8]?
 
-    public init(transport: Transport, spiffeID: String? = nil) {
+    public init(transport: Transport, spiffeID: String? = nil, certificate: [UInt8]? = nil) {
         self.transport = transport
         self.spiffeID = spiffeID
+        self.certificate = certificate
     }
 
     public static let inProcess = Caller(transport: .inProcess)
@@ -29,11 +32,11 @@ public struct Caller: Sendable, Hashable, CustomStringConvertible {
     /// The caller of the registry call being handled (registry chains carry no context; their
     /// gRPC services set it). In process unless set.
     @TaskLocal public static var current = Caller.inProcess
-    public static func local(pid: Int32, uid: UInt32, namespace: NamespaceURL?, spiffeID: String? = nil) -> Caller {
-        Caller(transport: .local(pid: pid, uid: uid, namespace: namespace), spiffeID: spiffeID)
+    public static func local(pid: Int32, uid: UInt32, namespace: NamespaceURL?, spiffeID: String? = nil, certificate: [UInt8]? = nil) -> Caller {
+        Caller(transport: .local(pid: pid, uid: uid, namespace: namespace), spiffeID: spiffeID, certificate: certificate)
     }
-    public static func remote(_ address: String, spiffeID: String? = nil) -> Caller {
-        Caller(transport: .remote(address), spiffeID: spiffeID)
+    public static func remote(_ address: String, spiffeID: String? = nil, certificate: [UInt8]? = nil) -> Caller {
+        Caller(transport: .remote(address), spiffeID: spiffeID, certificate: certificate)
     }
 
     /// Who this caller is for ownership (the creator of a connection): its SPIFFE ID when TLS

@@ -64,6 +64,7 @@ public struct Forwarder: Sendable {
         let tunnelIP = configuration.tunnelIP, vxlanPort = configuration.vxlanPort
         let chain = NetworkServiceChain([
             configuration.checksCallerNamespace ? CallerNamespaceElement() : nil,
+            pool.identity.map { PathTokenElement(identity: $0) },
             UpdatePathElement(name: configuration.name),
             ExpiresElement(lifetime: configuration.maxTokenLifetime),
             BeginElement(),

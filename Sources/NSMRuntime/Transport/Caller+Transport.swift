@@ -12,8 +12,8 @@ extension Caller {
             return .local(
                 pid: credentials.pid, uid: credentials.uid,
                 namespace: credentials.actingNetworkNamespace.map { NamespaceURL.inode(device: $0.device, inode: $0.inode) },
-                spiffeID: current.identity)
+                spiffeID: current.identity, certificate: current.certificate)
         }
-        return .remote(current.address, spiffeID: current.identity)
+        return .remote(current.address, spiffeID: current.identity, certificate: current.certificate)
     }
 }

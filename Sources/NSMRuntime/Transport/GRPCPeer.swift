@@ -28,9 +28,12 @@ public final class GRPCPeer: NetworkServicePeer {
     let timeout: Duration
     /// Whether the peer answered a liveness probe and nothing since suggested it went away.
     private let alive = Mutex(false)
+    /// This process's SPIFFE identity: mutual TLS, and the token this hop signs in its path segment.
+    let identity: (any X509Source)?
 
     init(url: NSMURL, timeout: Duration = .seconds(15), passingNamespace: String? = nil, identity: (any X509Source)? = nil) throws {
         self.url = url
+        self.identity = identity
         self.timeout = timeout
         var config = HTTP2ClientTransport.Posix.Config.defaults
         config.backoff.initial = .milliseconds(50)
@@ -66,11 +69,29 @@ public final class GRPCPeer: NetworkServicePeer {
     }
 
     func request(_ request: Networkservice_NetworkServiceRequest, timeout: Duration) async throws -> Connection_Connection {
-        try await unaryClient.call(Self.requestPath, request, as: Connection_Connection.self, timeout: timeout)
+        var request = request
+        request.connection = try await signed(request.connection)
+        return try await unaryClient.call(Self.requestPath, request, as: Connection_Connection.self, timeout: timeout)
     }
 
     func close(_ connection: Connection_Connection, timeout: Duration) async throws {
-        _ = try await unaryClient.call(Self.closePath, connection, as: Google_Protobuf_Empty.self, timeout: timeout)
+        _ = try await unaryClient.call(Self.closePath, try await signed(connection), as: Google_Protobuf_Empty.self, timeout: timeout)
+    }
+
+    /// With an identity: this hop's segment gets a token for the server (`aud` its SPIFFE ID, as
+    /// the TLS handshake showed it), expiring with the segment or the SVID, whichever is first.
+    func signed(_ connection: Connection_Connection) async throws -> Connection_Connection {
+        guard let identity else { return connection }
+        let index = Int(connection.path.index)
+        guard index < connection.path.pathSegments.count, let server = try await unaryClient.serverIdentity() else { return connection }
+        let material = try identity.current()
+        var connection = connection
+        var expires = material.svid.notAfter
+        if connection.path.pathSegments[index].hasExpires { expires = min(expires, connection.path.pathSegments[index].expires.date) }
+        let token = PathToken(subject: material.svid.id.description, audience: [server], expires: expires)
+        connection.path.pathSegments[index].token = try token.signed(with: material.svid)
+        connection.path.pathSegments[index].expires = Google_Protobuf_Timestamp(date: expires)
+        return connection
     }
 
     public func monitorConnections(

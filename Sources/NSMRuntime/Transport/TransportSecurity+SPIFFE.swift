@@ -15,7 +15,8 @@ extension TransportSecurity {
                 let material = try source.current()
                 return try cache.context(for: material) { try NIOSSLContext(configuration: try material.tlsConfiguration(server: server)) }
             },
-            identify: { leaf in try source.current().peerIdentity(leafDER: leaf).description })
+            identify: { leaf in try source.current().peerIdentity(leafDER: leaf).description },
+            generation: { (try? source.current().generation) ?? 0 })
     }
 }
 

@@ -1,5 +1,6 @@
 public import GRPCCore
 import Foundation
+import Synchronization
 import SwiftASN1
 import X509
 
@@ -13,6 +14,13 @@ public struct WorkloadAPIService: WorkloadAPI_SpiffeWorkloadAPI.ServiceProtocol 
 
     let issuer: SVIDIssuer
     let lifetime: TimeInterval
+    /// The SVID each ID holds now, shared by all its streams until half its life has passed (as
+    /// SPIRE's agent caches them): a process that opens a second stream gets the same SVID.
+    let issued = Issued()
+
+    final class Issued: Sendable {
+        let svids = Mutex<[SPIFFEID: (svid: X509SVID, renewAt: Date)]>([:])
+    }
     let attest: @Sendable () throws -> SPIFFEID
     let dnsNames: @Sendable (SPIFFEID) -> [String]
 
@@ -34,12 +42,12 @@ public struct WorkloadAPIService: WorkloadAPI_SpiffeWorkloadAPI.ServiceProtocol 
         let id = try identify()
         return StreamingServerResponse { writer in
             while !Task.isCancelled {
-                let svid = try issuer.issue(id, validity: lifetime, dnsNames: dnsNames(id))
+                let (svid, renewAt) = try current(for: id)
                 var message = WorkloadAPI_X509SVIDResponse()
                 message.svids = [try Self.message(svid, bundle: issuer.bundle)]
                 try await writer.write(message)
                 // Rotate at half-life, as SPIRE's agent does.
-                try await Task.sleep(for: .seconds(max(0.05, svid.notAfter.timeIntervalSinceNow / 2)))
+                try await Task.sleep(for: .seconds(max(0.05, renewAt.timeIntervalSinceNow)))
             }
             return [:]
         }
@@ -58,6 +66,17 @@ public struct WorkloadAPIService: WorkloadAPI_SpiffeWorkloadAPI.ServiceProtocol 
             while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
             return [:]
         }
+    }
+
+    /// The cached SVID of `id` until half of its life has passed, else a new one; and when the
+    /// next one is due.
+    func current(for id: SPIFFEID) throws -> (svid: X509SVID, renewAt: Date) {
+        let now = Date()
+        if let held = issued.svids.withLock({ $0[id] }), now < held.renewAt { return held }
+        let svid = try issuer.issue(id, validity: lifetime, now: now, dnsNames: dnsNames(id))
+        let renewed = (svid: svid, renewAt: now.addingTimeInterval(lifetime / 2))
+        issued.svids.withLock { $0[id] = renewed }
+        return renewed
     }
 
     func identify() throws -> SPIFFEID {

@@ -110,6 +110,11 @@ public final class WorkloadAPISource: X509Source, Service {
         let svid = try X509SVID(chainDER: Array(first.x509Svid), keyDER: Array(first.x509SvidKey))
         let bundle = try TrustBundle(trustDomain: svid.id.trustDomain, der: Array(first.bundle))
         state.withLock { state in
+            // The same SVID again (a new stream, or the agent restarted) is not a rotation.
+            if let held = state.material, held.svid.leaf == svid.leaf, held.bundle.authorities == bundle.authorities {
+                state.lastError = nil
+                return
+            }
             state.material = X509Material(svid: svid, bundle: bundle, generation: (state.material?.generation ?? 0) + 1)
             state.lastError = nil
         }

@@ -50,7 +50,10 @@ struct RunCommand: AsyncParsableCommand {
         var logger = Logger(label: "nsm.run")
         logger.logLevel = .critical
         // The client runs here, outside the pod: its connections pass the pod's namespace.
+        // Trapped before anything can print or fail: a signal from then on is ours to pass on.
+        let trapped = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let identity = try ProcessIdentity.of(agentSocket: localCluster.agentSocket)
+        try await identity.ready()
         let pool = GRPCClientPool(passingNamespace: pod.namespace.path, identity: identity.source)
         let dns = try pod.makeDNS(logger: logger)
         let client = NSMClient(.init(
@@ -66,7 +69,7 @@ struct RunCommand: AsyncParsableCommand {
             tasks.addTask { try await group.run(); return .services }
             tasks.addTask {
                 // Passed to the command once it runs; before that they end the wait.
-                for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) { signals.deliver(signal.rawValue) }
+                for await signal in trapped { signals.deliver(signal.rawValue) }
                 return .signals
             }
             switch try await waitForServices(client: client, dns: dns, count: parsed.services.count, signals: signals) {

@@ -1,0 +1,53 @@
+import Foundation
+public import NSMAPI
+public import NSMCore
+public import SPIFFE
+import SwiftASN1
+import X509
+
+/// Upstream's "previous token signed" policy: with mutual TLS, the caller's path segment must carry
+/// a token signed by the key of the certificate the caller presented (`sub` its SPIFFE ID), meant
+/// for this hop (`aud` holds this hop's SPIFFE ID) and not expired — on Request and Close alike.
+/// Each refusal is `PERMISSION_DENIED` saying which rule. Calls without TLS (in process, or a
+/// plaintext mesh) carry no token and pass.
+public struct PathTokenElement: NetworkServiceElement {
+    let identity: any X509Source
+
+    public init(identity: any X509Source) { self.identity = identity }
+
+    public func request(
+        _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
+    ) async throws -> Connection_Connection {
+        try check(request.connection, caller: context.caller)
+        return try await next.request(request, context: context)
+    }
+
+    public func close(_ connection: Connection_Connection, context: ChainContext, next: NetworkServiceNext) async throws {
+        try check(connection, caller: context.caller)
+        try await next.close(connection, context: context)
+    }
+
+    func check(_ connection: Connection_Connection, caller: Caller) throws {
+        guard let peer = caller.spiffeID, let der = caller.certificate else { return }
+        let path = connection.path
+        let index = Int(path.index)
+        guard index < path.pathSegments.count else {
+            throw NSMError.invalidArgument("connection.path has no segment for the caller (index \(index) of \(path.pathSegments.count) segments)")
+        }
+        let token = path.pathSegments[index].token
+        guard !token.isEmpty else { throw NSMError.permissionDenied("the caller's path segment \(index) carries no token (\(peer) must sign one for this hop)") }
+        let claims: PathToken
+        do {
+            claims = try PathToken.verify(token, signer: try Certificate(derEncoded: der))
+        } catch {
+            throw NSMError.permissionDenied("the token of path segment \(index) is refused: \(error)")
+        }
+        guard claims.subject == peer else {
+            throw NSMError.permissionDenied("the token of path segment \(index) is \(claims.subject.prefix(120))'s, but the caller is \(peer)")
+        }
+        let own = try identity.current().svid.id.description
+        guard claims.audience.contains(own) else {
+            throw NSMError.permissionDenied("the token of path segment \(index) is meant for \(claims.audience.joined(separator: ", ").prefix(200)), not for this hop (\(own))")
+        }
+    }
+}
