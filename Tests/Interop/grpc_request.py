@@ -2,7 +2,7 @@
 pod's namespace with `ip netns exec` — and prints the outcome as JSON: what a process in that pod
 could do with the manager's socket.
 
-Usage: grpc_request.py TARGET SERVICE IFACE INODE_URL [refresh|close CONNECTION]
+Usage: grpc_request.py TARGET SERVICE IFACE INODE_URL [refresh|close CONNECTION | monitor]
 With SPIFFE_ENDPOINT_SOCKET set, the call is made with mutual TLS and the SVID the Workload API
 gives this process (the server's certificate must name GRPC_SERVER_NAME, default node0), and the
 request's own path segment carries a token for GRPC_SERVER_ID; TOKEN=none|expired|other-key|
@@ -63,6 +63,14 @@ def main():
     with channel:
         stub = networkservice_pb2_grpc.NetworkServiceStub(channel)
         try:
+            if sys.argv[5:6] == ["monitor"]:
+                # The connections the manager shows this caller, by their first (client) segment's id.
+                import connection_pb2_grpc
+                events = connection_pb2_grpc.MonitorConnectionStub(channel).MonitorConnections(connection_pb2.MonitorScopeSelector(), timeout=20)
+                first = next(iter(events))
+                events.cancel()
+                print(json.dumps({"code": "OK", "clients": sorted(c.path.path_segments[0].id for c in first.connections.values())}))
+                return
             if sys.argv[5:6] == ["close"]:
                 stub.Close(connection, timeout=20)
                 print(json.dumps({"code": "OK"}))

@@ -142,6 +142,15 @@ def test_over_tcp_no_namespace_may_be_named(cluster):
         assert not has_link(netns, "theft1"), f"theft1 appeared in {what}"
 
 
+def test_a_pod_monitors_only_its_own_connections(cluster):
+    made = ask(cluster, f"{NAME}-a", SOCKET, "mon0", "file:///proc/thread-self/ns/net")
+    assert made["code"] == "OK", made
+    seen_by_a = ask(cluster, f"{NAME}-a", SOCKET, "-", "-", "monitor")
+    seen_by_b = ask(cluster, f"{NAME}-b", SOCKET, "-", "-", "monitor")
+    assert "svc-theft-mon0" in seen_by_a["clients"], seen_by_a
+    assert seen_by_b == {"code": "OK", "clients": []}, seen_by_b
+
+
 def registry_call(cluster, namespace, verb, name):
     env = {**os.environ, "PYTHONPATH": f"{cluster['stubs']}:{HERE}", "SPIFFE_ENDPOINT_SOCKET": AGENT}
     import sys

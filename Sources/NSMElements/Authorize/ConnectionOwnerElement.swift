@@ -22,6 +22,9 @@ public struct ConnectionOwnerElement: NetworkServiceElement {
     /// How many connections have a recorded owner.
     public var count: Int { table.owners.withLock { $0.count } }
 
+    /// Who created the connection `id` at this hop (``Caller/identity``), if anyone did.
+    public func owner(of id: String) -> String? { table.owners.withLock { $0[id] } }
+
     public func request(
         _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
     ) async throws -> Connection_Connection {

@@ -64,13 +64,14 @@ public struct Manager: Sendable {
         let timeouts = TimeoutScheduler()
         let relay = MonitorRelay(hopName: configuration.name, dialer: dialer, monitor: monitor, logger: logger)
         let excludedPrefixes = configuration.excludedPrefixesFile.map { ExcludedPrefixesElement(file: ExcludedPrefixesFile(path: $0)) }
+        let owners = ConnectionOwnerElement()
         let chain = NetworkServiceChain([
             configuration.checksCallerNamespace ? CallerNamespaceElement() : nil,
             pool.identity.map { PathTokenElement(identity: $0) },
             UpdatePathElement(name: configuration.name),
             ExpiresElement(lifetime: configuration.maxTokenLifetime),
             BeginElement(),
-            ConnectionOwnerElement(),
+            owners,
             MetadataElement(),
             TimeoutElement(scheduler: timeouts),
             MonitorElement(monitor),
@@ -84,7 +85,7 @@ public struct Manager: Sendable {
         timeouts.attach(chain: chain, logger: logger)
         let grpcServices: [any RegistrableRPCService] = [
             NetworkServiceGRPCService(chain: chain, logger: logger),
-            MonitorConnectionGRPCService(monitor: monitor),
+            MonitorConnectionGRPCService(monitor: monitor, owners: owners, identity: pool.identity),
             NetworkServiceEndpointRegistryGRPCService(proxyingTo: registry, bypass: bypass, publicURL: publicURL),
             NetworkServiceRegistryGRPCService(proxyingTo: registry),
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
