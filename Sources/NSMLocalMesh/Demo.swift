@@ -168,7 +168,15 @@ public struct Demo: Sendable {
                 : "the service has no matches: any endpoint providing it will do"
             let path = connection.path.pathSegments.map(\.name).joined(separator: " → ")
             say("\(connection.networkService): served by \(connection.networkServiceEndpointName) — \(why)\n   path: \(path)")
+            // Each hop that called the next over gRPC (mutual TLS) signed its segment's token with its SVID.
+            for segment in connection.path.pathSegments where !segment.token.isEmpty {
+                say("     \(segment.name) signed as \(PathToken.unverifiedSubject(of: segment.token) ?? "?")")
+            }
         }
+        say("""
+            Every hop above spoke mutual TLS with an SVID from the cluster's SPIFFE agent; each that called the next
+            over gRPC put a token signed with its SVID in its path segment, checked by the next hop.
+            """)
         try showPod(pod)
         step("5. Traffic", "Pinging each endpoint from the pod, through the service's interface.")
         try pingAll(client, pod: pod)

@@ -56,6 +56,15 @@ public struct PathToken: Sendable, Hashable {
         return PathToken(subject: subject, audience: audience, expires: expires)
     }
 
+    /// The `sub` claim of a token, read without any check (for display only: who says it signed).
+    public static func unverifiedSubject(of text: String) -> String? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let body = decode(parts[1]),
+              let claims = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
+        else { return nil }
+        return claims["sub"] as? String
+    }
+
     static func base64URL(_ data: Data) -> String {
         data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")

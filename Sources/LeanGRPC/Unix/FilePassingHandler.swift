@@ -58,29 +58,3 @@ final class PassedFile: Sendable {
         if let descriptor = take() { Glibc.close(descriptor) }
     }
 }
-
-/// Connects a unix stream socket to `path` (the caller hands it to SwiftNIO, which then owns it).
-func connectUnixSocket(to path: String) throws(SocketFailure) -> Int32 {
-    // Non-blocking: a server whose backlog is full makes this fail (EAGAIN) rather than wait.
-    let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-    guard socket >= 0 else { throw SocketFailure(operation: "socket", errno: errno) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
-        close(socket)
-        throw SocketFailure(operation: "connect \(path)", errno: ENAMETOOLONG)
-    }
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        raw.copyBytes(from: path.utf8)
-        raw[path.utf8.count] = 0
-    }
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
-    guard connected == 0 else {
-        let failure = SocketFailure(operation: "connect \(path)", errno: errno)
-        close(socket)
-        throw failure
-    }
-    return socket
-}

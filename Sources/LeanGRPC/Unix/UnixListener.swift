@@ -31,24 +31,9 @@ final class UnixListener: Sendable {
         self.path = path
         var existing = stat()
         if lstat(path, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFSOCK { unlink(path) }
-        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard socket >= 0 else { throw SocketFailure(operation: "socket", errno: errno) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.utf8.count < capacity else {
-            close(socket)
-            throw SocketFailure(operation: "bind \(path) (longer than \(capacity - 1) bytes)", errno: ENAMETOOLONG)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, listen(socket, 1024) == 0 else {
-            let failure = SocketFailure(operation: "bind/listen \(path)", errno: errno)
+        let socket = try unixSocket(path, "bind") { bind($0, $1, $2) }
+        guard listen(socket, 1024) == 0 else {
+            let failure = SocketFailure(operation: "listen \(path)", errno: errno)
             close(socket)
             throw failure
         }
