@@ -25,8 +25,10 @@ public struct MeshBenchmark: Sendable {
         public var crossNode: Percentiles?
         public var cni: Percentiles?
         public var nodeRSSKilobytes: Int
+        /// Opening each pod's connection to its manager (with mutual TLS: the handshake), before its Request.
+        public var connect: Percentiles
         /// The same requests with every component in plaintext.
-        public var plaintext: (sameNode: Percentiles, crossNode: Percentiles?)?
+        public var plaintext: (sameNode: Percentiles, crossNode: Percentiles?, connect: Percentiles)?
     }
 
     public var sizes: [Int]
@@ -60,7 +62,7 @@ public struct MeshBenchmark: Sendable {
                 do {
                     log("N=\(size): the same in plaintext")
                     let result = try await measure(size, cluster: plain)
-                    results[results.count - 1].plaintext = (result.sameNode, result.crossNode)
+                    results[results.count - 1].plaintext = (result.sameNode, result.crossNode, result.connect)
                 } catch {
                     await plain.tearDown()
                     throw error
@@ -98,9 +100,13 @@ public struct MeshBenchmark: Sendable {
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             defer { tasks.cancelAll() }
-            var sameNode: [Double] = [], cross: [Double] = []
+            var sameNode: [Double] = [], cross: [Double] = [], connect: [Double] = []
             var clients: [NSMClient] = []
             for (index, pod) in pods.enumerated() {
+                // The pod's connection to its manager first, timed apart: handshakes are per connection.
+                let opened = monotonicNanoseconds()
+                try await pools[index].connect(to: try NSMURL(cluster.managerURL(0)))
+                connect.append(Double(monotonicNanoseconds() - opened) / 1e6)
                 let services = crossNode ? ["bench-local", "bench-remote"] : ["bench-local"]
                 for (which, service) in services.enumerated() {
                     let client = NSMClient(.init(
@@ -120,7 +126,9 @@ public struct MeshBenchmark: Sendable {
             guard last.output.contains("nsm-0") else { throw LocalMeshError("the last pod has no nsm-0 interface:\n\(last.output)") }
             let rss = Self.residentKilobytes(cluster.processes["node0"]?.pid ?? 0)
             await group.triggerGracefulShutdown()
-            return Result(count: size, sameNode: Percentiles(sameNode), crossNode: crossNode ? Percentiles(cross) : nil, cni: nil, nodeRSSKilobytes: rss)
+            return Result(
+                count: size, sameNode: Percentiles(sameNode), crossNode: crossNode ? Percentiles(cross) : nil, cni: nil, nodeRSSKilobytes: rss,
+                connect: Percentiles(connect))
         }
     }
 
@@ -134,14 +142,14 @@ public struct MeshBenchmark: Sendable {
     public static func render(_ results: [Result], markdown: Bool) -> String {
         func ms(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
         var rows = [[
-            "pods", "same node p50", "p90", "cross node p50", "p90", "plaintext same p50", "plaintext cross p50", "CNI ptp p50", "p90",
-            "ptp ÷ same-node p50", "node RSS",
+            "pods", "same node p50", "p90", "cross node p50", "p90", "plaintext same p50", "plaintext cross p50", "connect p50 mTLS",
+            "plaintext", "CNI ptp p50", "p90", "ptp ÷ same-node p50", "node RSS",
         ]]
         for result in results {
             let ratio = result.cni.map { String(format: "%.1f×", $0.p50 / result.sameNode.p50) } ?? "-"
             rows.append([
                 String(result.count), ms(result.sameNode.p50), ms(result.sameNode.p90), ms(result.crossNode?.p50), ms(result.crossNode?.p90),
-                ms(result.plaintext?.sameNode.p50), ms(result.plaintext?.crossNode?.p50),
+                ms(result.plaintext?.sameNode.p50), ms(result.plaintext?.crossNode?.p50), ms(result.connect.p50), ms(result.plaintext?.connect.p50),
                 ms(result.cni?.p50), ms(result.cni?.p90), ratio, "\(result.nodeRSSKilobytes / 1024) MB",
             ])
         }

@@ -1,5 +1,5 @@
 public import LeanGRPC
-public import Netlink
+import Netlink
 public import SPIFFE
 
 /// Who a process of the local cluster is, from its network namespace, as the cluster names

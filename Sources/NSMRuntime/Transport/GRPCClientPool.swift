@@ -1,4 +1,5 @@
 import GRPCCore
+import LeanGRPC
 public import NSMCore
 public import ServiceLifecycle
 public import SPIFFE
@@ -42,6 +43,14 @@ public final class GRPCClientPool: Service, Sendable {
             newPeersContinuation.yield(peer)
             return peer
         }
+    }
+
+    /// Opens the connection to `url` that Requests will use (the TLS handshake included), so a
+    /// caller can time a connection apart from the calls on it.
+    public func connect(to url: NSMURL) async throws {
+        let peer = try peer(for: url)
+        try peer.checkAlive()
+        _ = try await peer.unaryClient.serverIdentity()
     }
 
     /// Forgets the peer at `url` (its server went away) and shuts its clients down.
