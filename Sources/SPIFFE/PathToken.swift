@@ -32,6 +32,14 @@ public struct PathToken: Sendable, Hashable {
     /// Reads `text` and checks it: three parts, ES256, a signature by `signer`'s key, not expired
     /// at `now`. Each refusal says which of these failed.
     public static func verify(_ text: String, signer: Certificate, now: Date = Date()) throws(SPIFFEError) -> PathToken {
+        guard let key = P256.Signing.PublicKey(signer.publicKey) else {
+            throw SPIFFEError("the token's signature is not by the key of the certificate the caller presented (not a P-256 key)")
+        }
+        return try verify(text, signer: key, now: now)
+    }
+
+    /// As ``verify(_:signer:now:)``, with the signer's key already taken from its certificate.
+    public static func verify(_ text: String, signer key: P256.Signing.PublicKey, now: Date = Date()) throws(SPIFFEError) -> PathToken {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = decode(parts[0]), let bodyData = decode(parts[1]), let signatureData = decode(parts[2]) else {
             throw SPIFFEError("the token is not a JWT (three base64url parts)")
@@ -39,8 +47,7 @@ public struct PathToken: Sendable, Hashable {
         guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any], header["alg"] as? String == "ES256" else {
             throw SPIFFEError("the token is not signed ES256")
         }
-        guard let key = P256.Signing.PublicKey(signer.publicKey),
-              let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureData),
+        guard let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureData),
               key.isValidSignature(signature, for: Data((parts[0] + "." + parts[1]).utf8))
         else {
             throw SPIFFEError("the token's signature is not by the key of the certificate the caller presented")

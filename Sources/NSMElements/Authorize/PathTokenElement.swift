@@ -2,7 +2,9 @@ import Foundation
 public import NSMAPI
 public import NSMCore
 public import SPIFFE
+import Crypto
 import SwiftASN1
+import Synchronization
 import X509
 
 /// Upstream's "previous token signed" policy: with mutual TLS, the caller's path segment must carry
@@ -12,6 +14,25 @@ import X509
 /// plaintext mesh) carry no token and pass.
 public struct PathTokenElement: NetworkServiceElement {
     let identity: any X509Source
+    /// Callers' keys by their certificate (DER): a connection's calls share one certificate, so
+    /// it is parsed once, not per call. Bounded: cleared when it holds 1,024.
+    private let keys = KeyCache()
+
+    final class KeyCache: Sendable {
+        let keys = Mutex<[[UInt8]: P256.Signing.PublicKey]>([:])
+
+        func key(for der: [UInt8]) throws -> P256.Signing.PublicKey {
+            if let known = keys.withLock({ $0[der] }) { return known }
+            guard let key = P256.Signing.PublicKey(try Certificate(derEncoded: der).publicKey) else {
+                throw SPIFFEError("the caller's certificate has no P-256 key (ES256 tokens need one)")
+            }
+            keys.withLock { keys in
+                if keys.count >= 1024 { keys.removeAll() }
+                keys[der] = key
+            }
+            return key
+        }
+    }
 
     public init(identity: any X509Source) { self.identity = identity }
 
@@ -38,7 +59,7 @@ public struct PathTokenElement: NetworkServiceElement {
         guard !token.isEmpty else { throw NSMError.permissionDenied("the caller's path segment \(index) carries no token (\(peer) must sign one for this hop)") }
         let claims: PathToken
         do {
-            claims = try PathToken.verify(token, signer: try Certificate(derEncoded: der))
+            claims = try PathToken.verify(token, signer: try keys.key(for: der))
         } catch {
             throw NSMError.permissionDenied("the token of path segment \(index) is refused: \(error)")
         }
