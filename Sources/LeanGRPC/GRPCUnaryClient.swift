@@ -26,6 +26,8 @@ public final class GRPCUnaryClient: Sendable {
         let peerIdentity: String?
         /// ``TransportSecurity/generation`` when the connection was made.
         let generation: Int
+        /// The server process's credentials, for a unix socket.
+        let serverCredentials: UnixPeerCredentials?
     }
 
     private enum State {
@@ -185,27 +187,33 @@ public final class GRPCUnaryClient: Sendable {
                 }
         }
         let connected: EventLoopFuture<any Channel>
-        switch (target, passingFile) {
-        case (.unixDomainSocket(let path), let file?):
+        var serverCredentials: UnixPeerCredentials?
+        switch target {
+        case .unixDomainSocket(let path):
+            // Connected here, so the server's credentials can be read before SwiftNIO owns the socket.
             do {
                 let socket = try connectUnixSocket(to: path)
-                let opened = open(file, O_RDONLY | O_CLOEXEC)
-                guard opened >= 0 else {
-                    let failure = SocketFailure(operation: "open \(file) to pass it", errno: errno)
-                    close(socket)
-                    throw failure
+                serverCredentials = UnixPeerCredentials.of(socket: socket)
+                if let file = passingFile {
+                    let opened = open(file, O_RDONLY | O_CLOEXEC)
+                    guard opened >= 0 else {
+                        let failure = SocketFailure(operation: "open \(file) to pass it", errno: errno)
+                        close(socket)
+                        throw failure
+                    }
+                    let passed = PassedFile(opened)
+                    connected = bootstrap(passing: (socket, passed)).withConnectedSocket(socket)
+                    connected.whenFailure { _ in passed.close() }
+                } else {
+                    connected = bootstrap().withConnectedSocket(socket)
                 }
-                let passed = PassedFile(opened)
-                connected = bootstrap(passing: (socket, passed)).withConnectedSocket(socket)
-                connected.whenFailure { _ in passed.close() }
             } catch {
                 connected = eventLoop.makeFailedFuture(error)
             }
-        case (.unixDomainSocket(let path), nil):
-            connected = bootstrap().connect(unixDomainSocketPath: path)
-        case (.tcp(let host, let port), _):
+        case .tcp(let host, let port):
             connected = bootstrap().connect(host: host, port: port)
         }
+        let credentials = serverCredentials
         connected.whenFailure { error in handshake?.fail(error) }
         return connected.flatMap { channel in
             let ready = handshake?.futureResult ?? channel.eventLoop.makeSucceededVoidFuture()
@@ -221,7 +229,7 @@ public final class GRPCUnaryClient: Sendable {
                 let streams = try channel.pipeline.syncOperations.handler(type: UnaryStreamsHandler.self)
                 return Connection(
                     channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop), health: streams.health, peerIdentity: identity,
-                    generation: generation)
+                    generation: generation, serverCredentials: credentials)
             }
         }
     }
@@ -230,6 +238,12 @@ public final class GRPCUnaryClient: Sendable {
     /// its certificate), connecting first if needed; `nil` without TLS.
     public func serverIdentity() async throws -> String? {
         try await connection().peerIdentity
+    }
+
+    /// The server process's credentials on the open connection (a unix socket's `SO_PEERCRED`,
+    /// with its network namespace), connecting first if needed; `nil` over TCP.
+    public func serverCredentials() async throws -> UnixPeerCredentials? {
+        try await connection().serverCredentials
     }
 
     /// Closes the connection; calls after this fail with `.unavailable`.

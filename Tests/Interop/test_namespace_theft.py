@@ -47,7 +47,7 @@ def cluster(stubs):
         subprocess.run([nsm_binary(), "cluster", "down", "--cluster", NAME], capture_output=True, timeout=120)
 
 
-def ask(cluster, namespace, target, interface, inode_url, *extra, secure=True, token="valid"):
+def ask(cluster, namespace, target, interface, inode_url, *extra, secure=True, token="valid", service="svc-theft"):
     """Runs the grpcio client inside `namespace` (an `ip netns` name) and returns its outcome; with
     mutual TLS and the SVID the cluster's agent gives a process there, unless `secure` is false."""
     env = {**os.environ, "PYTHONPATH": f"{cluster['stubs']}:{HERE}"}
@@ -56,7 +56,7 @@ def ask(cluster, namespace, target, interface, inode_url, *extra, secure=True, t
         env.update(SPIFFE_ENDPOINT_SOCKET=AGENT, GRPC_SERVER_ID=NODE0, TOKEN=token)
     import sys
     result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, os.path.join(HERE, "grpc_request.py"),
-                             target, "svc-theft", interface, inode_url, *extra], capture_output=True, text=True, env=env, timeout=60)
+                             target, service, interface, inode_url, *extra], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -173,3 +173,32 @@ def test_only_an_endpoints_registrant_may_register_or_unregister_its_name(cluste
     assert registry_call(cluster, f"{NAME}-b", "register", "nse-b-own")["code"] == "OK"
     assert registry_call(cluster, f"{NAME}-a", "unregister", "nse-b-own")["code"] == "PERMISSION_DENIED"
     assert registry_call(cluster, f"{NAME}-b", "unregister", "nse-b-own")["code"] == "OK"
+
+
+def test_an_endpoint_may_not_put_its_side_into_another_namespace(cluster):
+    """An endpoint (a real `nsm endpoint` in its own namespace, with its own SVID) answers with pod
+    B's namespace for its side of the veth: the forwarder refuses, and pod B gets nothing."""
+    import time
+    evil = Namespace(f"{NAME}-evil")
+    env = {**os.environ, "SPIFFE_ENDPOINT_SOCKET": AGENT}
+    endpoint = subprocess.Popen(["ip", "netns", "exec", evil.name, nsm_binary(), "endpoint", "--name", "nse-evil",
+                                 "--service-names", "svc-evil", "--cidr-prefix", "172.16.172.0/24", "--connect-to", SOCKET,
+                                 "--listen-on", f"unix:///run/nsm-{NAME}/node0/nse-evil.sock",
+                                 "--namespace-url", inode(f"/run/netns/{NAME}-b")],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # Until the endpoint is registered the request finds no endpoint; then the forwarder refuses it.
+        deadline = time.monotonic() + 30
+        while True:
+            outcome = ask(cluster, f"{NAME}-a", SOCKET, "evil0", "file:///proc/thread-self/ns/net", service="svc-evil")
+            if outcome["code"] == "PERMISSION_DENIED" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert outcome["code"] == "PERMISSION_DENIED", outcome
+        assert "its process is in" in outcome["message"], outcome
+        assert not has_link(f"{NAME}-b", "evil0") and not has_link(f"{NAME}-a", "evil0")
+        assert [name for name in os.popen(f"ip -n {NAME}-b -br link").read().split() if name.startswith("evil")] == []
+    finally:
+        endpoint.terminate()
+        endpoint.wait(timeout=30)
+        evil.delete()

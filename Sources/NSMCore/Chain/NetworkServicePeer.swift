@@ -18,6 +18,14 @@ public protocol NetworkServicePeer: Sendable {
     /// Something suggested the peer went away (its monitor stream broke): check that it is alive
     /// before the next call instead of waiting out a deadline.
     func suspect()
+
+    /// The network namespace of the peer's process, as the kernel tells it (a unix socket's peer
+    /// credentials); `nil` when unknown (TCP, in process).
+    func processNamespace() async throws -> NamespaceURL?
+}
+
+extension NetworkServicePeer {
+    public func processNamespace() async throws -> NamespaceURL? { nil }
 }
 
 /// Hands out the ``NetworkServicePeer`` for a URL, one per URL, created on first use.

@@ -24,6 +24,10 @@ public struct Forwarder: Sendable {
         /// the caller's network namespace (``CallerNamespaceElement``; in-process calls from the
         /// node's manager were checked there). Off only for tests with made-up namespace inodes.
         public var checksCallerNamespace = true
+        /// Whether an endpoint's answer may only name the endpoint process's own namespace
+        /// (``EndpointNamespaceElement``). Off only for tests whose endpoints run in the test's
+        /// process while naming other namespaces.
+        public var checksEndpointNamespace = true
 
         public init(
             name: String, listen: NSMURL, managerURL: NSMURL, tunnelIP: IPAddress, labels: [String: String] = ["p2p": "true"],
@@ -81,6 +85,7 @@ public struct Forwarder: Sendable {
             VNIElement(tunnelIP: tunnelIP),
             MechanismTranslationElement(),
             MonitorRelayElement(relay: relay),
+            configuration.checksEndpointNamespace ? EndpointNamespaceElement(dialer: dialer) : nil,
             ConnectElement(dialer: dialer),
         ])
         timeouts.attach(chain: chain, logger: logger)

@@ -105,6 +105,10 @@ public final class GRPCPeer: NetworkServicePeer {
 
     public func suspect() { alive.withLock { $0 = false } }
 
+    public func processNamespace() async throws -> NamespaceURL? {
+        try await unaryClient.serverCredentials()?.networkNamespace.map { .inode(device: $0.device, inode: $0.inode) }
+    }
+
     /// Throws `UNAVAILABLE` at once when a unix peer not known to be alive has no listener: a
     /// local endpoint or forwarder whose process is gone would otherwise make the call wait out
     /// its deadline. Known-alive peers skip the probe (each costs the server an accept).
@@ -138,4 +142,5 @@ struct TimedPeer: NetworkServicePeer {
         try await peer.monitorConnections(selector, body)
     }
     func suspect() { peer.suspect() }
+    func processNamespace() async throws -> NamespaceURL? { try await peer.processNamespace() }
 }

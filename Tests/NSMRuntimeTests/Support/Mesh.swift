@@ -72,6 +72,8 @@ final class Mesh: Sendable {
             var forwarderConfiguration = Forwarder.Configuration(
                 name: "forwarder-\(name)", listen: .unix(path: "\(directory)/\(name)/forwarder.sock"), managerURL: unix, tunnelIP: tunnel)
             forwarderConfiguration.checksCallerNamespace = dataPlanes != nil
+            // Endpoints run in this process, naming other namespaces: nothing for the kernel to confirm.
+            forwarderConfiguration.checksEndpointNamespace = false
             let forwarder = Forwarder(forwarderConfiguration,
                 dataPlane: dataPlanes?[index].plane ?? dataPlane, pool: forwarderPool, inProcess: hops, logger: logger)
             nodes.append(Node(name: name, manager: manager, forwarder: forwarder, dataPlane: dataPlane, kernelDataPlane: dataPlanes?[index].plane,
