@@ -151,11 +151,11 @@ def test_a_pod_monitors_only_its_own_connections(cluster):
     assert seen_by_b == {"code": "OK", "clients": []}, seen_by_b
 
 
-def registry_call(cluster, namespace, verb, name):
+def registry_call(cluster, namespace, verb, name, target=SOCKET):
     env = {**os.environ, "PYTHONPATH": f"{cluster['stubs']}:{HERE}", "SPIFFE_ENDPOINT_SOCKET": AGENT}
     import sys
     result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, os.path.join(HERE, "grpc_registry_request.py"),
-                             SOCKET, verb, name], capture_output=True, text=True, env=env, timeout=60)
+                             target, verb, name], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -173,6 +173,9 @@ def test_only_an_endpoints_registrant_may_register_or_unregister_its_name(cluste
     assert registry_call(cluster, f"{NAME}-b", "register", "nse-b-own")["code"] == "OK"
     assert registry_call(cluster, f"{NAME}-a", "unregister", "nse-b-own")["code"] == "PERMISSION_DENIED"
     assert registry_call(cluster, f"{NAME}-b", "unregister", "nse-b-own")["code"] == "OK"
+    # Over the manager's TCP port (another node, with its SVID) no endpoint may register at all.
+    remote = registry_call(cluster, f"nsm-{NAME}-node1", "register", "nse-from-afar", target=TCP)
+    assert remote["code"] == "PERMISSION_DENIED" and "manager of its own node" in remote["message"], remote
 
 
 def test_an_endpoint_may_not_put_its_side_into_another_namespace(cluster):

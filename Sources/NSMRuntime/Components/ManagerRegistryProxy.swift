@@ -52,7 +52,8 @@ extension NetworkServiceEndpointRegistryGRPCService {
     /// server can stop).
     public init(proxyingTo registry: RegistryClient, bypass: LocalBypass, publicURL: String) {
         self.init(chain: RegistryChain([
-            EndpointOwnerElement(), LocalBypassElement(bypass: bypass, publicURL: publicURL), UpstreamEndpointRegistryElement(upstream: registry),
+            LocalRegistrantElement(), EndpointOwnerElement(), LocalBypassElement(bypass: bypass, publicURL: publicURL),
+            UpstreamEndpointRegistryElement(upstream: registry),
         ])) {
             query, writer in
             try? await cancelWhenGracefulShutdown {

@@ -25,8 +25,8 @@ struct SPIFFEAgentCommand: AsyncParsableCommand {
     @Option(help: "The prefix of the cluster's namespace names.")
     var namespacePrefix: String
 
-    @Option(help: "How long each SVID is valid (rotated at half of it), e.g. 1h, 10s.")
-    var svidLifetime: String = "1h"
+    @Option(help: "How long each SVID is valid (rotated at half of it), e.g. 1h, 10s (NSM_SVID_LIFETIME).")
+    var svidLifetime: String = Environment.string("NSM_SVID_LIFETIME") ?? "1h"
 
     func run() async throws {
         ProcessExecutor.install()

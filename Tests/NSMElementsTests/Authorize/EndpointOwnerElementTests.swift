@@ -46,3 +46,23 @@ struct EndpointOwnerElementTests {
         try await chain.unregister(entry("nse-a"))
     }
 }
+
+@Suite("LocalRegistrantElement")
+struct LocalRegistrantElementTests {
+    @Test("registrations over the network are refused; local processes and this process pass")
+    func local() async throws {
+        let chain = RegistryChain<Registry_NetworkServiceEndpoint>([LocalRegistrantElement()])
+        var entry = Registry_NetworkServiceEndpoint()
+        entry.name = "nse-x"
+        _ = try await chain.register(entry)
+        _ = try await Caller.$current.withValue(.local(pid: 1, uid: 0, namespace: nil)) { try await chain.register(entry) }
+        await #expect {
+            _ = try await Caller.$current.withValue(.remote("ipv4:10.0.0.2:4000", spiffeID: "spiffe://k8s.nsm/ns/x/pod/y")) { try await chain.register(entry) }
+        } throws: { error in
+            (error as? NSMError)?.code == .permissionDenied && "\(error)".contains("manager of its own node")
+        }
+        await #expect(throws: NSMError.self) {
+            try await Caller.$current.withValue(.remote("ipv4:10.0.0.2:4000")) { try await chain.unregister(entry) }
+        }
+    }
+}
