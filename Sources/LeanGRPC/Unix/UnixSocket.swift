@@ -29,6 +29,20 @@ func unixSocket(_ path: String, _ operation: String, _ attach: (Int32, UnsafePoi
     return socket
 }
 
+/// Whether something accepts connections at the unix socket `path`: `nil` if so, otherwise why
+/// not. `connect()` to a path whose process died fails at once (ECONNREFUSED, or ENOENT once the
+/// file is gone), where a gRPC call would wait for its deadline; a listener with a full backlog
+/// (EAGAIN) counts as alive.
+public func unixSocketProblem(at path: String) -> String? {
+    do {
+        close(try unixSocket(path, "connect") { connect($0, $1, $2) })
+        return nil
+    } catch {
+        guard error.errno == ECONNREFUSED || error.errno == ENOENT else { return nil }
+        return String(cString: strerror(error.errno))
+    }
+}
+
 /// Connects a unix stream socket to `path` (the caller hands it to SwiftNIO, which then owns it).
 func connectUnixSocket(to path: String) throws(SocketFailure) -> Int32 {
     try unixSocket(path, "connect") { connect($0, $1, $2) }

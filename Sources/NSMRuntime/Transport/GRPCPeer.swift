@@ -114,7 +114,7 @@ public final class GRPCPeer: NetworkServicePeer {
     /// its deadline. Known-alive peers skip the probe (each costs the server an accept).
     func checkAlive() throws {
         guard case .unix(let path) = url, !alive.withLock({ $0 }) else { return }
-        if let problem = UnixSocketProbe.problem(at: path) {
+        if let problem = unixSocketProblem(at: path) {
             throw NSMError.unavailable("\(url) is not accepting connections (\(problem))")
         }
         alive.withLock { $0 = true }

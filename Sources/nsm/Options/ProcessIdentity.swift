@@ -28,10 +28,10 @@ struct ProcessIdentity: Sendable {
     static let directoryVariable = "NSM_SPIFFE_SVID_DIR"
     static let socketVariable = "SPIFFE_ENDPOINT_SOCKET"
 
-    /// From the environment; `fallbackSocket` is used when nothing is set (a local cluster's agent).
-    static func fromEnvironment(fallbackSocket: String? = nil, logger: Logger) throws -> ProcessIdentity {
+    /// From the environment.
+    static func fromEnvironment(logger: Logger) throws -> ProcessIdentity {
         try Environment.checkBools([insecureVariable])
-        if let socket = Environment.string(socketVariable) ?? fallbackSocket {
+        if let socket = Environment.string(socketVariable) {
             do {
                 let source = try WorkloadAPISource(endpoint: socket)
                 return ProcessIdentity(source: source, service: source)
