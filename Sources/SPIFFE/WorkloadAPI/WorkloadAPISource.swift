@@ -42,19 +42,7 @@ public final class WorkloadAPISource: X509Source, Service {
     /// have its identity before it starts anything that serves or calls; `run()` then follows.
     public func prime(timeout: Duration) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var pause: Duration = .milliseconds(100)
-                while true {
-                    do {
-                        try await self.fetch(firstOnly: true)
-                        return
-                    } catch where !Task.isCancelled {
-                        self.state.withLock { $0.lastError = "\(error)" }
-                    }
-                    try await Task.sleep(for: pause)
-                    pause = min(pause * 2, .seconds(2))
-                }
-            }
+            group.addTask { await self.follow(firstOnly: true) }
             group.addTask {
                 try await Task.sleep(for: timeout)
                 throw SPIFFEError("no SVID from the Workload API at \(self.socketPath) within \(timeout)\(self.state.withLock { $0.lastError }.map { ": \($0)" } ?? "")")
@@ -69,12 +57,15 @@ public final class WorkloadAPISource: X509Source, Service {
         try await cancelWhenGracefulShutdown { await self.follow() }
     }
 
-    private func follow() async {
+    /// `FetchX509SVID` streams one after another, with back-off between them; with `firstOnly`,
+    /// until one delivered an SVID.
+    private func follow(firstOnly: Bool = false) async {
         var pause: Duration = .milliseconds(200)
         while !Task.isCancelled {
             let before = state.withLock { $0.material?.generation }
             do {
-                try await fetch()
+                try await fetch(firstOnly: firstOnly)
+                if firstOnly { return }
             } catch where Task.isCancelled {
                 return
             } catch {
