@@ -19,14 +19,11 @@ public struct PathToken: Sendable, Hashable {
     /// The compact JWT, signed with `svid`'s key (P-256, as SPIRE issues by default).
     public func signed(with svid: X509SVID) throws(SPIFFEError) -> String {
         guard let key = svid.signingKey else { throw SPIFFEError("\(svid.id): only P-256 SVID keys sign path tokens (ES256)") }
-        let header = Self.base64URL(Data(#"{"alg":"ES256","typ":"JWT"}"#.utf8))
-        let claims: [String: Any] = ["sub": subject, "aud": audience, "exp": Int(expires.timeIntervalSince1970.rounded(.down))]
-        guard let body = try? JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            throw SPIFFEError("cannot encode the token's claims")
-        }
-        let input = header + "." + Self.base64URL(body)
-        guard let signature = try? key.signature(for: Data(input.utf8)) else { throw SPIFFEError("cannot sign the token with \(svid.id)'s key") }
-        return input + "." + Self.base64URL(signature.rawRepresentation)
+        let claims = Claims(sub: subject, aud: audience, exp: Int(expires.timeIntervalSince1970.rounded(.down)))
+        guard let body = try? Self.encoder.encode(claims) else { throw SPIFFEError("cannot encode the token's claims") }
+        let input = Self.header + "." + Base64URL.encode(body)
+        guard let signature = try? key.signature(for: Array(input.utf8)) else { throw SPIFFEError("cannot sign the token with \(svid.id)'s key") }
+        return input + "." + Base64URL.encode(signature.rawRepresentation)
     }
 
     /// Reads `text` and checks it: three parts, ES256, a signature by `signer`'s key, not expired
@@ -41,45 +38,72 @@ public struct PathToken: Sendable, Hashable {
     /// As ``verify(_:signer:now:)``, with the signer's key already taken from its certificate.
     public static func verify(_ text: String, signer key: P256.Signing.PublicKey, now: Date = Date()) throws(SPIFFEError) -> PathToken {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerData = decode(parts[0]), let bodyData = decode(parts[1]), let signatureData = decode(parts[2]) else {
+        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let body = Base64URL.decode(parts[1]),
+              let signatureBytes = Base64URL.decode(parts[2])
+        else {
             throw SPIFFEError("the token is not a JWT (three base64url parts)")
         }
-        guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any], header["alg"] as? String == "ES256" else {
+        guard let header = try? decoder.decode(Header.self, from: Data(headerBytes)), header.alg == "ES256" else {
             throw SPIFFEError("the token is not signed ES256")
         }
-        guard let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureData),
-              key.isValidSignature(signature, for: Data((parts[0] + "." + parts[1]).utf8))
+        guard let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes),
+              key.isValidSignature(signature, for: Array(text.utf8[..<parts[1].endIndex]))
         else {
             throw SPIFFEError("the token's signature is not by the key of the certificate the caller presented")
         }
-        guard let claims = try? JSONSerialization.jsonObject(with: bodyData) as? [String: Any],
-              let subject = claims["sub"] as? String, let exp = claims["exp"] as? Double
-        else {
-            throw SPIFFEError("the token lacks sub or exp")
-        }
-        let audience = (claims["aud"] as? [String]) ?? (claims["aud"] as? String).map { [$0] } ?? []
-        let expires = Date(timeIntervalSince1970: exp)
+        guard let claims = try? decoder.decode(Claims.self, from: Data(body)) else { throw SPIFFEError("the token lacks sub or exp") }
+        let expires = Date(timeIntervalSince1970: TimeInterval(claims.exp))
         guard expires > now else { throw SPIFFEError("the token expired at \(expires)") }
-        return PathToken(subject: subject, audience: audience, expires: expires)
+        return PathToken(subject: claims.sub, audience: claims.aud, expires: expires)
     }
 
     /// The `sub` claim of a token, read without any check (for display only: who says it signed).
     public static func unverifiedSubject(of text: String) -> String? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let body = decode(parts[1]),
-              let claims = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
-        else { return nil }
-        return claims["sub"] as? String
+        guard parts.count == 3, let body = Base64URL.decode(parts[1]) else { return nil }
+        return (try? decoder.decode(Claims.self, from: Data(body)))?.sub
     }
 
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+    /// The header every token of ours carries, encoded once.
+    static let header = Base64URL.encode(Array(#"{"alg":"ES256","typ":"JWT"}"#.utf8))
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 
-    static func decode(_ part: Substring) -> Data? {
-        var text = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        return Data(base64Encoded: text)
+    private static var decoder: JSONDecoder { JSONDecoder() }
+
+    private struct Header: Decodable {
+        var alg: String
+    }
+
+    /// The registered claims a path token carries; `aud` read as a string or a list (RFC 7519 §4.1.3).
+    struct Claims: Codable {
+        var sub: String
+        var aud: [String]
+        var exp: Int
+
+        init(sub: String, aud: [String], exp: Int) {
+            self.sub = sub
+            self.aud = aud
+            self.exp = exp
+        }
+
+        init(from decoder: any Decoder) throws {
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            sub = try values.decode(String.self, forKey: .sub)
+            let exp = try values.decode(Double.self, forKey: .exp)
+            guard exp.isFinite, abs(exp) < 1e15 else {
+                throw DecodingError.dataCorruptedError(forKey: .exp, in: values, debugDescription: "exp is not a time")
+            }
+            self.exp = Int(exp.rounded(.down))
+            if let list = try? values.decode([String].self, forKey: .aud) {
+                aud = list
+            } else {
+                aud = try values.decodeIfPresent(String.self, forKey: .aud).map { [$0] } ?? []
+            }
+        }
     }
 }
