@@ -287,6 +287,7 @@ let package = Package(
         .testTarget(name: "ReadinessTests", dependencies: ["Readiness"], swiftSettings: strictSettings),
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"], swiftSettings: strictSettings),
         .testTarget(name: "TextTablesTests", dependencies: ["TextTables"], swiftSettings: strictSettings),
+        .testTarget(name: "NSMBenchmarksTests", dependencies: ["NSMBenchmarks"], swiftSettings: strictSettings),
         // The test Kubernetes API server (Tests/KubernetesAPIServer) run for one test, for the tests that talk to Kubernetes.
         .target(name: "KubernetesTestSupport", dependencies: ["Kubernetes", "ChildProcesses", "Readiness"], path: "Tests/KubernetesTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "KubernetesTestSupport", "ChildProcesses", "Readiness"], swiftSettings: strictSettings),

@@ -27,8 +27,14 @@ public struct MeshBenchmark: Sendable {
         public var nodeRSSKilobytes: Int
         /// Opening each pod's connection to its manager (with mutual TLS: the handshake), before its Request.
         public var connect: Percentiles
+        /// CPU time per pod (connection, Requests and the client's monitor stream) of the node
+        /// process serving the pods and of the process holding the pods' clients, in milliseconds.
+        public var cpuPerPod: (node: Double, client: Double)
         /// The same requests with every component in plaintext.
-        public var plaintext: (sameNode: Percentiles, crossNode: Percentiles?, connect: Percentiles)?
+        public var plaintext: (sameNode: Percentiles, crossNode: Percentiles?, connect: Percentiles, cpuPerPod: (node: Double, client: Double))?
+        /// One path token signed, and one verified, in microseconds (each hop verifies the previous
+        /// hop's token and signs its own on every Request and Close).
+        public var token: (sign: Double, verify: Double)?
     }
 
     public var sizes: [Int]
@@ -62,7 +68,7 @@ public struct MeshBenchmark: Sendable {
                 do {
                     log("N=\(size): the same in plaintext")
                     let result = try await measure(size, cluster: plain)
-                    results[results.count - 1].plaintext = (result.sameNode, result.crossNode, result.connect)
+                    results[results.count - 1].plaintext = (result.sameNode, result.crossNode, result.connect, result.cpuPerPod)
                 } catch {
                     await plain.tearDown()
                     throw error
@@ -102,6 +108,8 @@ public struct MeshBenchmark: Sendable {
             defer { tasks.cancelAll() }
             var sameNode: [Double] = [], cross: [Double] = [], connect: [Double] = []
             var clients: [NSMClient] = []
+            let node = cluster.processes["node0"]?.pid ?? 0
+            let cpuBefore = (node: processCPUMilliseconds(node) ?? 0, client: processCPUMilliseconds(getpid()) ?? 0)
             for (index, pod) in pods.enumerated() {
                 // The pod's connection to its manager first, timed apart: handshakes are per connection.
                 let opened = monotonicNanoseconds()
@@ -121,6 +129,9 @@ public struct MeshBenchmark: Sendable {
                 }
                 if index > 0, index % 100 == 0 { log("N=\(size): \(index) pods connected") }
             }
+            let cpu = (
+                node: ((processCPUMilliseconds(node) ?? 0) - cpuBefore.node) / Double(size),
+                client: ((processCPUMilliseconds(getpid()) ?? 0) - cpuBefore.client) / Double(size))
             // Check one pod really got its interfaces.
             let last = try runIn(pods[pods.count - 1], "/usr/sbin/ip", ["-br", "addr", "show"])
             guard last.output.contains("nsm-0") else { throw LocalMeshError("the last pod has no nsm-0 interface:\n\(last.output)") }
@@ -128,8 +139,22 @@ public struct MeshBenchmark: Sendable {
             await group.triggerGracefulShutdown()
             return Result(
                 count: size, sameNode: Percentiles(sameNode), crossNode: crossNode ? Percentiles(cross) : nil, cni: nil, nodeRSSKilobytes: rss,
-                connect: Percentiles(connect))
+                connect: Percentiles(connect), cpuPerPod: cpu, token: cluster.secure ? try Self.tokenCost() : nil)
         }
+    }
+
+    /// Microseconds to sign one path token and to verify one, with a P-256 SVID as the agent issues.
+    static func tokenCost(rounds: Int = 500) throws -> (sign: Double, verify: Double) {
+        let issuer = try SVIDIssuer(trustDomain: "bench.nsm")
+        let svid = try issuer.issue(try SPIFFEID("spiffe://bench.nsm/ns/default/pod/bench"), validity: 600)
+        let token = PathToken(subject: svid.id.description, audience: ["spiffe://bench.nsm/ns/nsm-system/pod/nsmgr"], expires: Date().addingTimeInterval(600))
+        var texts: [String] = []
+        let signing = monotonicNanoseconds()
+        for _ in 0..<rounds { texts.append(try token.signed(with: svid)) }
+        let signed = monotonicNanoseconds()
+        for text in texts { _ = try PathToken.verify(text, signer: svid.leaf) }
+        let verified = monotonicNanoseconds()
+        return (Double(signed - signing) / 1e3 / Double(rounds), Double(verified - signed) / 1e3 / Double(rounds))
     }
 
     static func residentKilobytes(_ pid: Int32) -> Int {
@@ -141,18 +166,24 @@ public struct MeshBenchmark: Sendable {
 
     public static func render(_ results: [Result], markdown: Bool) -> String {
         func ms(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
+        func cpu(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
         var rows = [[
             "pods", "same node p50", "p90", "cross node p50", "p90", "plaintext same p50", "plaintext cross p50", "connect p50 mTLS",
-            "plaintext", "CNI ptp p50", "p90", "ptp ÷ same-node p50", "node RSS",
+            "plaintext", "node CPU/pod mTLS", "plaintext", "client CPU/pod mTLS", "plaintext", "CNI ptp p50", "p90", "ptp ÷ same-node p50", "node RSS",
         ]]
         for result in results {
             let ratio = result.cni.map { String(format: "%.1f×", $0.p50 / result.sameNode.p50) } ?? "-"
             rows.append([
                 String(result.count), ms(result.sameNode.p50), ms(result.sameNode.p90), ms(result.crossNode?.p50), ms(result.crossNode?.p90),
                 ms(result.plaintext?.sameNode.p50), ms(result.plaintext?.crossNode?.p50), ms(result.connect.p50), ms(result.plaintext?.connect.p50),
+                cpu(result.cpuPerPod.node), cpu(result.plaintext?.cpuPerPod.node), cpu(result.cpuPerPod.client), cpu(result.plaintext?.cpuPerPod.client),
                 ms(result.cni?.p50), ms(result.cni?.p90), ratio, "\(result.nodeRSSKilobytes / 1024) MB",
             ])
         }
-        return TextTable.render(rows, markdown: markdown)
+        var table = TextTable.render(rows, markdown: markdown)
+        if let token = results.first(where: { $0.token != nil })?.token {
+            table += String(format: "\nPath token (ES256 JWT): sign %.0f µs, verify %.0f µs; each hop verifies one and signs one per Request and Close.", token.sign, token.verify)
+        }
+        return table
     }
 }
