@@ -327,7 +327,8 @@ let package = Package(
         .testTarget(
             name: "NSMElementsTests",
             dependencies: [
-                "NSMElements", "NSMCore", "NSMAPI", "IPAddressing", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                "NSMElements", "NSMCore", "NSMAPI", "IPAddressing", "SPIFFE", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -51,18 +51,27 @@ public struct PathToken: Sendable, Hashable {
         else {
             throw SPIFFEError("the token's signature is not by the key of the certificate the caller presented")
         }
-        guard let claims = try? decoder.decode(Claims.self, from: Data(body)) else { throw SPIFFEError("the token lacks sub or exp") }
-        let expires = Date(timeIntervalSince1970: TimeInterval(claims.exp))
-        guard expires > now else { throw SPIFFEError("the token expired at \(expires)") }
-        return PathToken(subject: claims.sub, audience: claims.aud, expires: expires)
+        let token = try claims(Data(body))
+        guard token.expires > now else { throw SPIFFEError("the token expired at \(token.expires)") }
+        return token
+    }
+
+    /// Reads `text`'s claims without checking its signature (that needs the signer's certificate):
+    /// what a hop can check of the segments before its caller's — that each is a JWT whose
+    /// claims read, and when it lapses.
+    public static func read(_ text: String) throws(SPIFFEError) -> PathToken {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let body = Base64URL.decode(parts[1]) else { throw SPIFFEError("the token is not a JWT (three base64url parts)") }
+        return try claims(Data(body))
+    }
+
+    private static func claims(_ body: Data) throws(SPIFFEError) -> PathToken {
+        guard let claims = try? decoder.decode(Claims.self, from: body) else { throw SPIFFEError("the token lacks sub or exp") }
+        return PathToken(subject: claims.sub, audience: claims.aud, expires: Date(timeIntervalSince1970: TimeInterval(claims.exp)))
     }
 
     /// The `sub` claim of a token, read without any check (for display only: who says it signed).
-    public static func unverifiedSubject(of text: String) -> String? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let body = Base64URL.decode(parts[1]) else { return nil }
-        return (try? decoder.decode(Claims.self, from: Data(body)))?.sub
-    }
+    public static func unverifiedSubject(of text: String) -> String? { try? read(text).subject }
 
     /// The header every token of ours carries, encoded once.
     static let header = Base64URL.encode(Array(#"{"alg":"ES256","typ":"JWT"}"#.utf8))

@@ -5,7 +5,7 @@ could do with the manager's socket.
 Usage: grpc_request.py TARGET SERVICE IFACE INODE_URL [refresh|close CONNECTION | monitor]
 With SPIFFE_ENDPOINT_SOCKET set, the call is made with mutual TLS and the SVID the Workload API
 gives this process (the server's certificate must name GRPC_SERVER_NAME, default node0), and the
-request's own path segment carries a token for GRPC_SERVER_ID; TOKEN=none|expired|other-key|
+request's own path segment carries a token for GRPC_SERVER_ID; TOKEN=none|expired|other-key|spliced|
 other-audience sends a bad one instead.
 A new connection has id SERVICE-IFACE; its answer's bytes come back base64-encoded ("connection"),
 and `refresh`/`close` send such a connection (whoever's it is) back as a Request or a Close."""
@@ -29,8 +29,16 @@ def sign(connection, identity):
     mode = os.environ.get("TOKEN", "valid")
     if mode == "none":
         return
+    elsewhere = "spiffe://local.nsm/ns/elsewhere/pod/someone"
+    if mode == "spliced":
+        # A segment from some other path before ours: its token was meant for another hop.
+        earlier = connection_pb2.PathSegment(name="spliced", id="spliced-0", token=path_token(identity, elsewhere, time.time() + 300, None))
+        segments = [earlier] + list(connection.path.path_segments)
+        del connection.path.path_segments[:]
+        connection.path.path_segments.extend(segments)
+        connection.path.index = 1
     segment = connection.path.path_segments[connection.path.index]
-    audience = os.environ["GRPC_SERVER_ID"] if mode != "other-audience" else "spiffe://local.nsm/ns/elsewhere/pod/someone"
+    audience = os.environ["GRPC_SERVER_ID"] if mode != "other-audience" else elsewhere
     expires = time.time() + (300 if mode != "expired" else -60)
     other_key = None
     if mode == "other-key":

@@ -118,6 +118,7 @@ def test_only_the_pod_that_made_a_connection_may_refresh_or_close_it(cluster):
     ("expired", "the token expired"),
     ("other-key", "signature is not by the key of the certificate the caller presented"),
     ("other-audience", "not for this hop"),
+    ("spliced", "the path's tokens are not chained: segment 0's is meant for spiffe://local.nsm/ns/elsewhere"),
 ])
 def test_a_request_without_a_valid_token_for_this_hop_is_refused(cluster, token, refusal):
     outcome = ask(cluster, f"{NAME}-a", SOCKET, "tok0", "file:///proc/thread-self/ns/net", token=token)

@@ -7,10 +7,13 @@ import SwiftASN1
 import Synchronization
 import X509
 
-/// Upstream's "previous token signed" policy: with mutual TLS, the caller's path segment must carry
-/// a token signed by the key of the certificate the caller presented (`sub` its SPIFFE ID), meant
-/// for this hop (`aud` holds this hop's SPIFFE ID) and not expired — on Request and Close alike.
-/// Each refusal is `PERMISSION_DENIED` saying which rule. Calls without TLS (in process, or a
+/// Upstream's token policies, on Request and Close alike. "Previous token signed": with mutual TLS,
+/// the caller's path segment must carry a token signed by the key of the certificate the caller
+/// presented (`sub` its SPIFFE ID), meant for this hop (`aud` holds this hop's SPIFFE ID) and not
+/// expired. "Tokens valid, not expired, chained": every segment before the caller's carries a
+/// token that reads as one, has not lapsed, and whose `aud` names the `sub` of the segment after
+/// it — so nobody splices a path together from other callers' segments. Each refusal is
+/// `PERMISSION_DENIED` saying which rule and which segment. Calls without TLS (in process, or a
 /// plaintext mesh) carry no token and pass.
 public struct PathTokenElement: NetworkServiceElement {
     let identity: any X509Source
@@ -69,6 +72,29 @@ public struct PathTokenElement: NetworkServiceElement {
         let own = try identity.current().svid.id.description
         guard claims.audience.contains(own) else {
             throw NSMError.permissionDenied("the token of path segment \(index) is meant for \(claims.audience.joined(separator: ", ").prefix(200)), not for this hop (\(own))")
+        }
+        try checkChain(path, upTo: index, caller: claims)
+    }
+
+    /// The segments before the caller's: each token reads, has not lapsed, and is meant for the
+    /// hop that signed the next segment's.
+    func checkChain(_ path: Connection_Path, upTo index: Int, caller: PathToken, now: Date = Date()) throws {
+        var next = caller
+        for earlier in stride(from: index - 1, through: 0, by: -1) {
+            let token: PathToken
+            do {
+                token = try PathToken.read(path.pathSegments[earlier].token)
+            } catch {
+                throw NSMError.permissionDenied("the token of path segment \(earlier) is refused: \(error)")
+            }
+            guard token.expires > now else {
+                throw NSMError.permissionDenied("the token of path segment \(earlier) expired at \(token.expires)")
+            }
+            guard token.audience.contains(next.subject) else {
+                throw NSMError.permissionDenied(
+                    "the path's tokens are not chained: segment \(earlier)'s is meant for \(token.audience.joined(separator: ", ").prefix(200)), but segment \(earlier + 1)'s is signed by \(next.subject.prefix(120))")
+            }
+            next = token
         }
     }
 }

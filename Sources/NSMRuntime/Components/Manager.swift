@@ -60,7 +60,7 @@ public struct Manager: Sendable {
         let registry = RegistryClient(url: configuration.registryURL, pool: pool)
         let cache = CachingRegistryReader(upstream: registry, logger: logger)
         let forwarders = LocalForwarders(serviceName: configuration.forwarderServiceName, registry: cache, bypass: bypass, publicURL: publicURL)
-        let dialer: any NetworkServiceDialer = inProcess.map { InProcessDialer(hops: $0, fallback: GRPCDialer(pool: pool)) } ?? GRPCDialer(pool: pool)
+        let dialer: any NetworkServiceDialer = inProcess.map { InProcessDialer(hops: $0, fallback: GRPCDialer(pool: pool), identity: pool.identity) } ?? GRPCDialer(pool: pool)
         let timeouts = TimeoutScheduler()
         let relay = MonitorRelay(hopName: configuration.name, dialer: dialer, monitor: monitor, logger: logger)
         let excludedPrefixes = configuration.excludedPrefixesFile.map { ExcludedPrefixesElement(file: ExcludedPrefixesFile(path: $0)) }

@@ -81,17 +81,8 @@ public final class GRPCPeer: NetworkServicePeer {
     /// With an identity: this hop's segment gets a token for the server (`aud` its SPIFFE ID, as
     /// the TLS handshake showed it), expiring with the segment or the SVID, whichever is first.
     func signed(_ connection: Connection_Connection) async throws -> Connection_Connection {
-        guard let identity else { return connection }
-        let index = Int(connection.path.index)
-        guard index < connection.path.pathSegments.count, let server = try await unaryClient.serverIdentity() else { return connection }
-        let material = try identity.current()
-        var connection = connection
-        var expires = material.svid.notAfter
-        if connection.path.pathSegments[index].hasExpires { expires = min(expires, connection.path.pathSegments[index].expires.date) }
-        let token = PathToken(subject: material.svid.id.description, audience: [server], expires: expires)
-        connection.path.pathSegments[index].token = try token.signed(with: material.svid)
-        connection.path.pathSegments[index].expires = Google_Protobuf_Timestamp(date: expires)
-        return connection
+        guard let identity, let server = try await unaryClient.serverIdentity() else { return connection }
+        return try connection.signingOwnSegment(with: try identity.current(), for: server)
     }
 
     public func monitorConnections(

@@ -1,6 +1,7 @@
 public import Logging
 import NSMAPI
 public import NSMCore
+public import SPIFFE
 import Synchronization
 
 /// Hops that live in this process — the node's forwarder, next to its manager in `nsm node` —
@@ -26,18 +27,23 @@ public final class InProcessHops: Sendable {
 }
 
 /// Reaches in-process hops directly and everything else through `fallback` (gRPC).
+///
+/// With an identity, the caller's segment still gets its token, signed for this process's own
+/// SPIFFE ID (the in-process hop's): the token chain the next hops check stays unbroken.
 public struct InProcessDialer: NetworkServiceDialer {
     let hops: InProcessHops
     let fallback: any NetworkServiceDialer
+    let identity: (any X509Source)?
 
-    public init(hops: InProcessHops, fallback: any NetworkServiceDialer) {
+    public init(hops: InProcessHops, fallback: any NetworkServiceDialer, identity: (any X509Source)? = nil) {
         self.hops = hops
         self.fallback = fallback
+        self.identity = identity
     }
 
     public func peer(for url: NSMURL) async throws -> any NetworkServicePeer {
         guard let hop = hops.hop(for: url) else { return try await fallback.peer(for: url) }
-        return InProcessPeer(hop: hop, url: url, streams: fallback)
+        return InProcessPeer(hop: hop, url: url, streams: fallback, identity: identity)
     }
 }
 
@@ -47,13 +53,22 @@ struct InProcessPeer: NetworkServicePeer {
     let hop: InProcessHops.Hop
     let url: NSMURL
     let streams: any NetworkServiceDialer
+    let identity: (any X509Source)?
 
     func request(_ request: Networkservice_NetworkServiceRequest) async throws -> Connection_Connection {
-        try await hop.chain.request(request, context: context(request.connection.id))
+        var request = request
+        request.connection = try signed(request.connection)
+        return try await hop.chain.request(request, context: context(request.connection.id))
     }
 
     func close(_ connection: Connection_Connection) async throws {
-        try await hop.chain.close(connection, context: context(connection.id))
+        try await hop.chain.close(try signed(connection), context: context(connection.id))
+    }
+
+    private func signed(_ connection: Connection_Connection) throws -> Connection_Connection {
+        guard let identity else { return connection }
+        let material = try identity.current()
+        return try connection.signingOwnSegment(with: material, for: material.svid.id.description)
     }
 
     func monitorConnections(
