@@ -15,9 +15,11 @@ import uuid
 import pytest
 import yaml
 
-from conftest import free_port, start_apiserver, stop
+from conftest import free_port, nsm_binary, start_apiserver, stop
 from conftest import kubectl, kubectl_result
-from webhook_support import (ANNOTATION, IMAGE, environment, patched, pod, registered_ca, review, start_webhook,
+from cryptography.hazmat.primitives import serialization
+from svid_authority import Authority
+from webhook_support import (ANNOTATION, IMAGE, WEBHOOK_ENV, environment, patched, pod, registered_ca, review, start_webhook,
                              validate, workload)
 
 SPEC = "kernel://my-networkservice-1/nsm-1?app=foo&version=v1.1, kernel://my-networkservice-2"
@@ -295,6 +297,95 @@ def test_certificate_files_are_served_and_followed_when_they_change():
     finally:
         for process in reversed(processes):
             stop(process)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def served_certificate(port):
+    """The DER of the certificate the server presents (verification off: only looking)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, context.wrap_socket(raw) as tls:
+        return tls.getpeercert(binary_form=True)
+
+
+def same_certificates(pem_text, certificates):
+    from cryptography import x509
+    return [c.public_bytes(serialization.Encoding.DER) for c in x509.load_pem_x509_certificates(pem_text.encode())] == \
+        [c.public_bytes(serialization.Encoding.DER) for c in certificates]
+
+
+def svid_leaf(directory):
+    from cryptography import x509
+    with open(os.path.join(directory, "svid.pem"), "rb") as file:
+        return x509.load_pem_x509_certificates(file.read())[0].public_bytes(serialization.Encoding.DER)
+
+
+def spire_environment(directory):
+    return {"NSM_WEBHOOK_MODE": "spire", "NSM_SPIFFE_SVID_DIR": directory, "SPIFFE_ENDPOINT_SOCKET": ""}
+
+
+def test_spire_mode_serves_the_svid_registers_its_bundle_and_follows_rotation():
+    """NSM_WEBHOOK_MODE=spire with SVID files as spiffe-helper writes them (a SPIRE agent's Workload
+    API gives the same): the SVID is served, the trust bundle registered as caBundle, and the API
+    server's calls verify against it; a rotation to another CA is served and registered again."""
+    directory = tempfile.mkdtemp(prefix="nsm-webhook-")
+    apiserver, _ = start_apiserver(directory)
+    kubeconfig = os.path.join(directory, "kubeconfig")
+    live = os.path.join(directory, "svid")
+    processes = [apiserver]
+    spiffe_id = "spiffe://k8s.nsm/ns/nsm-system/pod/nsm-admission-webhook"
+    try:
+        first = Authority("first SPIRE CA")
+        first.issue(live, spiffe_id, ips=["127.0.0.1"])
+        port = free_port()
+        processes.append(start_webhook(kubeconfig, port, env=spire_environment(live)))
+        assert served_certificate(port) == svid_leaf(live)
+        assert same_certificates(registered_ca(kubeconfig), [first.certificate])
+        response, _ = review(f"https://127.0.0.1:{port}", registered_ca(kubeconfig), pod(annotation=SPEC))
+        assert "patch" in response
+        # The API server calls it with the registered bundle when kubectl creates a pod.
+        name = namespace({"kubeconfig": kubeconfig})
+        manifest = yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "my-app", "namespace": name, "annotations": {ANNOTATION: SPEC}},
+                                   "spec": {"containers": [{"name": "app", "image": "busybox:1.36"}]}})
+        kubectl(kubeconfig, "create", "--validate=false", "-f", "-", stdin=manifest)
+        stored = json.loads(kubectl(kubeconfig, "get", "pod", "my-app", "-n", name, "-o", "json"))
+        check_injection(stored["spec"], stored["metadata"], SPEC, generated=False)
+        # Rotation to a new CA, files replaced one by one as spiffe-helper does.
+        second = Authority("second SPIRE CA")
+        staging = second.issue(os.path.join(directory, "staging"), spiffe_id, ips=["127.0.0.1"])
+        for name in ("svid_bundle.pem", "svid_key.pem", "svid.pem"):
+            os.replace(os.path.join(staging, name), os.path.join(live, name))
+        deadline = time.monotonic() + 15
+        while served_certificate(port) != svid_leaf(live) or not same_certificates(registered_ca(kubeconfig), [second.certificate]):
+            assert time.monotonic() < deadline, "the rotated SVID was not served or its bundle not registered"
+            time.sleep(0.1)
+        response, _ = review(f"https://127.0.0.1:{port}", registered_ca(kubeconfig), pod(annotation=SPEC))
+        assert "patch" in response
+    finally:
+        for process in reversed(processes):
+            stop(process)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_spire_mode_refuses_an_svid_without_the_name_the_api_server_calls():
+    directory = tempfile.mkdtemp(prefix="nsm-webhook-")
+    try:
+        Authority("SPIRE CA").issue(directory, "spiffe://k8s.nsm/ns/nsm-system/pod/nsm-admission-webhook", dns=["elsewhere.example"])
+        kubeconfig = os.path.join(directory, "kubeconfig")  # never called: the SVID is refused first
+        with open(kubeconfig, "w") as file:
+            yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                            "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True}}],
+                            "users": [{"name": "u", "user": {"token": "t"}}], "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}, file)
+        result = subprocess.run([nsm_binary(), "webhook", "--listen", f"127.0.0.1:{free_port()}", "--kubeconfig", kubeconfig,
+                                 "--namespace", "nsm-system"],
+                                env={**os.environ, **WEBHOOK_ENV, **spire_environment(directory), "KUBERNETES_SERVICE_HOST": ""},
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0
+        assert "carries no name the API server calls the webhook by (nsm-admission-webhook.nsm-system.svc)" in result.stderr, result.stderr
+        assert "elsewhere.example" in result.stderr and "dnsNameTemplates" in result.stderr, result.stderr
+    finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 

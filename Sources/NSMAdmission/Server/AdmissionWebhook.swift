@@ -5,13 +5,14 @@ public import Readiness
 public import ServiceLifecycle
 import Synchronization
 
-/// `nsm webhook` as a Service: its certificate (files, read again when they change, or issued
-/// at start), the namespace cache, the HTTPS server, and — when it registers itself — its
+/// `nsm webhook` as a Service: its certificate (files, read again when they change; a rotating
+/// source such as the SPIFFE Workload API, taken again when it rotates; or issued at start), the namespace cache, the HTTPS server, and — when it registers itself — its
 /// webhook configurations, created once it serves and removed when it stops.
 public final class AdmissionWebhook: Service, Sendable {
-    public enum Certificates: Sendable, Equatable {
+    public enum Certificates: Sendable {
         case files(CertificateFiles)
         case selfIssued(dnsNames: [String], ipAddresses: [String])
+        case rotating(RotatingCertificate)
     }
 
     public struct Configuration: Sendable {
@@ -22,7 +23,7 @@ public final class AdmissionWebhook: Service, Sendable {
         public var register: Bool
         public var configurations: WebhookConfigurations
         public var injection: InjectionSettings
-        /// How often the certificate files are checked for a change.
+        /// How often the certificate files (or the rotating source) are checked for a change.
         public var fileCheckInterval: Duration = .seconds(1)
 
         public init(host: String, port: Int, certificates: Certificates, register: Bool, configurations: WebhookConfigurations, injection: InjectionSettings) {
@@ -51,6 +52,10 @@ public final class AdmissionWebhook: Service, Sendable {
         switch configuration.certificates {
         case .files(let files): certificate = try ServingCertificate(try files.read())
         case .selfIssued(let names, let addresses): certificate = try ServingCertificate(try SelfIssuedCertificate.make(dnsNames: names, ipAddresses: addresses))
+        case .rotating(let source):
+            do { certificate = try ServingCertificate(try source.current()) } catch let error as WebhookCertificateError { throw error } catch {
+                throw WebhookCertificateError("\(source.origin): \(error)")
+            }
         }
         namespaces = InformerNamespaceLookup(client: client)
         registrar = WebhookRegistrar(client: client, configurations: configuration.configurations, logger: logger)
@@ -65,8 +70,13 @@ public final class AdmissionWebhook: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { [server] in try await server.run() }
             tasks.addTask { [namespaces] in try await cancelWhenGracefulShutdown { try await namespaces.informer.run() } }
-            if case .files(let files) = configuration.certificates {
-                tasks.addTask { try await cancelWhenGracefulShutdown { try await self.followFiles(files) } }
+            switch configuration.certificates {
+            case .files(let files):
+                tasks.addTask { try await cancelWhenGracefulShutdown { try await self.follow(files.certificate, fingerprint: files.fingerprint, read: files.read) } }
+            case .rotating(let source):
+                tasks.addTask { try await cancelWhenGracefulShutdown { try await self.follow(source.origin, fingerprint: source.generation, read: source.current) } }
+            case .selfIssued:
+                break
             }
             let port = try await server.listening.wait()
             try await namespaces.informer.synced.wait()
@@ -81,24 +91,27 @@ public final class AdmissionWebhook: Service, Sendable {
         }
     }
 
-    /// Serves the files' new certificate from the next handshake after they change, and
-    /// re-registers when the CA bundle changed.
-    func followFiles(_ files: CertificateFiles) async throws {
-        var seen = files.fingerprint()
+    /// Serves the new certificate from the next handshake after `fingerprint` moves, and
+    /// re-registers when the CA bundle changed. One that cannot be used (files half rewritten, a
+    /// certificate without the API server's name) is logged once, and the last good one served
+    /// until the next change.
+    func follow<Fingerprint: Equatable>(
+        _ origin: String, fingerprint: @Sendable () -> Fingerprint, read: @Sendable () throws -> ServingCertificate.Material
+    ) async throws {
+        var seen = fingerprint()
         while true {
             try await Task.sleep(for: configuration.fileCheckInterval)
-            let now = files.fingerprint()
+            let now = fingerprint()
             guard now != seen else { continue }
+            seen = now
             do {
-                let material = try files.read()
+                let material = try read()
                 let bundleChanged = material.authorityPEM != certificate.material.authorityPEM
                 try certificate.replace(with: material)
-                seen = now
-                logger.info("serving certificate reloaded", metadata: ["file": "\(files.certificate)"])
+                logger.info("serving certificate reloaded", metadata: ["from": "\(origin)"])
                 if bundleChanged, configuration.register { try await registrar.register(caBundle: material.authorityPEM) }
             } catch {
-                // Half-written files (one updated, not the other): keep serving the old pair, try again.
-                logger.warning("certificate files changed but cannot be used yet", metadata: ["error": "\(error)"])
+                logger.warning("the serving certificate changed but cannot be used yet; serving the last good one", metadata: ["from": "\(origin)", "error": "\(error)"])
             }
         }
     }

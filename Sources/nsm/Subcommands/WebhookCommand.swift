@@ -18,7 +18,10 @@ struct WebhookCommand: AsyncParsableCommand {
             Certificates: NSM_WEBHOOK_MODE=secret reads NSM_CERT_FILE_PATH and NSM_KEY_FILE_PATH (again whenever they change) and, \
             with NSM_CA_BUNDLE_FILE_PATH, registers the webhook configurations with that bundle; NSM_WEBHOOK_MODE=selfregister \
             issues a CA and a certificate for the Service's names at start, creates or updates the MutatingWebhookConfiguration \
-            and ValidatingWebhookConfiguration named NSM_NAME with that bundle, and removes them on exit.
+            and ValidatingWebhookConfiguration named NSM_NAME with that bundle, and removes them on exit; NSM_WEBHOOK_MODE=spire \
+            serves the webhook's X.509-SVID (SPIFFE_ENDPOINT_SOCKET, as from a SPIRE agent, or NSM_SPIFFE_SVID_DIR files), \
+            which must carry the DNS name the API server calls (the Service's <name>.<namespace>.svc, or the host of \
+            NSM_WEBHOOK_URL), registers the configurations with the trust bundle, and follows both as they rotate.
             Injection (upstream's names): NSM_ANNOTATION, NSM_CONTAINER_IMAGES, NSM_INIT_CONTAINER_IMAGES, NSM_ENVS (K=V,...), \
             NSM_LABELS (k:v,...), NSM_NSURL_ENV_NAME, NSM_SIDECAR_LIMITS_CPU, NSM_SIDECAR_LIMITS_MEMORY, NSM_SIDECAR_REQUESTS_CPU, \
             NSM_SIDECAR_REQUESTS_MEMORY, NSM_SOCKET_DIRECTORY.
@@ -29,7 +32,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
     @Option(help: "Where to serve HTTPS: [tcp://]host:port, or :port for every IPv4 address (NSM_LISTEN_ON).")
     var listen: String = Environment.string("NSM_LISTEN_ON") ?? ":443"
-    @Option(help: "secret (certificate files) or selfregister (NSM_WEBHOOK_MODE); default secret when --cert-file is given, else selfregister.")
+    @Option(help: "secret (certificate files), selfregister or spire (a SPIFFE SVID) (NSM_WEBHOOK_MODE); default secret when --cert-file is given, else selfregister.")
     var mode: String? = Environment.string("NSM_WEBHOOK_MODE")
     @Option(help: "Serving certificate, PEM (NSM_CERT_FILE_PATH).")
     var certFile: String? = Environment.string("NSM_CERT_FILE_PATH")
@@ -69,8 +72,10 @@ struct WebhookCommand: AsyncParsableCommand {
         configurations.serviceName = serviceName
         configurations.url = webhookURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         configurations.failurePolicy = failurePolicy
+        let logger = ComponentLogging.logger("nsm.webhook")
         let certificates: AdmissionWebhook.Certificates
         let register: Bool
+        var identity: ProcessIdentity?
         switch mode ?? (certFile == nil ? "selfregister" : "secret") {
         case "secret":
             guard let certFile, let keyFile else {
@@ -88,12 +93,35 @@ struct WebhookCommand: AsyncParsableCommand {
             certificates = .selfIssued(dnsNames: names, ipAddresses: addresses)
             register = true
         case "spire":
-            throw ValidationError("NSM_WEBHOOK_MODE=spire is not supported yet; use selfregister, or secret with certificate files")
+            let spiffe = try ProcessIdentity.fromEnvironment(logger: logger)
+            guard let source = spiffe.source else {
+                throw ValidationError("NSM_WEBHOOK_MODE=spire serves the webhook's SVID: set \(ProcessIdentity.socketVariable) or \(ProcessIdentity.directoryVariable), not \(ProcessIdentity.insecureVariable)")
+            }
+            identity = spiffe
+            let called = configurations.url.flatMap { URLComponents(string: $0)?.host }.map { [$0.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))] }
+                ?? ["\(serviceName).\(configurations.namespace).svc"]
+            certificates = .rotating(SVIDServingCertificate.make(source, calledAs: called))
+            register = true
         case let other:
-            throw ValidationError("NSM_WEBHOOK_MODE \"\(other)\": expected secret or selfregister")
+            throw ValidationError("NSM_WEBHOOK_MODE \"\(other)\": expected secret, selfregister or spire")
         }
-        let logger = ComponentLogging.logger("nsm.webhook")
+        try await identity?.ready()
         let client = try KubernetesClient(connection: connection, queriesPerSecond: kubeletQPS, burst: Int(kubeletQPS * 2))
+        // The client must be shut down however this ends (an unusable certificate included).
+        do {
+            try await serve(client: client, host: host, port: port, certificates: certificates, register: register,
+                            configurations: configurations, injection: injection, identity: identity, logger: logger, connection: connection)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    private func serve(
+        client: KubernetesClient, host: String, port: Int, certificates: AdmissionWebhook.Certificates, register: Bool,
+        configurations: WebhookConfigurations, injection: InjectionSettings, identity: ProcessIdentity?, logger: Logger, connection: KubernetesConnection
+    ) async throws {
         let webhook: AdmissionWebhook
         do {
             webhook = try AdmissionWebhook(.init(host: host, port: port, certificates: certificates, register: register,
@@ -101,7 +129,7 @@ struct WebhookCommand: AsyncParsableCommand {
         } catch { throw ValidationError("\(error)") }
         printFlushed("webhook: API server \(connection.server) (\(connection.source)); namespace \(configurations.namespace); "
                      + (register ? "registers \(name)" : "configurations from the manifests"))
-        let group = ComponentServiceGroup.make([webhook], logger: logger)
+        let group = ComponentServiceGroup.make((identity?.services ?? []) + [webhook], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let bound = try await webhook.ready.wait()
@@ -109,6 +137,5 @@ struct WebhookCommand: AsyncParsableCommand {
             ServiceNotification.ready(status: "PORT \(bound)")
             try await tasks.waitForAll()
         }
-        try await client.shutdown()
     }
 }
