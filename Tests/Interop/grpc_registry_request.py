@@ -1,6 +1,6 @@
 """Registers or unregisters an endpoint name with grpcio over mutual TLS (the SVID the Workload API
 at SPIFFE_ENDPOINT_SOCKET gives this process) and prints the outcome as JSON.
-Usage: grpc_registry_request.py TARGET register|unregister NAME [SERVER_NAME]"""
+Usage: grpc_registry_request.py TARGET register|unregister NAME [SERVER_NAME [URL]]"""
 import json
 import sys
 
@@ -14,7 +14,8 @@ from spiffe_client import mtls_channel
 def main():
     target, verb, name = sys.argv[1:4]
     server_name = sys.argv[4] if len(sys.argv) > 4 else "node0"
-    endpoint = registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc-theft"], url="unix:///tmp/not-an-endpoint.sock")
+    url = sys.argv[5] if len(sys.argv) > 5 else "unix:///tmp/not-an-endpoint.sock"
+    endpoint = registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc-theft"], url=url)
     with mtls_channel(target, server_name) as channel:
         stub = registry_pb2_grpc.NetworkServiceEndpointRegistryStub(channel)
         try:

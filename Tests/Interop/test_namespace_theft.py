@@ -152,11 +152,12 @@ def test_a_pod_monitors_only_its_own_connections(cluster):
     assert seen_by_b == {"code": "OK", "clients": []}, seen_by_b
 
 
-def registry_call(cluster, namespace, verb, name, target=SOCKET):
+def registry_call(cluster, namespace, verb, name, target=SOCKET, server_name="node0", url=None):
     env = {**os.environ, "PYTHONPATH": f"{cluster['stubs']}:{HERE}", "SPIFFE_ENDPOINT_SOCKET": AGENT}
     import sys
+    extra = [server_name] + ([url] if url else [])
     result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, os.path.join(HERE, "grpc_registry_request.py"),
-                             target, verb, name], capture_output=True, text=True, env=env, timeout=60)
+                             target, verb, name, *extra], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -177,6 +178,19 @@ def test_only_an_endpoints_registrant_may_register_or_unregister_its_name(cluste
     # Over the manager's TCP port (another node, with its SVID) no endpoint may register at all.
     remote = registry_call(cluster, f"nsm-{NAME}-node1", "register", "nse-from-afar", target=TCP)
     assert remote["code"] == "PERMISSION_DENIED" and "manager of its own node" in remote["message"], remote
+
+
+def test_at_the_registry_an_endpoint_is_published_only_under_its_registrants_address(cluster):
+    """Node 1's process (a manager's own SVID) calls the registry directly: it may publish under its
+    own address, not under node 0's — traffic for that name would go to node 0's manager instead."""
+    registry = "192.168.240.254:5002"
+    node1 = f"nsm-{NAME}-node1"
+    stolen = registry_call(cluster, node1, "register", "nse-misplaced", target=registry, server_name="fabric", url="tcp://192.168.240.1:5001")
+    assert stolen["code"] == "PERMISSION_DENIED", stolen
+    assert "registrant's own address (tcp://192.168.240.2:<port>)" in stolen["message"], stolen
+    own = registry_call(cluster, node1, "register", "nse-placed", target=registry, server_name="fabric", url="tcp://192.168.240.2:5001")
+    assert own["code"] == "OK", own
+    assert registry_call(cluster, node1, "unregister", "nse-placed", target=registry, server_name="fabric")["code"] == "OK"
 
 
 def test_an_endpoint_may_not_put_its_side_into_another_namespace(cluster):

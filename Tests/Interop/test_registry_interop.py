@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 
-def endpoint(stubs, name, service="icmp-responder", labels=None, url="tcp://10.0.0.1:5001"):
+def endpoint(stubs, name, service="icmp-responder", labels=None, url="tcp://127.0.0.1:5001"):
     nse = stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=[service], url=url)
     nse.network_service_labels[service].labels.update(labels or {"app": "icmp"})
     return nse
@@ -30,11 +30,11 @@ def test_register_and_find_endpoint(stubs, registry):
         found = [r.network_service_endpoint for r in nse_registry.Find(query, timeout=10)]
         assert [e.name for e in found] == ["nse-python"]
         assert found[0].network_service_labels["icmp-responder"].labels["app"] == "icmp"
-        assert found[0].url == "tcp://10.0.0.1:5001"
+        assert found[0].url == "tcp://127.0.0.1:5001"
 
         # Query matching as upstream: url substring, labels subset, unknown service none.
         by_url = stubs.registry_pb2.NetworkServiceEndpointQuery(
-            network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(url="10.0.0.1")
+            network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(url="127.0.0.1")
         )
         assert [r.network_service_endpoint.name for r in nse_registry.Find(by_url, timeout=10)] == ["nse-python"]
         other = stubs.registry_pb2.NetworkServiceEndpointQuery(

@@ -59,12 +59,12 @@ def find(stubs, stub, **fields):
 def test_objects_in_upstreams_shape_both_ways(stubs, cluster):
     kubeconfig, registry = cluster
     stub = nse_stub(stubs, registry())
-    nse = stubs.registry_pb2.NetworkServiceEndpoint(name="nse-ours", network_service_names=["svc"], url="tcp://10.0.0.7:5001")
+    nse = stubs.registry_pb2.NetworkServiceEndpoint(name="nse-ours", network_service_names=["svc"], url="tcp://127.0.0.1:5007")
     nse.network_service_labels["svc"].labels.update({"app": "a"})
     stub.Register(nse, timeout=10)
     stored = json.loads(kubectl(kubeconfig, "get", "nse", "-n", "nsm-system", "nse-ours", "-o", "json"))
     spec = stored["spec"]
-    assert spec["network_service_names"] == ["svc"] and spec["url"] == "tcp://10.0.0.7:5001"
+    assert spec["network_service_names"] == ["svc"] and spec["url"] == "tcp://127.0.0.1:5007"
     assert spec["network_service_labels"] == {"svc": {"labels": {"app": "a"}}}
     assert set(spec["expiration_time"]) <= {"seconds", "nanos"} and spec["expiration_time"]["seconds"] > time.time()
     # An object written as upstream's registry-k8s writes it, in another namespace, is served.
@@ -84,7 +84,7 @@ def test_replicas_on_one_api_server_agree(stubs, cluster):
     query = stubs.registry_pb2.NetworkServiceEndpointQuery(
         network_service_endpoint=stubs.registry_pb2.NetworkServiceEndpoint(network_service_names=["svc"]), watch=True)
     events = first.Find(query, timeout=20)
-    nse = stubs.registry_pb2.NetworkServiceEndpoint(name="nse-shared", network_service_names=["svc"], url="tcp://10.0.0.8:5001")
+    nse = stubs.registry_pb2.NetworkServiceEndpoint(name="nse-shared", network_service_names=["svc"], url="tcp://127.0.0.1:5008")
     second.Register(nse, timeout=10)
     assert until("the first replica to see it", lambda: find(stubs, first, name="nse-shared"))
     # A renewal through one replica, the removal through the other: the first's watch sees both.
@@ -103,7 +103,7 @@ def test_replicas_on_one_api_server_agree(stubs, cluster):
 def test_expiry_comes_from_the_object(stubs, cluster):
     kubeconfig, registry = cluster
     stub = nse_stub(stubs, registry("--expire-period", "2s"))
-    stub.Register(stubs.registry_pb2.NetworkServiceEndpoint(name="nse-short", network_service_names=["svc"], url="tcp://10.0.0.9:5001"), timeout=10)
+    stub.Register(stubs.registry_pb2.NetworkServiceEndpoint(name="nse-short", network_service_names=["svc"], url="tcp://127.0.0.1:5009"), timeout=10)
     assert "nse-short" in kubectl(kubeconfig, "get", "nses", "-n", "nsm-system")
     until("the expired object to be deleted", lambda: "nse-short" not in kubectl(kubeconfig, "get", "nses", "-A"), seconds=20)
     assert find(stubs, stub, name="nse-short") == []
@@ -136,7 +136,7 @@ def test_watches_ending_and_expiring_lose_nothing(stubs):
         watcher, writer, events = watching_replicas(stubs, kubeconfig, processes)
         names = [f"nse-{i}" for i in range(20)]
         for index, name in enumerate(names):
-            writer.Register(stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc"], url="tcp://10.0.1.1:5001"), timeout=10)
+            writer.Register(stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc"], url="tcp://127.0.0.1:5011"), timeout=10)
             if index % 5 == 4:
                 subprocess.run(["curl", "-sf", "--cacert", os.path.join(directory, "ca.crt"), "-H", "Authorization: Bearer test-token",
                                 f"https://127.0.0.1:{port}/__test/expire-watches"], check=True, capture_output=True)
@@ -170,7 +170,7 @@ def test_api_server_restart_registry_answers_from_cache_then_catches_up(stubs):
         watcher, writer, events = watching_replicas(stubs, kubeconfig, processes)
 
         def register(name):
-            writer.Register(stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc"], url="tcp://10.0.1.1:5001"), timeout=10)
+            writer.Register(stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=["svc"], url="tcp://127.0.0.1:5011"), timeout=10)
 
         def names_on(stub, count):
             found = sorted(e.name for e in find(stubs, stub, network_service_names=["svc"]))

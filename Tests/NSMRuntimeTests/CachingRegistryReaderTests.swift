@@ -11,7 +11,7 @@ struct CachingRegistryReaderTests {
         var endpoint = Registry_NetworkServiceEndpoint()
         endpoint.name = name
         endpoint.networkServiceNames = [service]
-        endpoint.url = "unix:///run/\(name).sock"
+        endpoint.url = "tcp://127.0.0.1:5001"  // published under the registrant's own address, as a manager does
         return endpoint
     }
 

@@ -48,10 +48,20 @@ public struct Caller: Sendable, Hashable, CustomStringConvertible {
         switch transport {
         case .inProcess: return nil
         case .local(_, _, let namespace): return "local process in \(namespace?.description ?? "an unreadable namespace")"
-        case .remote(let address):
-            // "ipv4:10.0.0.1:5000" / "ipv6:[fd00::1]:5000" → without the port.
-            return "peer \(address.lastIndex(of: ":").map { String(address[..<$0]) } ?? address)"
+        case .remote(let address): return "peer \(remoteAddress ?? address)"
         }
+    }
+
+    /// A network peer's address without its port, as the transports name peers:
+    /// "ipv4:10.0.0.1:5000" → "10.0.0.1", "ipv6:[fd00::1]:5000" → "fd00::1"; `nil` for other callers.
+    public var remoteAddress: String? {
+        guard case .remote(let address) = transport else { return nil }
+        var text = Substring(address)
+        if text.hasPrefix("ipv4:") || text.hasPrefix("ipv6:") { text = text.dropFirst(5) }
+        guard let colon = text.lastIndex(of: ":") else { return String(text) }
+        text = text[..<colon]
+        if text.hasPrefix("["), text.hasSuffix("]") { text = text.dropFirst().dropLast() }
+        return String(text)
     }
 
     public var description: String {

@@ -15,7 +15,7 @@ extension KubernetesRegistry {
                 for await item in view.watchServices(query).cancelOnGracefulShutdown() { try await writer.write(item) }
             },
             NetworkServiceEndpointRegistryGRPCService(
-                chain: RegistryChain([ValidateEndpointElement(), EndpointOwnerElement(), KubernetesEndpointStorageElement(registry: self)])
+                chain: RegistryChain([ValidateEndpointElement(), RegistrantAddressElement(), EndpointOwnerElement(), KubernetesEndpointStorageElement(registry: self)])
             ) { query, writer in
                 for await item in view.watchEndpoints(query).cancelOnGracefulShutdown() { try await writer.write(item) }
             },

@@ -56,7 +56,7 @@ public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkService
 
     /// A registry server over a storage: validation, then the storage.
     public init(storage: any RegistryStorage) {
-        self.init(chain: RegistryChain([ValidateEndpointElement(), EndpointOwnerElement(), EndpointStorageElement(storage: storage)])) { query, writer in
+        self.init(chain: RegistryChain([ValidateEndpointElement(), RegistrantAddressElement(), EndpointOwnerElement(), EndpointStorageElement(storage: storage)])) { query, writer in
             for await item in storage.watchEndpoints(query).cancelOnGracefulShutdown() { try await writer.write(item) }
         }
     }
