@@ -92,7 +92,7 @@ struct LeanServerTransportTests {
                 let response = try await Networkservice_NetworkService.Client(wrapping: client).request(request("s1"))
                 #expect(response.id == "s1-echo")
             }
-            let lean = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+            let lean = LeanGRPCClient(target: .unixDomainSocket(path: path))
             defer { lean.shutDown() }
             let l1 = try await lean.call(requestPath, request("l1"), as: Connection_Connection.self, timeout: .seconds(5))
             #expect(l1.id == "l1-echo")
@@ -100,7 +100,7 @@ struct LeanServerTransportTests {
         try await withLeanServer(.tcp(host: "127.0.0.1", port: 0)) { address, _ in
             guard case .tcp(_, let port) = address else { Issue.record("not TCP: \(address)"); return }
             #expect(port > 0)
-            let lean = GRPCUnaryClient(target: .tcp(host: "127.0.0.1", port: port))
+            let lean = LeanGRPCClient(target: .tcp(host: "127.0.0.1", port: port))
             defer { lean.shutDown() }
             let t1 = try await lean.call(requestPath, request("t1"), as: Connection_Connection.self, timeout: .seconds(5))
             #expect(t1.id == "t1-echo")
@@ -118,7 +118,7 @@ struct LeanServerTransportTests {
                 }
                 #expect(error?.code == .failedPrecondition && error?.message == "no endpoint for 100% ü")
             }
-            let lean = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+            let lean = LeanGRPCClient(target: .unixDomainSocket(path: path))
             defer { lean.shutDown() }
             for path in ["/networkservice.NetworkService/Nope", "/no-method"] {
                 let error = await #expect(throws: RPCError.self) {
@@ -142,7 +142,7 @@ struct LeanServerTransportTests {
                 }
                 #expect(ids == (0..<200).map { "e\($0)" })
             }
-            let lean = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+            let lean = LeanGRPCClient(target: .unixDomainSocket(path: path))
             defer { lean.shutDown() }
             for round in 0..<12 {
                 var big = request("r\(round)")
@@ -176,7 +176,7 @@ struct LeanServerTransportTests {
     func gracefulShutdown() async throws {
         let path = temporarySocketPath()
         defer { unlink(path) }
-        let lean = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+        let lean = LeanGRPCClient(target: .unixDomainSocket(path: path))
         defer { lean.shutDown() }
         try await withLeanServer(.unixDomainSocket(path: path)) { _, server in
             _ = try await lean.call(requestPath, request("warm"), as: Connection_Connection.self, timeout: .seconds(5))
@@ -208,7 +208,7 @@ struct LeanServerTransportTests {
         close(fd)
         #expect(bound == 0 && FileManager.default.fileExists(atPath: path))
         try await withLeanServer(.unixDomainSocket(path: path)) { _, _ in
-            let lean = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+            let lean = LeanGRPCClient(target: .unixDomainSocket(path: path))
             defer { lean.shutDown() }
             let answer = try await lean.call(requestPath, request("n"), as: Connection_Connection.self, timeout: .seconds(5))
             #expect(answer.id == "n-echo")
@@ -221,7 +221,7 @@ struct LeanServerTransportTests {
         defer { unlink(path) }
         let own = try #require(FileIdentity(path: "/proc/self/ns/net"))
         try await withLeanServer(.unixDomainSocket(path: path)) { _, _ in
-            let plain = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+            let plain = LeanGRPCClient(target: .unixDomainSocket(path: path))
             defer { plain.shutDown() }
             let seen = try await plain.call(requestPath, request("caller"), as: Connection_Connection.self, timeout: .seconds(5)).labels
             #expect(seen["pid"] == "\(getpid())" && seen["uid"] == "\(getuid())")
@@ -229,7 +229,7 @@ struct LeanServerTransportTests {
             #expect(seen["passed"] == "")
 
             // Passing a namespace (ours: the test cannot tell it apart by value, but it arrives as passed).
-            let passing = GRPCUnaryClient(target: .unixDomainSocket(path: path), passingFile: "/proc/self/ns/net")
+            let passing = LeanGRPCClient(target: .unixDomainSocket(path: path), passingFile: "/proc/self/ns/net")
             defer { passing.shutDown() }
             let passed = try await passing.call(requestPath, request("caller"), as: Connection_Connection.self, timeout: .seconds(5)).labels
             #expect(passed["passed"] == own.description)
@@ -238,7 +238,7 @@ struct LeanServerTransportTests {
             #expect(again["passed"] == own.description)
 
             // A file that is not a network namespace passes nothing.
-            let other = GRPCUnaryClient(target: .unixDomainSocket(path: path), passingFile: "/proc/self/stat")
+            let other = LeanGRPCClient(target: .unixDomainSocket(path: path), passingFile: "/proc/self/stat")
             defer { other.shutDown() }
             let notNamespace = try await other.call(requestPath, request("caller"), as: Connection_Connection.self, timeout: .seconds(5)).labels
             #expect(notNamespace["passed"] == "" && notNamespace["netns"] == own.description)
@@ -251,7 +251,7 @@ struct LeanServerTransportTests {
         }
         try await withLeanServer(.tcp(host: "127.0.0.1", port: 0)) { address, _ in
             guard case .tcp(_, let port) = address else { Issue.record("not TCP: \(address)"); return }
-            let lean = GRPCUnaryClient(target: .tcp(host: "127.0.0.1", port: port))
+            let lean = LeanGRPCClient(target: .tcp(host: "127.0.0.1", port: port))
             defer { lean.shutDown() }
             let seen = try await lean.call(requestPath, request("caller"), as: Connection_Connection.self, timeout: .seconds(5)).labels
             #expect(seen["network"]?.hasPrefix("ipv4:127.0.0.1:") == true && seen["pid"] == nil)
@@ -275,12 +275,12 @@ struct LeanServerTransportTests {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(silent, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
             #expect(connected == 0)
-            let lean = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+            let lean = LeanGRPCClient(target: .unixDomainSocket(path: path))
             defer { lean.shutDown() }
             let answer = try await lean.call(requestPath, request("after-silent"), as: Connection_Connection.self, timeout: .seconds(5))
             #expect(answer.id == "after-silent-echo")
         }
-        let missing = GRPCUnaryClient(target: .unixDomainSocket(path: path + ".missing"), passingFile: "/proc/self/ns/net")
+        let missing = LeanGRPCClient(target: .unixDomainSocket(path: path + ".missing"), passingFile: "/proc/self/ns/net")
         defer { missing.shutDown() }
         await #expect { try await missing.call(requestPath, request("x"), as: Connection_Connection.self, timeout: .seconds(5)) } throws: { error in
             (error as? RPCError)?.code == .unavailable

@@ -66,6 +66,46 @@ struct EchoService: Networkservice_NetworkService.SimpleServiceProtocol {
     }
 }
 
+/// How streams of ``EventsService`` ended on the server: "<id> cancelled" or "<id> done".
+let streamEndings = EchoArrivals()
+
+/// A server-streaming MonitorConnections served by grpc-swift, steered by the first path
+/// segment's id: `count:<n>:<bytes>` sends n events (ids e0…, a label of that size) and ends OK;
+/// `fail:<n>:<code>` sends n events, then fails with that status; `forever:<id>` sends an event
+/// every 20 ms until a write fails (the client reset the stream or went), recording that.
+struct EventsService: Connection_MonitorConnection.SimpleServiceProtocol {
+    func monitorConnections(request: Connection_MonitorScopeSelector, response: RPCWriter<Connection_ConnectionEvent>, context: ServerContext) async throws {
+        let parts = (request.pathSegments.first?.id ?? "").split(separator: ":").map(String.init)
+        func event(_ index: Int, size: Int = 0) -> Connection_ConnectionEvent {
+            var event = Connection_ConnectionEvent()
+            var connection = Connection_Connection()
+            connection.id = "e\(index)"
+            if size > 0 { connection.labels["big"] = String(repeating: "x", count: size) }
+            event.connections[connection.id] = connection
+            return event
+        }
+        switch parts.first {
+        case "count":
+            for index in 0..<(Int(parts[1]) ?? 0) { try await response.write(event(index, size: Int(parts[2]) ?? 0)) }
+        case "fail":
+            for index in 0..<(Int(parts[1]) ?? 0) { try await response.write(event(index)) }
+            throw RPCError(code: RPCError.Code(Status.Code(rawValue: Int(parts[2]) ?? 2) ?? .unknown) ?? .unknown, message: "failed after \(parts[1])")
+        case "forever":
+            do {
+                for index in 0... {
+                    try await response.write(event(index))
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            } catch {
+                streamEndings.record("\(parts[1]) cancelled")
+                throw error
+            }
+        default:
+            break
+        }
+    }
+}
+
 /// Runs a grpc-swift server on `address` around `body`.
 func withEchoServer<T: Sendable>(
     _ address: GRPCNIOTransportCore.SocketAddress, maxConcurrentStreams: Int = 16_384,
@@ -73,7 +113,7 @@ func withEchoServer<T: Sendable>(
 ) async throws -> T {
     var config = HTTP2ServerTransport.Posix.Config.defaults
     config.http2.maxConcurrentStreams = maxConcurrentStreams
-    let server = GRPCServer(transport: HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext, config: config), services: [EchoService()])
+    let server = GRPCServer(transport: HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext, config: config), services: [EchoService(), EventsService()])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
         defer { server.beginGracefulShutdown() }
@@ -87,12 +127,12 @@ func withEchoServer<T: Sendable>(
 
 /// A grpc-swift echo server on a fresh unix socket and a lean client for it, around `body`.
 func withEchoClient(
-    maxConcurrentStreams: Int = 16_384, maximumResponseBytes: Int = 4 << 20, _ body: @Sendable (GRPCUnaryClient) async throws -> Void
+    maxConcurrentStreams: Int = 16_384, maximumResponseBytes: Int = 4 << 20, _ body: @Sendable (LeanGRPCClient) async throws -> Void
 ) async throws {
     let path = temporarySocketPath()
     defer { unlink(path) }
     try await withEchoServer(.unixDomainSocket(path: path), maxConcurrentStreams: maxConcurrentStreams) { _ in
-        let client = GRPCUnaryClient(target: .unixDomainSocket(path: path), maximumResponseBytes: maximumResponseBytes)
+        let client = LeanGRPCClient(target: .unixDomainSocket(path: path), maximumResponseBytes: maximumResponseBytes)
         defer { client.shutDown() }
         try await body(client)
     }

@@ -62,7 +62,7 @@ struct SPIFFETransportTests {
         }
     }
 
-    func call(_ client: GRPCUnaryClient) async throws -> [String: String] {
+    func call(_ client: LeanGRPCClient) async throws -> [String: String] {
         var request = Networkservice_NetworkServiceRequest()
         request.connection.id = "c"
         return try await client.call(Self.path, request, as: Connection_Connection.self, timeout: .seconds(5)).labels
@@ -76,7 +76,7 @@ struct SPIFFETransportTests {
     func accepted() async throws {
         for address in addresses() {
             try await withServer(address, try source(serverID)) { bound in
-                let client = GRPCUnaryClient(target: bound, security: .spiffe(try source(clientID), server: false))
+                let client = LeanGRPCClient(target: bound, security: .spiffe(try source(clientID), server: false))
                 defer { client.shutDown() }
                 let labels = try await call(client)
                 #expect(labels["identity"] == clientID.description)
@@ -91,16 +91,16 @@ struct SPIFFETransportTests {
         let stranger = try SVIDIssuer(trustDomain: "k8s.nsm")  // same name, another CA
         for address in addresses() {
             try await withServer(address, try source(serverID)) { bound in
-                let plaintext = GRPCUnaryClient(target: bound)
+                let plaintext = LeanGRPCClient(target: bound)
                 defer { plaintext.shutDown() }
                 await #expect { try await call(plaintext) } throws: { ($0 as? RPCError)?.code == .unavailable }
 
-                let foreign = GRPCUnaryClient(target: bound, security: .spiffe(try source(clientID, from: stranger), server: false))
+                let foreign = LeanGRPCClient(target: bound, security: .spiffe(try source(clientID, from: stranger), server: false))
                 defer { foreign.shutDown() }
                 await #expect { try await call(foreign) } throws: { ($0 as? RPCError)?.code == .unavailable }
 
                 // A good SVID, but a bundle that does not hold the server's CA: the client refuses the server.
-                let distrustful = GRPCUnaryClient(target: bound, security: .spiffe(HeldSource(try issuer.issue(clientID, validity: 600), bundle: stranger.bundle), server: false))
+                let distrustful = LeanGRPCClient(target: bound, security: .spiffe(HeldSource(try issuer.issue(clientID, validity: 600), bundle: stranger.bundle), server: false))
                 defer { distrustful.shutDown() }
                 await #expect { try await call(distrustful) } throws: { ($0 as? RPCError)?.code == .unavailable }
 
@@ -115,7 +115,7 @@ struct SPIFFETransportTests {
                 configuration.certificateVerification = .noHostnameVerification
                 configuration.applicationProtocols = ["h2"]
                 let context = try NIOSSLContext(configuration: configuration)
-                let odd = GRPCUnaryClient(target: bound, security: TransportSecurity(context: { context }, identify: { _ in "the server" }))
+                let odd = LeanGRPCClient(target: bound, security: TransportSecurity(context: { context }, identify: { _ in "the server" }))
                 defer { odd.shutDown() }
                 await #expect { try await call(odd) } throws: { error in
                     guard let error = error as? RPCError else { return false }
@@ -129,7 +129,7 @@ struct SPIFFETransportTests {
     func rotation() async throws {
         let server = try source(serverID, validity: 3)
         try await withServer(addresses()[0], server) { bound in
-            let early = GRPCUnaryClient(target: bound, security: .spiffe(try source(clientID), server: false))
+            let early = LeanGRPCClient(target: bound, security: .spiffe(try source(clientID), server: false))
             defer { early.shutDown() }
             #expect(try await call(early)["identity"] == clientID.description)
             let firstExpiry = try server.current().svid.notAfter
@@ -140,7 +140,7 @@ struct SPIFFETransportTests {
             #expect(Date() > firstExpiry)
             #expect(try await call(early)["identity"] == clientID.description)
             #expect(try await early.serverIdentity() == serverID.description)
-            let late = GRPCUnaryClient(target: bound, security: .spiffe(try source(clientID), server: false))
+            let late = LeanGRPCClient(target: bound, security: .spiffe(try source(clientID), server: false))
             defer { late.shutDown() }
             _ = try await call(late)
             #expect(try await late.serverIdentity() == rotatedID.description)

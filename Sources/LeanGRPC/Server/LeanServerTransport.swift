@@ -9,7 +9,7 @@ import NIOSSL
 import Readiness
 import Synchronization
 
-/// A gRPC server transport for grpc-swift's `GRPCServer`, built like ``GRPCUnaryClient``:
+/// A gRPC server transport for grpc-swift's `GRPCServer`, built like ``LeanGRPCClient``:
 /// each HTTP/2 connection has NIOHTTP2's connection handler and one ``ServerStreamsHandler``
 /// that keeps its streams in a dictionary — no child channel, pipeline or async channel per
 /// RPC. The server's router and executor (deadlines from `grpc-timeout`, status, interceptors)

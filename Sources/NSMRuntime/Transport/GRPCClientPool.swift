@@ -6,8 +6,8 @@ public import SPIFFE
 import Synchronization
 
 /// The process's ``GRPCPeer``s, one per URL, created on first use and shared by everything in
-/// the process; their stream clients' connections run in this service's `run()` (so no task is
-/// started outside the service tree).
+/// the process; their grpc-swift clients' connections (registry calls) run in this service's
+/// `run()` (so no task is started outside the service tree).
 ///
 /// A pool may speak for a network namespace other than its process's (a pod of the local mesh
 /// whose client runs in `nsm run`, the demo or the benchmark): its Request and Close connections
@@ -19,8 +19,8 @@ public final class GRPCClientPool: Service, Sendable {
         var shutDown = false
     }
     private let state = Mutex(State())
-    private let newPeers: AsyncStream<GRPCPeer>
-    private let newPeersContinuation: AsyncStream<GRPCPeer>.Continuation
+    private let newClients: AsyncStream<GRPCPeer.StreamClient>
+    private let newClientsContinuation: AsyncStream<GRPCPeer.StreamClient>.Continuation
     /// The namespace file (`/run/netns/<name>`) passed on unix connections, if any.
     public let passingNamespace: String?
     /// This process's SPIFFE identity: mutual TLS to every peer (and, by the components that take
@@ -30,7 +30,7 @@ public final class GRPCClientPool: Service, Sendable {
     public init(passingNamespace: String? = nil, identity: (any X509Source)?) {
         self.passingNamespace = passingNamespace
         self.identity = identity
-        (newPeers, newPeersContinuation) = AsyncStream.makeStream(of: GRPCPeer.self)
+        (newClients, newClientsContinuation) = AsyncStream.makeStream(of: GRPCPeer.StreamClient.self)
     }
 
     /// The peer for `url`, created (and its connections handed to `run()`) on first use.
@@ -38,9 +38,12 @@ public final class GRPCClientPool: Service, Sendable {
         try state.withLock { state in
             if let peer = state.peers[url] { return peer }
             guard !state.shutDown else { throw NSMError.unavailable("the client pool is shut down") }
-            let peer = try GRPCPeer(url: url, passingNamespace: passingNamespace, identity: identity)
+            let clients = newClientsContinuation
+            let peer = GRPCPeer(url: url, passingNamespace: passingNamespace, identity: identity) { client in
+                if case .enqueued = clients.yield(client) { return true }
+                return false
+            }
             state.peers[url] = peer
-            newPeersContinuation.yield(peer)
             return peer
         }
     }
@@ -65,8 +68,8 @@ public final class GRPCClientPool: Service, Sendable {
                 try? await gracefulShutdown()
                 self.shutdownAll()
             }
-            for await peer in newPeers {
-                group.addTask { try? await peer.streamClient.runConnections() }
+            for await client in newClients {
+                group.addTask { try? await client.runConnections() }
             }
         }
     }
@@ -76,7 +79,7 @@ public final class GRPCClientPool: Service, Sendable {
             defer { state.peers = [:]; state.shutDown = true }
             return Array(state.peers.values)
         }
+        newClientsContinuation.finish()
         for peer in peers { peer.shutDown() }
-        newPeersContinuation.finish()
     }
 }

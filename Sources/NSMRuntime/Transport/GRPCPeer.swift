@@ -9,21 +9,25 @@ import SwiftASN1
 import X509
 import Synchronization
 
-/// Everything this process holds for one gRPC peer URL: the stream client (monitor streams,
-/// registry calls and watches; its connections run in ``GRPCClientPool/run()``), the lean unary
-/// client for the request path's Request and Close, and whether the peer is believed alive.
+/// Everything this process holds for one gRPC peer URL: the lean client for the request path's
+/// Request and Close and for monitor streams, grpc-swift's client for registry calls and watches
+/// (made on first use; its connections run in ``GRPCClientPool/run()``), and whether the peer is
+/// believed alive.
 ///
-/// The two clients keep one connection each: the lean one is several times cheaper per call
-/// (see docs/benchmarks.md) but speaks unary only.
+/// Each client keeps one connection; a pod's client, which only requests and monitors, opens one
+/// (one TLS handshake). The lean client is several times cheaper per call (see docs/benchmarks.md).
 public final class GRPCPeer: NetworkServicePeer {
     public typealias StreamClient = GRPCClient<HTTP2ClientTransport.Posix>
 
     static let requestPath = "/" + Networkservice_NetworkService.Method.Request.descriptor.fullyQualifiedMethod
     static let closePath = "/" + Networkservice_NetworkService.Method.Close.descriptor.fullyQualifiedMethod
+    static let monitorPath = "/" + Connection_MonitorConnection.Method.MonitorConnections.descriptor.fullyQualifiedMethod
 
     public let url: NSMURL
-    public let streamClient: StreamClient
-    let unaryClient: GRPCUnaryClient
+    let unaryClient: LeanGRPCClient
+    private let stream: Mutex<StreamClient?> = Mutex(nil)
+    /// Hands a new stream client to the pool to run; false once the pool has shut down.
+    private let run: @Sendable (StreamClient) -> Bool
     /// Deadline of one Request or Close.
     let timeout: Duration
     /// Whether the peer answered a liveness probe and nothing since suggested it went away.
@@ -31,17 +35,34 @@ public final class GRPCPeer: NetworkServicePeer {
     /// This process's SPIFFE identity: mutual TLS, and the token this hop signs in its path segment.
     let identity: (any X509Source)?
 
-    init(url: NSMURL, timeout: Duration = .seconds(15), passingNamespace: String? = nil, identity: (any X509Source)? = nil) throws {
+    init(
+        url: NSMURL, timeout: Duration = .seconds(15), passingNamespace: String? = nil, identity: (any X509Source)? = nil,
+        run: @escaping @Sendable (StreamClient) -> Bool
+    ) {
         self.url = url
         self.identity = identity
         self.timeout = timeout
-        var config = HTTP2ClientTransport.Posix.Config.defaults
-        config.backoff.initial = .milliseconds(50)
-        config.backoff.max = .milliseconds(500)
-        config.connection.maxIdleTime = nil
-        streamClient = GRPCClient(transport: try HTTP2ClientTransport.Posix(
-            target: url.clientTarget, transportSecurity: try identity.map(Self.tls) ?? .plaintext, config: config))
-        unaryClient = GRPCUnaryClient(target: url.grpcAddress, passingFile: passingNamespace, security: identity.map { .spiffe($0, server: false) })
+        self.run = run
+        unaryClient = LeanGRPCClient(target: url.grpcAddress, passingFile: passingNamespace, security: identity.map { .spiffe($0, server: false) })
+    }
+
+    /// grpc-swift's client for registry calls and watches, made (and handed to the pool to run)
+    /// on first use.
+    public var streamClient: StreamClient {
+        get throws {
+            try stream.withLock { stream in
+                if let stream { return stream }
+                var config = HTTP2ClientTransport.Posix.Config.defaults
+                config.backoff.initial = .milliseconds(50)
+                config.backoff.max = .milliseconds(500)
+                config.connection.maxIdleTime = nil
+                let client = GRPCClient(transport: try HTTP2ClientTransport.Posix(
+                    target: url.clientTarget, transportSecurity: try identity.map(Self.tls) ?? .plaintext, config: config))
+                guard run(client) else { throw NSMError.unavailable("the client pool is shut down") }
+                stream = client
+                return client
+            }
+        }
     }
 
     /// Mutual TLS for the stream client: the bundle it has now as trust roots (verified without
@@ -85,13 +106,11 @@ public final class GRPCPeer: NetworkServicePeer {
         return try connection.signingOwnSegment(with: try identity.current(), for: server)
     }
 
+    /// On the lean client's connection, beside this process's Requests.
     public func monitorConnections(
         _ selector: Connection_MonitorScopeSelector, _ body: @escaping @Sendable (Connection_ConnectionEvent) async throws -> Void
     ) async throws {
-        let client = Connection_MonitorConnection.Client(wrapping: streamClient)
-        try await client.monitorConnections(selector) { response in
-            for try await event in response.messages { try await body(event) }
-        }
+        try await unaryClient.serverStream(Self.monitorPath, selector, as: Connection_ConnectionEvent.self, body)
     }
 
     public func suspect() { alive.withLock { $0 = false } }
@@ -112,7 +131,7 @@ public final class GRPCPeer: NetworkServicePeer {
     }
 
     func shutDown() {
-        streamClient.beginGracefulShutdown()
+        stream.withLock { $0 }?.beginGracefulShutdown()
         unaryClient.shutDown()
     }
 }

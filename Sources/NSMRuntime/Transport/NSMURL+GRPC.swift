@@ -16,7 +16,7 @@ extension NSMURL {
         }
     }
 
-    /// The address a ``GRPCUnaryClient`` dials, or a ``LeanServerTransport`` binds, for this URL.
+    /// The address a ``LeanGRPCClient`` dials, or a ``LeanServerTransport`` binds, for this URL.
     var grpcAddress: GRPCAddress {
         switch self {
         case .unix(let path): .unixDomainSocket(path: path)

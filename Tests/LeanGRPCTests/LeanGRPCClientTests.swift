@@ -6,7 +6,7 @@ import NSMAPI
 import Testing
 
 @Suite("Lean unary client against a grpc-swift server", .serialized)
-struct GRPCUnaryClientTests {
+struct LeanGRPCClientTests {
     @Test("a call over a unix socket returns the server's response")
     func unixRoundTrip() async throws {
         try await withEchoClient { client in
@@ -23,7 +23,7 @@ struct GRPCUnaryClientTests {
     func tcpRoundTrip() async throws {
         try await withEchoServer(.ipv4(host: "127.0.0.1", port: 0)) { bound in
             let port = try #require(bound.ipv4?.port)
-            let client = GRPCUnaryClient(target: .tcp(host: "127.0.0.1", port: port))
+            let client = LeanGRPCClient(target: .tcp(host: "127.0.0.1", port: port))
             defer { client.shutDown() }
             let response = try await client.call(requestPath, request("t1"), as: Connection_Connection.self, timeout: .seconds(5))
             #expect(response.id == "t1-echo")
@@ -124,7 +124,7 @@ struct GRPCUnaryClientTests {
     func reconnect() async throws {
         let path = temporarySocketPath()
         defer { unlink(path) }
-        let client = GRPCUnaryClient(target: .unixDomainSocket(path: path))
+        let client = LeanGRPCClient(target: .unixDomainSocket(path: path))
         defer { client.shutDown() }
         let error = await #expect(throws: RPCError.self) {
             try await client.call(requestPath, request("early"), as: Connection_Connection.self, timeout: .seconds(2))
@@ -144,7 +144,7 @@ struct GRPCUnaryClientTests {
 
     @Test("after shutDown calls fail with unavailable")
     func shutDown() async throws {
-        let client = GRPCUnaryClient(target: .unixDomainSocket(path: temporarySocketPath()))
+        let client = LeanGRPCClient(target: .unixDomainSocket(path: temporarySocketPath()))
         client.shutDown()
         let error = await #expect(throws: RPCError.self) {
             try await client.call(requestPath, request("x"), as: Connection_Connection.self, timeout: .seconds(1))

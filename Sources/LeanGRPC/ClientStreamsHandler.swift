@@ -16,25 +16,40 @@ final class ConnectionHealth: Sendable {
     func markUnusable() { usable.store(false, ordering: .relaxed) }
 }
 
-/// Runs unary calls as streams of one HTTP/2 connection, right on top of NIOHTTP2's connection
-/// handler: a call is a HEADERS and a DATA frame out, HEADERS, DATA and trailers back, matched by
-/// stream id in a dictionary — no channel, pipeline or task per call. Confined to the channel's
-/// event loop.
+/// Runs calls as streams of one HTTP/2 connection, right on top of NIOHTTP2's connection handler:
+/// a call is a HEADERS and a DATA frame out, HEADERS, DATA and trailers back, matched by stream id
+/// in a dictionary — no channel, pipeline or task per call. A unary call's response completes a
+/// promise; a server-streaming call's messages go to an async stream as each is complete.
+/// Confined to the channel's event loop.
 ///
-/// Inbound flow control is ours (there is no stream multiplexer to do it): ``InboundConnectionWindow``.
-final class UnaryStreamsHandler: ChannelInboundHandler {
+/// Inbound flow control is ours (there is no stream multiplexer to do it): ``InboundConnectionWindow``
+/// for the connection; a streaming call's window is topped up as its messages arrive.
+final class ClientStreamsHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
     /// SETTINGS_INITIAL_WINDOW_SIZE we advertise, and the connection window we keep open.
     let maximumResponseBytes: Int
 
+    /// Where a call's response goes.
+    private enum Receiver {
+        /// A unary call: the whole body, once the trailers say OK.
+        case unary(EventLoopPromise<ByteBuffer>)
+        /// A server-streaming call: each message as soon as it is complete; bytes taken since the
+        /// stream's window was last topped up.
+        case stream(AsyncThrowingStream<ByteBuffer, any Error>.Continuation, unacknowledged: Int)
+    }
+
     private struct Call {
-        var promise: EventLoopPromise<ByteBuffer>
+        var receiver: Receiver
         var body: ByteBuffer?
         var httpStatus: String?
         var timer: Scheduled<Void>?
     }
+
+    /// Messages a streaming call may hold that its consumer has not taken yet; past this the
+    /// call is reset (`RESOURCE_EXHAUSTED`), so a stalled consumer cannot grow memory without bound.
+    static let streamBufferLimit = 4096
 
     private var context: ChannelHandlerContext?
     private var calls: [HTTP2StreamID: Call] = [:]
@@ -64,19 +79,43 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
-    /// Starts a call; `promise` gets the response body (all DATA) or the call's error.
+    /// Starts a unary call; `promise` gets the response body (all DATA) or the call's error.
     func start(path: String, authority: String, message: ByteBuffer, timeout: Duration?, promise: EventLoopPromise<ByteBuffer>) {
-        guard let context, unusable == nil else {
+        guard unusable == nil, context != nil else {
             promise.fail(UnprocessedCall(reason: unusable ?? "connection is not open"))
             return
         }
+        open(path: path, authority: authority, message: message, timeout: timeout, receiver: .unary(promise))
+    }
+
+    /// Starts a server-streaming call; `messages` gets each response message, then ends with the
+    /// call's status. Returns the call's stream id (to reset it when the consumer stops), `nil`
+    /// when the connection takes no new calls (`messages` has ended with ``UnprocessedCall``).
+    func startStream(
+        path: String, authority: String, message: ByteBuffer, messages: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+    ) -> HTTP2StreamID? {
+        guard unusable == nil, context != nil else {
+            messages.finish(throwing: UnprocessedCall(reason: unusable ?? "connection is not open"))
+            return nil
+        }
+        return open(path: path, authority: authority, message: message, timeout: nil, receiver: .stream(messages, unacknowledged: 0))
+    }
+
+    /// Resets a streaming call the consumer no longer reads (nothing if it already ended).
+    func stopStream(_ id: HTTP2StreamID) {
+        reset(id, with: RPCError(code: .cancelled, message: "the caller stopped reading the stream"))
+    }
+
+    @discardableResult
+    private func open(path: String, authority: String, message: ByteBuffer, timeout: Duration?, receiver: Receiver) -> HTTP2StreamID {
+        let context = self.context!
         let id = HTTP2StreamID(nextStreamID)
         if nextStreamID > Int32.max - 2 {
             unusable = "stream ids exhausted on this connection"
         } else {
             nextStreamID += 2
         }
-        var call = Call(promise: promise)
+        var call = Call(receiver: receiver)
         if let timeout {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
@@ -89,27 +128,42 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message), endStream: true)))), promise: nil)
         context.flush()
+        return id
     }
 
-    /// Abandons the call whose result `future` is (the caller's task was cancelled).
+    /// Abandons the unary call whose result `future` is (the caller's task was cancelled).
     func cancel(_ future: EventLoopFuture<ByteBuffer>) {
-        guard let id = calls.first(where: { $0.value.promise.futureResult === future })?.key else { return }
+        let id = calls.first { _, call in
+            if case .unary(let promise) = call.receiver { return promise.futureResult === future }
+            return false
+        }?.key
+        guard let id else { return }
         reset(id, with: RPCError(code: .cancelled, message: "the caller cancelled the call"))
     }
 
     private func reset(_ id: HTTP2StreamID, with error: RPCError) {
         guard let call = calls.removeValue(forKey: id) else { return }
         call.timer?.cancel()
-        call.promise.fail(error)
+        Self.complete(call.receiver, .failure(error))
         context?.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
         closeIfDrained()
     }
 
+    /// Ends a call: a unary call's promise gets the body, a stream's consumer its end (the body is
+    /// not used: its messages went out as they came).
     private func finish(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, RPCError>) {
         guard let call = calls.removeValue(forKey: id) else { return }
         call.timer?.cancel()
-        call.promise.completeWith(result.mapError { $0 as any Error })
+        Self.complete(call.receiver, result.mapError { $0 as any Error })
         closeIfDrained()
+    }
+
+    private static func complete(_ receiver: Receiver, _ result: Result<ByteBuffer, any Error>) {
+        switch (receiver, result) {
+        case (.unary(let promise), _): promise.completeWith(result)
+        case (.stream(let messages, _), .success): messages.finish()
+        case (.stream(let messages, _), .failure(let error)): messages.finish(throwing: error)
+        }
     }
 
     /// Takes no new calls (a newer connection replaces this one) and closes once the last is done.
@@ -139,6 +193,10 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
         case .data(let payload):
             if let update = window.consume(payload) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
             guard var call = calls[frame.streamID], case .byteBuffer(var bytes) = payload.data else { return }
+            if case .stream = call.receiver {
+                deliver(&bytes, of: frame.streamID, endStream: payload.endStream, context: context)
+                return
+            }
             if call.body == nil {
                 call.body = bytes
             } else {
@@ -176,14 +234,55 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
     private func finishUnprocessed(_ id: HTTP2StreamID, reason: String) {
         guard let call = calls.removeValue(forKey: id) else { return }
         call.timer?.cancel()
-        call.promise.fail(UnprocessedCall(reason: reason))
+        Self.complete(call.receiver, .failure(UnprocessedCall(reason: reason)))
         closeIfDrained()
+    }
+
+    /// A streaming call's DATA: each message complete in what arrived goes to the consumer; the
+    /// stream's window is topped up once half of it was taken.
+    private func deliver(_ bytes: inout ByteBuffer, of id: HTTP2StreamID, endStream: Bool, context: ChannelHandlerContext) {
+        guard var call = calls[id], case .stream(let messages, var unacknowledged) = call.receiver else { return }
+        unacknowledged += bytes.readableBytes
+        if call.body == nil { call.body = bytes } else { call.body!.writeBuffer(&bytes) }
+        while var body = call.body, let length = body.getInteger(at: body.readerIndex + 1, as: UInt32.self) {
+            guard body.getInteger(at: body.readerIndex, as: UInt8.self) == 0 else {
+                calls[id] = call
+                reset(id, with: RPCError(code: .internalError, message: "response message is compressed, but this client asked for no compression"))
+                return
+            }
+            guard Int(length) <= maximumResponseBytes else {
+                calls[id] = call
+                reset(id, with: RPCError(code: .resourceExhausted, message: "response message of \(length) bytes is larger than the \(maximumResponseBytes) bytes this client accepts"))
+                return
+            }
+            guard body.readableBytes >= 5 + Int(length) else { break }
+            body.moveReaderIndex(forwardBy: 5)
+            let message = body.readSlice(length: Int(length))!
+            call.body = body.readableBytes > 0 ? body : nil
+            if case .dropped = messages.yield(message) {
+                calls[id] = call
+                reset(id, with: RPCError(code: .resourceExhausted, message: "the caller has not read the last \(Self.streamBufferLimit) messages of the stream"))
+                return
+            }
+        }
+        if unacknowledged >= InboundConnectionWindow.size / 2 {
+            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: unacknowledged))), promise: nil)
+            unacknowledged = 0
+        }
+        call.receiver = .stream(messages, unacknowledged: unacknowledged)
+        calls[id] = call
+        if endStream { finish(id, .failure(RPCError(code: .internalError, message: "stream ended without trailers"))) }
     }
 
     private func finishWithTrailers(_ id: HTTP2StreamID, _ trailers: HPACKHeaders) {
         guard let call = calls[id] else { return }
         if let error = GRPCFraming.status(trailers: trailers, httpStatus: call.httpStatus) {
             finish(id, .failure(error))
+            return
+        }
+        if case .stream = call.receiver {
+            let rest = call.body?.readableBytes ?? 0
+            finish(id, rest == 0 ? .success(ByteBuffer()) : .failure(RPCError(code: .internalError, message: "stream ended inside a message (\(rest) bytes left)")))
             return
         }
         do {
@@ -225,7 +324,7 @@ final class UnaryStreamsHandler: ChannelInboundHandler {
         calls = [:]
         for call in pending.values {
             call.timer?.cancel()
-            call.promise.fail(error)
+            Self.complete(call.receiver, .failure(error))
         }
     }
 }

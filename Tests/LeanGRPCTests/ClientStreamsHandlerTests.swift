@@ -9,7 +9,7 @@ import Testing
 
 /// The frame logic of one connection, driven frame by frame (no sockets, no HTTP/2 codec).
 @Suite("Unary streams handler, frame by frame")
-struct UnaryStreamsHandlerTests {
+struct ClientStreamsHandlerTests {
     final class Outcome: Sendable {
         let result = Mutex<Result<ByteBuffer, any Error>?>(nil)
         init(_ future: EventLoopFuture<ByteBuffer>) {
@@ -22,7 +22,7 @@ struct UnaryStreamsHandlerTests {
 
     struct Harness {
         let channel = EmbeddedChannel()
-        let handler = UnaryStreamsHandler(maximumResponseBytes: 1 << 20)
+        let handler = ClientStreamsHandler(maximumResponseBytes: 1 << 20)
 
         init() throws {
             try channel.pipeline.syncOperations.addHandler(handler)

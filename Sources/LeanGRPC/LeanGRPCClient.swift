@@ -9,18 +9,19 @@ import NIOSSL
 public import SwiftProtobuf
 import Synchronization
 
-/// Unary gRPC calls to one server over one HTTP/2 connection, opened on first use and again
-/// after it closed (or the server sent GOAWAY).
+/// Unary and server-streaming gRPC calls to one server over one HTTP/2 connection, opened on
+/// first use and again after it closed (or the server sent GOAWAY).
 ///
 /// The request path's hops are unary (`NetworkService/Request`, `/Close`), and a general gRPC
 /// client pays for features they never use: a channel, a pipeline and async sequences per call,
 /// a task group per deadline, retry and load-balancing state machines. Here a call is two
-/// frames out and a promise completed by the frames back (``UnaryStreamsHandler``); on the wire
-/// it is the same gRPC over HTTP/2 (any gRPC server answers it).
-public final class GRPCUnaryClient: Sendable {
+/// frames out and a promise completed by the frames back (``ClientStreamsHandler``); on the wire
+/// it is the same gRPC over HTTP/2 (any gRPC server answers it). A client's monitor stream runs
+/// on the same connection as its Requests: one connection (one TLS handshake) per peer.
+public final class LeanGRPCClient: Sendable {
     private struct Connection {
         let channel: any Channel
-        let streams: NIOLoopBound<UnaryStreamsHandler>
+        let streams: NIOLoopBound<ClientStreamsHandler>
         let health: ConnectionHealth
         /// What ``TransportSecurity/identify`` said of the server, with TLS.
         let peerIdentity: String?
@@ -111,6 +112,52 @@ public final class GRPCUnaryClient: Sendable {
         }
     }
 
+    /// Calls server-streaming `path` with `request` and hands each response message to `body`, in
+    /// order, as it arrives. Returns when the server ends the stream with OK; throws `RPCError`
+    /// with the server's status, `.unavailable` when the connection goes, `CancellationError`
+    /// when the calling task is cancelled (the stream is then reset). A stream the server never
+    /// started (GOAWAY, refused) is opened once more on a new connection.
+    public func serverStream<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ path: String, _ request: Request, as: Response.Type = Response.self, _ body: (Response) async throws -> Void
+    ) async throws {
+        let bytes: [UInt8]
+        do { bytes = try request.serializedBytes() } catch {
+            throw RPCError(code: .internalError, message: "cannot serialize \(Request.protoMessageName): \(error)")
+        }
+        let message = GRPCFraming.lengthPrefixed(bytes, allocator: .init())
+        for attempt in 1...2 {
+            var received = false
+            do {
+                try await streamAttempt(path, message) { bytes in
+                    received = true
+                    let response: Response
+                    do { response = try bytes.withUnsafeReadableBytes { try Response(serializedBytes: Array($0)) } } catch {
+                        throw RPCError(code: .internalError, message: "cannot parse a stream message as \(Response.protoMessageName): \(error)")
+                    }
+                    try await body(response)
+                }
+                return
+            } catch let unprocessed as UnprocessedCall {
+                guard attempt == 1, !received else { throw RPCError(code: .unavailable, message: unprocessed.reason) }
+            }
+        }
+    }
+
+    private func streamAttempt(_ path: String, _ message: ByteBuffer, _ body: (ByteBuffer) async throws -> Void) async throws {
+        let connection = try await connection()
+        let (messages, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(ClientStreamsHandler.streamBufferLimit))
+        let authority = target.authority
+        let started = connection.channel.eventLoop.submit {
+            connection.streams.value.startStream(path: path, authority: authority, message: message, messages: continuation)
+        }
+        let id = try await started.get()
+        // However the loop ends (done, the body threw, the task was cancelled), the call is over
+        // here: reset it if the server has not ended it.
+        defer { if let id { connection.channel.eventLoop.execute { connection.streams.value.stopStream(id) } } }
+        for try await bytes in messages { try await body(bytes) }
+        try Task.checkCancellation()
+    }
+
     private enum Lookup {
         case ready(Connection)
         case pending(EventLoopFuture<Connection>)
@@ -128,7 +175,7 @@ public final class GRPCUnaryClient: Sendable {
             case .shutDown:
                 throw RPCError(code: .unavailable, message: "client for \(target) is shut down")
             case .ready(let old):
-                // The old connection closes itself once its calls are done (see UnaryStreamsHandler);
+                // The old connection closes itself once its calls are done (see ClientStreamsHandler);
                 // one replaced while still usable (its credentials rotated) is told to.
                 old.channel.eventLoop.execute { old.streams.value.retire("replaced by a connection with rotated credentials") }
                 let future = connect()
@@ -182,7 +229,7 @@ public final class GRPCUnaryClient: Sendable {
                             try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
                         }
                         try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: settings))
-                        try channel.pipeline.syncOperations.addHandler(UnaryStreamsHandler(maximumResponseBytes: maximumResponseBytes))
+                        try channel.pipeline.syncOperations.addHandler(ClientStreamsHandler(maximumResponseBytes: maximumResponseBytes))
                     }
                 }
         }
@@ -226,7 +273,7 @@ public final class GRPCUnaryClient: Sendable {
                     channel.close(promise: nil)
                     throw RPCError(code: .unauthenticated, message: "the server's certificate is not accepted: \(error)")
                 }
-                let streams = try channel.pipeline.syncOperations.handler(type: UnaryStreamsHandler.self)
+                let streams = try channel.pipeline.syncOperations.handler(type: ClientStreamsHandler.self)
                 return Connection(
                     channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop), health: streams.health, peerIdentity: identity,
                     generation: generation, serverCredentials: credentials)
