@@ -192,11 +192,13 @@ final class ClientStreamsHandler: ChannelInboundHandler {
             }
         case .data(let payload):
             if let update = window.consume(payload) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
-            guard var call = calls[frame.streamID], case .byteBuffer(var bytes) = payload.data else { return }
-            if case .stream = call.receiver {
+            guard case .byteBuffer(var bytes) = payload.data, let receiver = calls[frame.streamID]?.receiver else { return }
+            if case .stream = receiver {
                 deliver(&bytes, of: frame.streamID, endStream: payload.endStream, context: context)
                 return
             }
+            // Taken out while its body grows, so the body is held once (a copy would be copied whole on every frame).
+            var call = calls.removeValue(forKey: frame.streamID)!
             if call.body == nil {
                 call.body = bytes
             } else {
@@ -241,37 +243,43 @@ final class ClientStreamsHandler: ChannelInboundHandler {
     /// A streaming call's DATA: each message complete in what arrived goes to the consumer; the
     /// stream's window is topped up once half of it was taken.
     private func deliver(_ bytes: inout ByteBuffer, of id: HTTP2StreamID, endStream: Bool, context: ChannelHandlerContext) {
-        guard var call = calls[id], case .stream(let messages, var unacknowledged) = call.receiver else { return }
+        // Taken out of the dictionary while its buffer grows, so the buffer is held once (appending
+        // to a copy would copy it whole on every frame); put back before anything else looks.
+        guard case .stream(let messages, var unacknowledged)? = calls[id]?.receiver, var call = calls.removeValue(forKey: id) else { return }
         unacknowledged += bytes.readableBytes
         if call.body == nil { call.body = bytes } else { call.body!.writeBuffer(&bytes) }
+        var refusal: RPCError?
         while var body = call.body, let length = body.getInteger(at: body.readerIndex + 1, as: UInt32.self) {
             guard body.getInteger(at: body.readerIndex, as: UInt8.self) == 0 else {
-                calls[id] = call
-                reset(id, with: RPCError(code: .internalError, message: "response message is compressed, but this client asked for no compression"))
-                return
+                refusal = RPCError(code: .internalError, message: "response message is compressed, but this client asked for no compression")
+                break
             }
             guard Int(length) <= maximumResponseBytes else {
-                calls[id] = call
-                reset(id, with: RPCError(code: .resourceExhausted, message: "response message of \(length) bytes is larger than the \(maximumResponseBytes) bytes this client accepts"))
-                return
+                refusal = RPCError(code: .resourceExhausted, message: "response message of \(length) bytes is larger than the \(maximumResponseBytes) bytes this client accepts")
+                break
             }
             guard body.readableBytes >= 5 + Int(length) else { break }
             body.moveReaderIndex(forwardBy: 5)
             let message = body.readSlice(length: Int(length))!
             call.body = body.readableBytes > 0 ? body : nil
             if case .dropped = messages.yield(message) {
-                calls[id] = call
-                reset(id, with: RPCError(code: .resourceExhausted, message: "the caller has not read the last \(Self.streamBufferLimit) messages of the stream"))
-                return
+                refusal = RPCError(code: .resourceExhausted, message: "the caller has not read the last \(Self.streamBufferLimit) messages of the stream")
+                break
             }
         }
+        // Bytes already delivered are dropped from a buffer that keeps a partial message.
+        if let readerIndex = call.body?.readerIndex, readerIndex > 64 << 10 { call.body!.discardReadBytes() }
         if unacknowledged >= InboundConnectionWindow.size / 2 {
             context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: unacknowledged))), promise: nil)
             unacknowledged = 0
         }
         call.receiver = .stream(messages, unacknowledged: unacknowledged)
         calls[id] = call
-        if endStream { finish(id, .failure(RPCError(code: .internalError, message: "stream ended without trailers"))) }
+        if let refusal {
+            reset(id, with: refusal)
+        } else if endStream {
+            finish(id, .failure(RPCError(code: .internalError, message: "stream ended without trailers")))
+        }
     }
 
     private func finishWithTrailers(_ id: HTTP2StreamID, _ trailers: HPACKHeaders) {

@@ -76,6 +76,22 @@ public enum GRPCFraming {
         return RPCError(code: code, message: "response without grpc-status (HTTP status \(status))")
     }
 
+    /// The longest status message sent, in UTF-8 bytes. Messages may echo what a caller sent (a
+    /// URL, a name): uncapped, a 1 MB field became a ~2 MB trailer no client with default limits
+    /// reads (gRPC's default for received metadata is 8 KiB).
+    public static let maximumStatusMessageBytes = 1024
+
+    /// `message` cut to ``maximumStatusMessageBytes`` (at a character boundary), saying how much went.
+    public static func capped(_ message: String) -> String {
+        let utf8 = message.utf8
+        guard utf8.count > maximumStatusMessageBytes else { return message }
+        let bytes = Array(utf8.prefix(maximumStatusMessageBytes - 39))
+        // Cut before the character that starts at or before the last byte (not inside one).
+        var cut = bytes.count - 1
+        while cut > 0, bytes[cut] & 0xC0 == 0x80 { cut -= 1 }
+        return String(decoding: bytes[..<cut], as: UTF8.self) + "… (\(utf8.count - cut) more bytes cut)"
+    }
+
     /// `grpc-message` as sent: bytes outside printable ASCII, and `%`, percent-encoded.
     public static func percentEncoded(_ text: String) -> String {
         let hex = Array("0123456789ABCDEF".utf8)

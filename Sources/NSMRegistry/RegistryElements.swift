@@ -41,11 +41,33 @@ public struct ServiceStorageElement: RegistryElement {
     }
 }
 
-/// Refuses endpoint registrations without a usable name or URL before they reach storage.
+/// Refuses endpoint registrations without a usable name or URL, or larger than an entry may be,
+/// before they reach storage.
 public struct ValidateEndpointElement: RegistryElement {
+    /// Bounds on one registration: an entry is kept in memory, sent to every watcher, and with the
+    /// Kubernetes store becomes an object named after it (a DNS subdomain: at most 253 characters).
+    public static let maximumNameBytes = 253
+    public static let maximumURLBytes = 1024
+    public static let maximumLabelsPerService = 256
+    public static let maximumLabelBytes = 1024
+
     public init() {}
 
     public func register(_ resource: Registry_NetworkServiceEndpoint, next: RegistryNext<Registry_NetworkServiceEndpoint>) async throws -> Registry_NetworkServiceEndpoint {
+        guard resource.name.utf8.count <= Self.maximumNameBytes else {
+            throw NSMError.invalidArgument("network service endpoint name of \(resource.name.utf8.count) bytes (\"\(resource.name.prefix(40))…\"); at most \(Self.maximumNameBytes) are accepted")
+        }
+        guard resource.url.utf8.count <= Self.maximumURLBytes else {
+            throw NSMError.invalidArgument("network service endpoint \"\(resource.name)\" has a url of \(resource.url.utf8.count) bytes; at most \(Self.maximumURLBytes) are accepted")
+        }
+        for (service, labels) in resource.networkServiceLabels {
+            guard labels.labels.count <= Self.maximumLabelsPerService else {
+                throw NSMError.invalidArgument("network service endpoint \"\(resource.name)\" has \(labels.labels.count) labels for \"\(service.prefix(80))\"; at most \(Self.maximumLabelsPerService) per service are accepted")
+            }
+            for (key, value) in labels.labels where key.utf8.count > Self.maximumLabelBytes || value.utf8.count > Self.maximumLabelBytes {
+                throw NSMError.invalidArgument("network service endpoint \"\(resource.name)\": label \"\(key.prefix(40))\" of \"\(service.prefix(80))\" is longer than \(Self.maximumLabelBytes) bytes (key or value)")
+            }
+        }
         guard !resource.url.isEmpty else {
             throw NSMError.invalidArgument("network service endpoint \"\(resource.name)\" has no url; expected unix:///path or tcp://host:port")
         }

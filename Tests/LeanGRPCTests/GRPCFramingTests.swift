@@ -64,3 +64,22 @@ struct Base64Tests {
         #expect(Base64.decode("TW E=") == nil)
     }
 }
+
+@Suite("Status messages are capped")
+struct StatusMessageCapTests {
+    @Test("a short message is sent as is; a long one is cut at a character boundary, saying how much went")
+    func capped() {
+        #expect(GRPCFraming.capped("no such endpoint") == "no such endpoint")
+        let long = String(repeating: "a", count: 1_000_000)
+        let cut = GRPCFraming.capped(long)
+        #expect(cut.utf8.count <= GRPCFraming.maximumStatusMessageBytes)
+        #expect(cut.hasPrefix("aaaa") && cut.hasSuffix("more bytes cut)"))
+        #expect(cut.contains("… (\(1_000_000 - 984) more bytes cut)"))
+        // Multi-byte characters are never split.
+        let wide = String(repeating: "é", count: 3000)
+        let cutWide = GRPCFraming.capped(wide)
+        #expect(cutWide.utf8.count <= GRPCFraming.maximumStatusMessageBytes)
+        #expect(cutWide.unicodeScalars.allSatisfy { $0 != "\u{FFFD}" })
+        #expect(cutWide.hasPrefix("éé"))
+    }
+}

@@ -15,7 +15,8 @@ final class ServerStreamsHandler: ChannelInboundHandler {
 
     private struct Stream {
         var inbound: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.Continuation
-        var buffer: [UInt8] = []
+        /// The message being reassembled (and any complete ones not yet taken out).
+        var buffer = ByteBuffer()
         var inboundFinished = false
         var sentHeaders = false
         var sentStatus = false
@@ -80,26 +81,34 @@ final class ServerStreamsHandler: ChannelInboundHandler {
             }
         case .data(let payload):
             if let update = window.consume(payload) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
-            guard var stream = streams[id], !stream.inboundFinished, case .byteBuffer(let bytes) = payload.data else { return }
-            stream.buffer.append(contentsOf: bytes.readableBytesView)
+            guard case .byteBuffer(var bytes) = payload.data, streams[id]?.inboundFinished == false,
+                  var stream = streams.removeValue(forKey: id)
+            else { return }
+            // Taken out of the dictionary while it grows, so its buffer is held once: appending to a
+            // copy would copy the whole partial message on every DATA frame (a message sent in small
+            // frames took seconds, and the other calls of the connection waited).
+            stream.buffer.writeBuffer(&bytes)
             var messages: [[UInt8]] = []
-            while stream.buffer.count >= 5 {
-                let length = Int(stream.buffer[1]) << 24 | Int(stream.buffer[2]) << 16 | Int(stream.buffer[3]) << 8 | Int(stream.buffer[4])
-                guard stream.buffer[0] == 0 else {
-                    streams[id] = stream
-                    refuse(id, RPCError(code: .unimplemented, message: "compressed messages are not supported (send grpc-encoding identity)"))
-                    return
+            var refusal: RPCError?
+            while let length = stream.buffer.getInteger(at: stream.buffer.readerIndex + 1, as: UInt32.self) {
+                guard stream.buffer.getInteger(at: stream.buffer.readerIndex, as: UInt8.self) == 0 else {
+                    refusal = RPCError(code: .unimplemented, message: "compressed messages are not supported (send grpc-encoding identity)")
+                    break
                 }
                 guard length <= Self.maximumMessageBytes else {
-                    streams[id] = stream
-                    refuse(id, RPCError(code: .resourceExhausted, message: "message of \(length) bytes exceeds the \(Self.maximumMessageBytes) bytes accepted"))
-                    return
+                    refusal = RPCError(code: .resourceExhausted, message: "message of \(length) bytes exceeds the \(Self.maximumMessageBytes) bytes accepted")
+                    break
                 }
-                guard stream.buffer.count >= 5 + length else { break }
-                messages.append(Array(stream.buffer[5..<(5 + length)]))
-                stream.buffer.removeFirst(5 + length)
+                guard stream.buffer.readableBytes >= 5 + Int(length) else { break }
+                stream.buffer.moveReaderIndex(forwardBy: 5)
+                messages.append(stream.buffer.readBytes(length: Int(length))!)
             }
+            if !messages.isEmpty { stream.buffer.discardReadBytes() }
             streams[id] = stream
+            if let refusal {
+                refuse(id, refusal)
+                return
+            }
             for message in messages { stream.inbound.yield(.message(message)) }
             if payload.endStream { finishInbound(id) }
         case .rstStream:
@@ -173,7 +182,7 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         guard var stream = streams[id], !stream.inboundFinished else { return }
         stream.inboundFinished = true
         streams[id] = stream
-        if !stream.buffer.isEmpty {
+        if stream.buffer.readableBytes > 0 {
             stream.inbound.finish(throwing: RPCError(code: .internalError, message: "the request ended inside a message"))
         } else {
             stream.inbound.finish()
@@ -239,7 +248,7 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         case .status(let status, let trailers):
             var headers: HPACKHeaders = stream.sentHeaders ? [:] : [":status": "200", "content-type": "application/grpc"]
             headers.add(name: "grpc-status", value: String(status.code.rawValue))
-            if !status.message.isEmpty { headers.add(name: "grpc-message", value: GRPCFraming.percentEncoded(status.message)) }
+            if !status.message.isEmpty { headers.add(name: "grpc-message", value: GRPCFraming.percentEncoded(GRPCFraming.capped(status.message))) }
             Self.add(trailers, to: &headers)
             stream.sentStatus = true
             context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: true)))), promise: promise)
