@@ -56,7 +56,7 @@ for target in "${targets[@]}"; do
         -o "$work/fuzz-$target" 2> >(grep -v "Cannot export local symbol" >&2)
     limit=(-max_total_time="$seconds")
     [ -z "$runs" ] || limit=(-runs="$runs")
-    echo "fuzz.sh: $target (${runs:+$runs runs}${runs:-$seconds s})"
+    if [ -n "$runs" ]; then echo "fuzz.sh: $target ($runs runs)"; else echo "fuzz.sh: $target ($seconds s)"; fi
     if ! (cd "$work" && "./fuzz-$target" "${limit[@]}" -print_final_stats=1 -artifact_prefix="./" corpus "../../Fuzz/Corpus/$target" > log 2>&1); then
         echo "fuzz.sh: $target FOUND A CRASH — input and log in $work/" >&2
         tail -40 "$work/log" >&2

@@ -8,7 +8,9 @@ public enum InterfaceNameGenerator {
     static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
     public static func name(forService service: String, using generator: inout some RandomNumberGenerator) -> String {
-        let prefix = String(service.prefix(10))
+        // At most 10 bytes whatever the name holds (valid names are ASCII), so at least 4 random
+        // characters follow: 62^4 names per service.
+        let prefix = String(String.UnicodeScalarView(service.unicodeScalars.filter(\.isASCII).prefix(10)))
         let randomCount = maximumLength - prefix.utf8.count - 1
         let suffix = (0..<randomCount).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }
         return prefix + "-" + String(suffix)

@@ -141,7 +141,10 @@ enum ItemParser {
     static func dnsLabelProblem(_ label: String) -> String? {
         if label.utf8.count > 63 { return "is \(label.utf8.count) characters long (at most 63)" }
         for character in label {
-            let ok = character == "-" || ("a"..."z").contains(character) || ("0"..."9").contains(character)
+            // ASCII only: a letter with combining marks (one Character, several scalars) compares
+            // inside "a"..."z" — found by fuzzing: such a name got through, and its generated
+            // interface names were too long or never unique.
+            let ok = character.isASCII && (character == "-" || ("a"..."z").contains(character) || ("0"..."9").contains(character))
             if !ok {
                 if ("A"..."Z").contains(character) { return "contains upper-case \"\(character)\"" }
                 return "contains \"\(character)\", which is not allowed"
@@ -184,7 +187,8 @@ enum ItemParser {
     }
 
     static func isInterfaceCharacter(_ c: Character) -> Bool {
-        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "-" || c == "_" || c == "."
+        guard c.isASCII else { return false }
+        return ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "-" || c == "_" || c == "."
     }
 
     // MARK: - Labels

@@ -34,6 +34,9 @@ struct RejectedAnnotationTests {
         InvalidCase(value: "kernel://ok, vxlan://svc", code: .unsupportedMechanism, position: 2, mentions: "vxlan"),
         // Service.
         InvalidCase(value: "kernel://", code: .invalidService, position: 1, mentions: "empty"),
+        // Found by fuzzing: a letter with a combining mark is one Character that sorts inside "a"..."z".
+        InvalidCase(value: "kernel://b\u{20D0}\u{20D0}\u{20D0}svc", code: .invalidService, position: 1, mentions: "not allowed"),
+        InvalidCase(value: "kernel://svc/nsm\u{20D0}", code: .invalidInterfaceName, position: 1, mentions: "not allowed"),
         InvalidCase(value: "kernel:///nsm-1", code: .invalidService, position: 1, mentions: "empty"),
         InvalidCase(value: "kernel://?app=foo", code: .invalidService, position: 1, mentions: "empty"),
         InvalidCase(value: "kernel://My-Service", code: .invalidService, position: 1, mentions: "did you mean \"my-service\""),
