@@ -47,6 +47,37 @@ struct KernelMeshTests {
         _ = node
     }
 
+    @Test("data-path liveness: the link deleted under a live connection is noticed by its silence and requested again; traffic flows again")
+    func livenessHeals() async throws {
+        let spaces = TestNamespaces()
+        defer { spaces.removeAll() }
+        let node = try spaces.create("node")
+        let pod = try spaces.create("pod")
+        let nse = try spaces.create("nse")
+        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
+        try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.76.1")!)]) { mesh in
+            try await mesh.addEndpoint("nse-l", node: 0, services: ["svc-l"], cidr: ["172.16.6.0/24"], namespaceURL: nse.identity.url)
+            let client = try mesh.client("kernel://svc-l/nsm-1", name: "pod-l", namespace: pod,
+                                         liveness: LivenessCheck(interval: .milliseconds(100), timeout: .milliseconds(500)))
+            let runner = ServiceRunner()
+            runner.start([client])
+            await client.ready()
+            _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.6.0"])
+            // The endpoint's end of the veth goes (and with it the pod's): nothing in the control plane says so.
+            let endpointLink = try #require(try interfaceNames(spaces.name("nse")).first { $0 != "lo" })
+            _ = try ipIn(spaces.name("nse"), ["ip", "link", "del", endpointLink])
+            #expect(try interfaceNames(spaces.name("pod")) == ["lo"])
+            try await waitUntil("the pod's interface to be back with its address", seconds: 15) {
+                (try? addresses(of: "nsm-1", in: spaces.name("pod"))) == ["172.16.6.1/32"]
+            }
+            _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.6.0"])
+            #expect(client.connections.first?.networkServiceEndpointName == "nse-l")
+            await runner.stopAll()
+            #expect(try interfaceNames(spaces.name("pod")) == ["lo"])
+        }
+        _ = node
+    }
+
     @Test("a second pod of the same endpoint gets its pair made while the endpoint answers; it is addressed and pingable")
     func earlyPair() async throws {
         let spaces = TestNamespaces()

@@ -15,6 +15,7 @@ extension NSMClient {
             await withDiscardingTaskGroup { maintained in
                 maintained.addTask { try? await self.refreshes.run() }
                 maintained.addTask { try? await self.heals.run() }
+                if let liveness = configuration.liveness { maintained.addTask { await self.watchDataPaths(liveness) } }
                 for index in ids.indices {
                     maintained.addTask { await self.establish(index) }
                 }
@@ -37,10 +38,10 @@ extension NSMClient {
 
     /// Requests connection `id` again: a refresh along the same path, or a heal that reselects.
     /// A pod without its service waits at most 1 s between attempts to get it back.
-    func renew(_ id: String, heal: Bool) async {
+    func renew(_ id: String, heal: Bool, cause: String = "its endpoint or path went away") async {
         guard let index = ids.firstIndex(of: id), state.withLock({ $0.connections[index] != nil }) else { return }
         let service = configuration.annotation.services[index].networkService
-        if heal { configuration.onEvent?(.lost(service: service, reason: "its endpoint or path went away")) }
+        if heal { configuration.onEvent?(.lost(service: service, reason: cause)) }
         let retrying = RetryElement.Retrying(backoff: Backoff(initial: configuration.retryInterval, maximum: .seconds(1)), onFailure: failureReporter(index))
         guard let connection = try? await request(index, reselect: heal, retrying: retrying), heal else { return }
         state.withLock { $0.healed += 1 }

@@ -39,6 +39,9 @@ public final class NSMClient: Service, Sendable {
         /// refreshes, so every hop keeps its segment and nothing is plumbed again. Entries whose
         /// id is not this client's for that index are ignored.
         public var adopted: [Int: Connection_Connection] = [:]
+        /// Data-path liveness (ICMP echo to each connection's endpoint address); `nil`: off.
+        /// `nsm client` and `nsm run` turn it on as upstream does (`NSM_LIVENESS_CHECK_*`).
+        public var liveness: LivenessCheck?
 
         public init(
             name: String, managerURL: NSMURL, annotation: NetworkServiceAnnotation, labels: [String: String] = [:],

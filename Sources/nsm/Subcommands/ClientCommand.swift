@@ -18,7 +18,10 @@ struct ClientCommand: AsyncParsableCommand {
         discussion: """
             Environment (as upstream's cmd-nsc): NSM_NETWORK_SERVICES (the annotation value), NSM_NAME, NSM_CONNECT_TO, \
             POD_NAME, NODE_NAME, CLUSTER_NAME, NSM_REQUEST_TIMEOUT, NSM_MAX_TOKEN_LIFETIME, NSM_LOCAL_DNS_SERVER_ENABLED, \
-            NSM_LOCAL_DNS_SERVER_ADDRESS. Closes everything on SIGTERM.
+            NSM_LOCAL_DNS_SERVER_ADDRESS, NSM_LIVENESS_CHECK_ENABLED, NSM_LIVENESS_CHECK_INTERVAL, NSM_LIVENESS_CHECK_TIMEOUT. \
+            Closes everything on SIGTERM.
+            Liveness (default on, as upstream): an ICMP echo to each connection's endpoint address every interval; no reply \
+            for the timeout and the connection is requested again along its path, then healed with a new endpoint.
             With the local DNS server (default, as upstream) it serves 127.0.0.1:53 in this namespace, points \
             /etc/resolv.conf at it while it runs (the original servers stay the cluster DNS) and fans each query out to \
             the cluster DNS and to the DNS of every connected service that serves the name.
@@ -55,6 +58,8 @@ struct ClientCommand: AsyncParsableCommand {
 
     @Option(help: "The resolv.conf the DNS proxy rewrites while it runs and restores on exit.")
     var resolvConf: String = "/etc/resolv.conf"
+
+    @OptionGroup var liveness: LivenessOptions
 
     @Flag(name: .customLong("init"), help: "Connect every service, wait for the interfaces, exit (the injected init container).")
     var initOnly = false
@@ -135,6 +140,8 @@ struct ClientCommand: AsyncParsableCommand {
                     logger.warning("cannot keep the connections for the next process", metadata: ["file": "\(state?.path ?? "")", "error": "\(error)"])
                 }
             })
+        // The init container only connects; the sidecar watches the data path.
+        if !initOnly { configuration.liveness = try liveness.check() }
         if let state {
             configuration.adopted = state.read()
             if !configuration.adopted.isEmpty { logger.info("adopting connections", metadata: ["count": "\(configuration.adopted.count)", "file": "\(state.path)"]) }

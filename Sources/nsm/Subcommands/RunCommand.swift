@@ -30,6 +30,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: [.customLong("cluster"), .customLong("name")], help: "Cluster name (nsm cluster up --cluster).") var cluster: String = "local"
     @Option(help: "Pod name.") var podName: String = "pod-\(getpid())"
     @Option(help: "Seconds to wait for the services before giving up.") var timeout: Double = 30
+    @OptionGroup var liveness: LivenessOptions
     @Argument(parsing: .captureForPassthrough, help: "The command to run inside the pod.") var command: [String] = []
 
     /// What ended the wait for the services.
@@ -56,10 +57,12 @@ struct RunCommand: AsyncParsableCommand {
         try await identity.ready()
         let pool = GRPCClientPool(passingNamespace: pod.namespace.path, identity: identity.source)
         let dns = try pod.makeDNS(logger: logger)
-        let client = NSMClient(.init(
+        var configuration = NSMClient.Configuration(
             name: podName, managerURL: try NSMURL(localCluster.managerURL(node)), annotation: parsed, labels: ["podName": podName],
             namespaceURL: pod.namespace.identity.url, onConnectionsChange: { dns.update($0) },
-            onEvent: { Self.say($0.description) }), pool: pool, logger: logger)
+            onEvent: { Self.say($0.description) })
+        configuration.liveness = try liveness.check()
+        let client = NSMClient(configuration, pool: pool, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: identity.services.map { .init(service: $0) } + [.init(service: pool), .init(service: dns), .init(service: client)], logger: logger))
         let signals = SignalRelay()

@@ -140,13 +140,14 @@ final class Mesh: Sendable {
     func client(_ annotation: String, node: Int = 0, name: String = "pod-\(UUID().uuidString.prefix(6))", namespaceURL: String = "inode://4/4026539999",
                 namespace: NetworkNamespace? = nil,
                 onConnectionsChange: (@Sendable ([Connection_Connection]) -> Void)? = nil,
-                onEvent: (@Sendable (NSMClientEvent) -> Void)? = nil) throws -> NSMClient {
+                onEvent: (@Sendable (NSMClientEvent) -> Void)? = nil, liveness: LivenessCheck? = nil) throws -> NSMClient {
         let pool = namespace.map { self.pool(speakingFor: $0) } ?? self.pool
-        return NSMClient(.init(
+        var configuration = NSMClient.Configuration(
             name: name, managerURL: nodes[node].managerUnix, annotation: try NetworkServiceAnnotation.parse(annotation),
             labels: ["podName": name], namespaceURL: namespace?.identity.url ?? namespaceURL, requestTimeout: .seconds(30),
-            onConnectionsChange: onConnectionsChange, onEvent: onEvent),
-                  pool: pool, logger: logger)
+            onConnectionsChange: onConnectionsChange, onEvent: onEvent)
+        configuration.liveness = liveness
+        return NSMClient(configuration, pool: pool, logger: logger)
     }
 
     /// Stops the registry (an outage: its sockets close); the rest of the mesh goes on. Its port
