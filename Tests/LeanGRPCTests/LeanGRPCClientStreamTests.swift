@@ -9,14 +9,6 @@ import Testing
 struct LeanGRPCClientStreamTests {
     let path = "/connection.MonitorConnection/MonitorConnections"
 
-    func selector(_ id: String) -> Connection_MonitorScopeSelector {
-        var selector = Connection_MonitorScopeSelector()
-        var segment = Connection_PathSegment()
-        segment.id = id
-        selector.pathSegments = [segment]
-        return selector
-    }
-
     /// The RPCError `body` throws (nil, and a recorded issue, when it throws none or another).
     func rpcError(_ body: () async throws -> Void) async -> RPCError? {
         do {
@@ -32,7 +24,7 @@ struct LeanGRPCClientStreamTests {
 
     func ids(_ client: LeanGRPCClient, _ id: String) async throws -> [String] {
         let seen = Mutex<[String]>([])
-        try await client.serverStream(path, selector(id), as: Connection_ConnectionEvent.self) { event in
+        try await client.serverStream(path, selector("", id: id), as: Connection_ConnectionEvent.self) { event in
             seen.withLock { $0 += event.connections.keys.sorted() }
         }
         return seen.withLock { $0 }
@@ -54,7 +46,7 @@ struct LeanGRPCClientStreamTests {
     func flowControl() async throws {
         try await withEchoClient { client in
             let sizes = Mutex<[Int]>([])
-            try await client.serverStream(path, selector("count:20:1000000"), as: Connection_ConnectionEvent.self) { event in
+            try await client.serverStream(path, selector("", id: "count:20:1000000"), as: Connection_ConnectionEvent.self) { event in
                 sizes.withLock { $0.append(event.connections.values.first?.labels["big"]?.count ?? 0) }
             }
             #expect(sizes.withLock { $0 } == Array(repeating: 1_000_000, count: 20))
@@ -66,7 +58,7 @@ struct LeanGRPCClientStreamTests {
         try await withEchoClient { client in
             let seen = Mutex(0)
             let error = await #expect(throws: RPCError.self) {
-                try await client.serverStream(path, selector("fail:3:7"), as: Connection_ConnectionEvent.self) { _ in seen.withLock { $0 += 1 } }
+                try await client.serverStream(path, selector("", id: "fail:3:7"), as: Connection_ConnectionEvent.self) { _ in seen.withLock { $0 += 1 } }
             }
             #expect(error?.code == .permissionDenied && error?.message == "failed after 3")
             #expect(seen.withLock { $0 } == 3)
@@ -88,13 +80,13 @@ struct LeanGRPCClientStreamTests {
         try await withEchoClient { client in
             struct Enough: Error {}
             await #expect(throws: Enough.self) {
-                try await client.serverStream(path, selector("forever:thrown"), as: Connection_ConnectionEvent.self) { _ in throw Enough() }
+                try await client.serverStream(path, selector("", id: "forever:thrown"), as: Connection_ConnectionEvent.self) { _ in throw Enough() }
             }
             try await streamEndings.wait(for: "thrown cancelled")
 
             let first = AsyncStream.makeStream(of: Void.self)
             let task = Task {
-                try await client.serverStream(path, selector("forever:cancelled"), as: Connection_ConnectionEvent.self) { _ in first.continuation.yield() }
+                try await client.serverStream(path, selector("", id: "forever:cancelled"), as: Connection_ConnectionEvent.self) { _ in first.continuation.yield() }
             }
             for await _ in first.stream { break }
             task.cancel()
@@ -108,7 +100,7 @@ struct LeanGRPCClientStreamTests {
         try await withEchoClient { client in
             let first = AsyncStream.makeStream(of: Void.self)
             let task = Task {
-                try await client.serverStream(path, selector("forever:gone"), as: Connection_ConnectionEvent.self) { _ in first.continuation.yield() }
+                try await client.serverStream(path, selector("", id: "forever:gone"), as: Connection_ConnectionEvent.self) { _ in first.continuation.yield() }
             }
             for await _ in first.stream { break }
             client.shutDown()

@@ -72,10 +72,12 @@ func withStockClient<T: Sendable>(
     }
 }
 
-func selector(_ name: String) -> Connection_MonitorScopeSelector {
+/// A monitor selector of one path segment, by its name and id.
+func selector(_ name: String, id: String = "") -> Connection_MonitorScopeSelector {
     var selector = Connection_MonitorScopeSelector()
     var segment = Connection_PathSegment()
     segment.name = name
+    segment.id = id
     selector.pathSegments = [segment]
     return selector
 }

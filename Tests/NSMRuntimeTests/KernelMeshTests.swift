@@ -14,13 +14,7 @@ import Testing
 struct KernelMeshTests {
     @Test("same node: a veth between pod and endpoint, addressed and routed, pingable, removed on close")
     func local() async throws {
-        let spaces = TestNamespaces()
-        defer { spaces.removeAll() }
-        let node = try spaces.create("node")
-        let pod = try spaces.create("pod")
-        let nse = try spaces.create("nse")
-        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
-        try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.77.1")!)]) { mesh in
+        try await withPodAndEndpoint(underlay: "192.168.77.1") { mesh, spaces, pod, nse in
             try await mesh.addEndpoint("nse-k", node: 0, services: ["svc-k"], cidr: ["172.16.5.0/24"], routes: ["10.66.0.0/16"], namespaceURL: nse.identity.url)
             let client = try mesh.client("kernel://svc-k/nsm-1", name: "pod-k", namespace: pod)
             let connection = try #require(try await client.connect().first)
@@ -44,18 +38,11 @@ struct KernelMeshTests {
             #expect(try interfaceNames(spaces.name("pod")) == ["lo"])
             #expect(try interfaceNames(spaces.name("nse")) == ["lo"])
         }
-        _ = node
     }
 
     @Test("data-path liveness: the link deleted under a live connection is noticed by its silence and requested again; traffic flows again")
     func livenessHeals() async throws {
-        let spaces = TestNamespaces()
-        defer { spaces.removeAll() }
-        let node = try spaces.create("node")
-        let pod = try spaces.create("pod")
-        let nse = try spaces.create("nse")
-        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
-        try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.76.1")!)]) { mesh in
+        try await withPodAndEndpoint(underlay: "192.168.76.1") { mesh, spaces, pod, nse in
             try await mesh.addEndpoint("nse-l", node: 0, services: ["svc-l"], cidr: ["172.16.6.0/24"], namespaceURL: nse.identity.url)
             let client = try mesh.client("kernel://svc-l/nsm-1", name: "pod-l", namespace: pod,
                                          liveness: LivenessCheck(interval: .milliseconds(100), timeout: .milliseconds(500)))
@@ -75,7 +62,6 @@ struct KernelMeshTests {
             await runner.stopAll()
             #expect(try interfaceNames(spaces.name("pod")) == ["lo"])
         }
-        _ = node
     }
 
     @Test("a second pod of the same endpoint gets its pair made while the endpoint answers; it is addressed and pingable")
@@ -157,5 +143,19 @@ struct KernelMeshTests {
             #expect(try interfaceNames(spaces.name("pod")) == ["lo"])
             #expect(try interfaceNames(spaces.name("nse")) == ["lo"])
         }
+    }
+
+    /// A one-node mesh on the kernel data plane (its node namespace's underlay address given),
+    /// with a pod's and an endpoint's namespace; all of them removed after `body`, however it ends.
+    func withPodAndEndpoint(
+        underlay: String, _ body: @Sendable (Mesh, TestNamespaces, NetworkNamespace, NetworkNamespace) async throws -> Void
+    ) async throws {
+        let spaces = TestNamespaces()
+        defer { spaces.removeAll() }
+        let node = try spaces.create("node")
+        let pod = try spaces.create("pod")
+        let nse = try spaces.create("nse")
+        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
+        try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress(underlay)!)]) { mesh in try await body(mesh, spaces, pod, nse) }
     }
 }
