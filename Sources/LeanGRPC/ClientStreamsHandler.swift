@@ -32,7 +32,7 @@ final class ClientStreamsHandler: ChannelInboundHandler {
     let maximumResponseBytes: Int
 
     /// Where a call's response goes.
-    private enum Receiver {
+    enum Receiver {
         /// A unary call: the whole body, once the trailers say OK.
         case unary(EventLoopPromise<ByteBuffer>)
         /// A server-streaming call: each message as soon as it is complete; bytes taken since the
@@ -40,7 +40,7 @@ final class ClientStreamsHandler: ChannelInboundHandler {
         case stream(AsyncThrowingStream<ByteBuffer, any Error>.Continuation, unacknowledged: Int)
     }
 
-    private struct Call {
+    struct Call {
         var receiver: Receiver
         var body: ByteBuffer?
         var httpStatus: String?
@@ -51,8 +51,8 @@ final class ClientStreamsHandler: ChannelInboundHandler {
     /// call is reset (`RESOURCE_EXHAUSTED`), so a stalled consumer cannot grow memory without bound.
     static let streamBufferLimit = 4096
 
-    private var context: ChannelHandlerContext?
-    private var calls: [HTTP2StreamID: Call] = [:]
+    private(set) var context: ChannelHandlerContext?
+    var calls: [HTTP2StreamID: Call] = [:]
     private var nextStreamID: Int32 = 1
     private var window = InboundConnectionWindow()
     /// Why new calls cannot start here (GOAWAY received, connection closed); nil while usable.
@@ -88,26 +88,8 @@ final class ClientStreamsHandler: ChannelInboundHandler {
         open(path: path, authority: authority, message: message, timeout: timeout, receiver: .unary(promise))
     }
 
-    /// Starts a server-streaming call; `messages` gets each response message, then ends with the
-    /// call's status. Returns the call's stream id (to reset it when the consumer stops), `nil`
-    /// when the connection takes no new calls (`messages` has ended with ``UnprocessedCall``).
-    func startStream(
-        path: String, authority: String, message: ByteBuffer, messages: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
-    ) -> HTTP2StreamID? {
-        guard unusable == nil, context != nil else {
-            messages.finish(throwing: UnprocessedCall(reason: unusable ?? "connection is not open"))
-            return nil
-        }
-        return open(path: path, authority: authority, message: message, timeout: nil, receiver: .stream(messages, unacknowledged: 0))
-    }
-
-    /// Resets a streaming call the consumer no longer reads (nothing if it already ended).
-    func stopStream(_ id: HTTP2StreamID) {
-        reset(id, with: RPCError(code: .cancelled, message: "the caller stopped reading the stream"))
-    }
-
     @discardableResult
-    private func open(path: String, authority: String, message: ByteBuffer, timeout: Duration?, receiver: Receiver) -> HTTP2StreamID {
+    func open(path: String, authority: String, message: ByteBuffer, timeout: Duration?, receiver: Receiver) -> HTTP2StreamID {
         let context = self.context!
         let id = HTTP2StreamID(nextStreamID)
         if nextStreamID > Int32.max - 2 {
@@ -141,7 +123,7 @@ final class ClientStreamsHandler: ChannelInboundHandler {
         reset(id, with: RPCError(code: .cancelled, message: "the caller cancelled the call"))
     }
 
-    private func reset(_ id: HTTP2StreamID, with error: RPCError) {
+    func reset(_ id: HTTP2StreamID, with error: RPCError) {
         guard let call = calls.removeValue(forKey: id) else { return }
         call.timer?.cancel()
         Self.complete(call.receiver, .failure(error))
@@ -151,7 +133,7 @@ final class ClientStreamsHandler: ChannelInboundHandler {
 
     /// Ends a call: a unary call's promise gets the body, a stream's consumer its end (the body is
     /// not used: its messages went out as they came).
-    private func finish(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, RPCError>) {
+    func finish(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, RPCError>) {
         guard let call = calls.removeValue(forKey: id) else { return }
         call.timer?.cancel()
         Self.complete(call.receiver, result.mapError { $0 as any Error })
@@ -238,48 +220,6 @@ final class ClientStreamsHandler: ChannelInboundHandler {
         call.timer?.cancel()
         Self.complete(call.receiver, .failure(UnprocessedCall(reason: reason)))
         closeIfDrained()
-    }
-
-    /// A streaming call's DATA: each message complete in what arrived goes to the consumer; the
-    /// stream's window is topped up once half of it was taken.
-    private func deliver(_ bytes: inout ByteBuffer, of id: HTTP2StreamID, endStream: Bool, context: ChannelHandlerContext) {
-        // Taken out of the dictionary while its buffer grows, so the buffer is held once (appending
-        // to a copy would copy it whole on every frame); put back before anything else looks.
-        guard case .stream(let messages, var unacknowledged)? = calls[id]?.receiver, var call = calls.removeValue(forKey: id) else { return }
-        unacknowledged += bytes.readableBytes
-        if call.body == nil { call.body = bytes } else { call.body!.writeBuffer(&bytes) }
-        var refusal: RPCError?
-        while var body = call.body, let length = body.getInteger(at: body.readerIndex + 1, as: UInt32.self) {
-            guard body.getInteger(at: body.readerIndex, as: UInt8.self) == 0 else {
-                refusal = RPCError(code: .internalError, message: "response message is compressed, but this client asked for no compression")
-                break
-            }
-            guard Int(length) <= maximumResponseBytes else {
-                refusal = RPCError(code: .resourceExhausted, message: "response message of \(length) bytes is larger than the \(maximumResponseBytes) bytes this client accepts")
-                break
-            }
-            guard body.readableBytes >= 5 + Int(length) else { break }
-            body.moveReaderIndex(forwardBy: 5)
-            let message = body.readSlice(length: Int(length))!
-            call.body = body.readableBytes > 0 ? body : nil
-            if case .dropped = messages.yield(message) {
-                refusal = RPCError(code: .resourceExhausted, message: "the caller has not read the last \(Self.streamBufferLimit) messages of the stream")
-                break
-            }
-        }
-        // Bytes already delivered are dropped from a buffer that keeps a partial message.
-        if let readerIndex = call.body?.readerIndex, readerIndex > 64 << 10 { call.body!.discardReadBytes() }
-        if unacknowledged >= InboundConnectionWindow.size / 2 {
-            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: unacknowledged))), promise: nil)
-            unacknowledged = 0
-        }
-        call.receiver = .stream(messages, unacknowledged: unacknowledged)
-        calls[id] = call
-        if let refusal {
-            reset(id, with: refusal)
-        } else if endStream {
-            finish(id, .failure(RPCError(code: .internalError, message: "stream ended without trailers")))
-        }
     }
 
     private func finishWithTrailers(_ id: HTTP2StreamID, _ trailers: HPACKHeaders) {
