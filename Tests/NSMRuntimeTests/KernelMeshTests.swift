@@ -92,13 +92,7 @@ struct KernelMeshTests {
 
     @Test("same node, dual stack: both families addressed, the IPv6 link-local kept, ping over IPv6 works")
     func localDualStack() async throws {
-        let spaces = TestNamespaces()
-        defer { spaces.removeAll() }
-        let node = try spaces.create("node")
-        let pod = try spaces.create("pod")
-        let nse = try spaces.create("nse")
-        let plane = KernelDataPlane(node: try NetlinkHandle(namespace: node))
-        try await Mesh.with(nodes: 1, dataPlanes: [(plane, IPAddress("192.168.78.1")!)]) { mesh in
+        try await withPodAndEndpoint(underlay: "192.168.78.1") { mesh, spaces, pod, nse in
             try await mesh.addEndpoint("nse-d", node: 0, services: ["svc-d"], cidr: ["fd00:78::/120", "172.16.78.0/24"], namespaceURL: nse.identity.url)
             let client = try mesh.client("kernel://svc-d/nsm-1", name: "pod-d", namespace: pod)
             _ = try #require(try await client.connect().first)
@@ -107,7 +101,6 @@ struct KernelMeshTests {
             _ = try ipIn(spaces.name("pod"), ["ping", "-6", "-c", "1", "-W", "3", "fd00:78::"])
             await client.closeAll()
         }
-        _ = node
     }
 
     @Test("across nodes: VXLAN devices in the pod and endpoint namespaces over the nodes' underlay (IPv4 or IPv6); ping works; the MTU leaves room for the encapsulation",
