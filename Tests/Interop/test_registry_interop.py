@@ -8,6 +8,8 @@ import time
 import grpc
 import pytest
 
+from conftest import nsm_binary
+
 
 def endpoint(stubs, name, service="icmp-responder", labels=None, url="tcp://127.0.0.1:5001"):
     nse = stubs.registry_pb2.NetworkServiceEndpoint(name=name, network_service_names=[service], url=url)
@@ -158,3 +160,30 @@ def test_commands_reach_a_registry_by_name(registry):
     listing = subprocess.run([nsm_binary(), "service", "list", "--connect-to", f"tcp://localhost:{port}", "--json"],
                              capture_output=True, text=True, timeout=60, env=env)
     assert listing.returncode == 0 and "by-name" in listing.stdout, listing.stdout + listing.stderr
+
+
+def test_a_registration_over_the_network_publishes_the_registrants_own_address(stubs, registry):
+    """From 127.0.0.1 an endpoint may be published at 127.0.0.1 only; the refusal says how a
+    registry behind source NAT turns the check off, and with it off the same call is accepted."""
+    from conftest import start_registry, stop, free_port
+    with grpc.insecure_channel(registry) as channel:
+        stub = stubs.registry_pb2_grpc.NetworkServiceEndpointRegistryStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Register(endpoint(stubs, "nse-elsewhere", url="tcp://10.9.9.9:5001"), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "tcp://127.0.0.1:<port>" in refused.value.details() and "NSM_REGISTRY_CHECK_REGISTRANT_ADDRESS=false" in refused.value.details()
+    port = free_port()
+    os.environ["NSM_REGISTRY_CHECK_REGISTRANT_ADDRESS"] = "false"
+    try:
+        process = start_registry(port)
+    finally:
+        del os.environ["NSM_REGISTRY_CHECK_REGISTRANT_ADDRESS"]
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = stubs.registry_pb2_grpc.NetworkServiceEndpointRegistryStub(channel)
+            assert stub.Register(endpoint(stubs, "nse-elsewhere", url="tcp://10.9.9.9:5001"), timeout=10).url == "tcp://10.9.9.9:5001"
+    finally:
+        stop(process)
+    bad = subprocess.run([nsm_binary(), "registry", "--listen", "tcp://127.0.0.1:1"], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "NSM_REGISTRY_CHECK_REGISTRANT_ADDRESS": "maybe", "NSM_INSECURE": "true"})
+    assert bad.returncode != 0 and "NSM_REGISTRY_CHECK_REGISTRANT_ADDRESS=\"maybe\" is not a boolean" in bad.stderr, bad.stderr

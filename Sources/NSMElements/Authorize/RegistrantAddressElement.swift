@@ -17,7 +17,7 @@ public struct RegistrantAddressElement: RegistryElement {
         guard let caller = Caller.current.remoteAddress else { return try await next.register(resource) }
         guard case .tcp(let host, _)? = try? NSMURL(resource.url), Self.same(host, caller) else {
             throw NSMError.permissionDenied(
-                "endpoint \(resource.name.prefix(80)) would be published at \(resource.url.prefix(120)), but a registration over the network must name the registrant's own address (tcp://\(caller):<port>): endpoints register through the manager of their node, which publishes them under its URL")
+                "endpoint \(resource.name.prefix(80)) would be published at \(resource.url.prefix(120)), but a registration over the network must name the registrant's own address (tcp://\(caller):<port>): endpoints register through the manager of their node, which publishes them under its URL (a registry that sees managers through source NAT runs with NSM_REGISTRY_CHECK_REGISTRANT_ADDRESS=false)")
         }
         return try await next.register(resource)
     }

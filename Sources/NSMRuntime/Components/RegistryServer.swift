@@ -13,6 +13,9 @@ public struct RegistryServer: Sendable {
         public var expirePeriod: Duration
         /// This process's SPIFFE identity: mutual TLS on every listener; `nil` for plaintext.
         public var identity: (any X509Source)?
+        /// Registrations over the network must publish the registrant's own address
+        /// (`RegistrantAddressElement`); off only where managers reach the registry through source NAT.
+        public var checksRegistrantAddress = true
 
         public init(listen: [NSMURL], expirePeriod: Duration = .seconds(60), identity: (any X509Source)?) {
             self.listen = listen
@@ -31,7 +34,8 @@ public struct RegistryServer: Sendable {
         self.storage = storage
         // One set of services for every listener: their chains hold state (who owns an endpoint name).
         let registries: [any RegistrableRPCService] = [
-            NetworkServiceRegistryGRPCService(storage: storage), NetworkServiceEndpointRegistryGRPCService(storage: storage),
+            NetworkServiceRegistryGRPCService(storage: storage),
+            NetworkServiceEndpointRegistryGRPCService(storage: storage, checksRegistrantAddress: configuration.checksRegistrantAddress),
         ]
         let servers = configuration.listen.map { url in
             GRPCServerService(url: url, services: registries + [

@@ -54,9 +54,11 @@ public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkService
         self.watch = watch
     }
 
-    /// A registry server over a storage: validation, then the storage.
-    public init(storage: any RegistryStorage) {
-        self.init(chain: RegistryChain([ValidateEndpointElement(), RegistrantAddressElement(), EndpointOwnerElement(), EndpointStorageElement(storage: storage)])) { query, writer in
+    /// A registry server over a storage: validation, the registrant's address (unless
+    /// `checksRegistrantAddress` is off: managers behind source NAT), ownership, then the storage.
+    public init(storage: any RegistryStorage, checksRegistrantAddress: Bool = true) {
+        let address: [any RegistryElement<Registry_NetworkServiceEndpoint>] = checksRegistrantAddress ? [RegistrantAddressElement()] : []
+        self.init(chain: RegistryChain([ValidateEndpointElement()] + address + [EndpointOwnerElement(), EndpointStorageElement(storage: storage)])) { query, writer in
             for await item in storage.watchEndpoints(query).cancelOnGracefulShutdown() { try await writer.write(item) }
         }
     }

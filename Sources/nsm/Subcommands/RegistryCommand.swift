@@ -35,6 +35,12 @@ struct RegistryCommand: AsyncParsableCommand {
     var kubeconfig: String?
     @Option(help: "Calls per second to the API server (NSM_KUBELET_QPS).")
     var kubeletQPS: Double = Double(Environment.string("NSM_KUBELET_QPS") ?? "") ?? 50
+    @Option(help: "Registrations over the network must publish the registrant's own address (NSM_REGISTRY_CHECK_REGISTRANT_ADDRESS); false only where managers reach the registry through source NAT.")
+    var checkRegistrantAddress: Bool = Environment.bool("NSM_REGISTRY_CHECK_REGISTRANT_ADDRESS") ?? true
+
+    func validate() throws {
+        try Environment.checkBools(["NSM_REGISTRY_CHECK_REGISTRANT_ADDRESS"])
+    }
 
     func run() async throws {
         ProcessExecutor.install()
@@ -46,7 +52,9 @@ struct RegistryCommand: AsyncParsableCommand {
         var kubernetes: (store: KubernetesRegistry, client: KubernetesClient)?
         switch store {
         case "memory":
-            registry = RegistryServer(.init(listen: urls, expirePeriod: period, identity: identity.source), logger: logger)
+            var configuration = RegistryServer.Configuration(listen: urls, expirePeriod: period, identity: identity.source)
+            configuration.checksRegistrantAddress = checkRegistrantAddress
+            registry = RegistryServer(configuration, logger: logger)
         case "kubernetes":
             let connection: KubernetesConnection
             do { connection = try KubernetesConnection.find(kubeconfig: kubeconfig) } catch { throw ValidationError("--store kubernetes: \(error)") }
@@ -54,7 +62,7 @@ struct RegistryCommand: AsyncParsableCommand {
             let namespace = self.namespace ?? connection.namespace
             let store = KubernetesRegistry(client: client, namespace: namespace, expirePeriod: period, logger: logger)
             printFlushed("registry store: kubernetes, API server \(connection.server) (\(connection.source)), namespace \(namespace)")
-            registry = RegistryServer(listen: urls, view: store.view, registries: store.grpcServices, storeServices: [store], identity: identity.source, logger: logger)
+            registry = RegistryServer(listen: urls, view: store.view, registries: store.grpcServices(checksRegistrantAddress: checkRegistrantAddress), storeServices: [store], identity: identity.source, logger: logger)
             kubernetes = (store, client)
         default:
             throw ValidationError("--store/NSM_REGISTRY_STORE \"\(store)\": expected memory or kubernetes")
