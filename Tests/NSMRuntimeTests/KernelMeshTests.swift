@@ -50,6 +50,7 @@ struct KernelMeshTests {
             runner.start([client])
             await client.ready()
             _ = try ipIn(spaces.name("pod"), ["ping", "-c", "1", "-W", "2", "172.16.6.0"])
+            try await waitUntil("the liveness check to get its first echo reply", seconds: 10) { client.answeringDataPaths == ["pod-l-0"] }
             // The endpoint's end of the veth goes (and with it the pod's): nothing in the control plane says so.
             let endpointLink = try #require(try interfaceNames(spaces.name("nse")).first { $0 != "lo" })
             _ = try ipIn(spaces.name("nse"), ["ip", "link", "del", endpointLink])

@@ -77,6 +77,8 @@ public final class NSMClient: Service, Sendable {
     struct State {
         var connections: [Int: Connection_Connection] = [:]
         var healed = 0
+        /// Connections whose data path has answered the liveness check's echo (by id).
+        var answering: Set<String> = []
         var lastFailure: String?
     }
     let state = Mutex(State())
@@ -126,6 +128,10 @@ public final class NSMClient: Service, Sendable {
 
     /// How many times a connection was healed (re-requested after a loss).
     public var healCount: Int { state.withLock { $0.healed } }
+
+    /// The connections (by id) whose endpoint has answered the data-path liveness check: the
+    /// ones it watches and heals.
+    public var answeringDataPaths: Set<String> { state.withLock { $0.answering } }
 
     /// Waits until every service has connected (used by `nsm run` and tests); returns early
     /// when the waiting task is cancelled.

@@ -11,6 +11,9 @@ extension NSMClient {
         var lastReply: ContinuousClock.Instant
         /// Timeouts in a row: the first re-requests the same path, the next reselects.
         var strikes = 0
+        /// Whether this address ever answered: one that never did (an endpoint that drops ICMP)
+        /// is not healed for its silence, or the pod would be moved around forever.
+        var answered = false
     }
 
     /// Probes every held connection's endpoint address until the client stops; heals the ones
@@ -38,11 +41,13 @@ extension NSMClient {
                     }
                 }
                 for id in watched.keys where !current.contains(id) { watched[id] = nil }
+                defer { state.withLock { $0.answering = Set(watched.filter { $0.value.answered }.keys) } }
                 for (id, var entry) in watched {
                     if entry.probe.receivedReply() {
                         entry.lastReply = now
                         entry.strikes = 0
-                    } else if now - entry.lastReply > check.timeout {
+                        entry.answered = true
+                    } else if entry.answered, now - entry.lastReply > check.timeout {
                         entry.strikes += 1
                         entry.lastReply = now  // the heal gets a full timeout before the next strike
                         let reselect = entry.strikes > 1
