@@ -5,9 +5,12 @@ import ServiceLifecycle
 
 /// On a client: when the call asks for it (``Retrying`` in the context; a one-shot
 /// `NSMClient.connect()` does not), retries a failed Request with back-off until it succeeds or
-/// the caller stops (cancellation, graceful shutdown). Every retry reselects — the connection's
+/// the caller stops (cancellation, graceful shutdown). A retry reselects — the connection's
 /// endpoint, mechanism and context are cleared, so the manager may choose another endpoint —
-/// and each new failure is reported once, not every attempt.
+/// unless ``Retrying/reselect`` says the path is still good (a refresh whose data path still
+/// answers: reselecting would tear down a working interface because a control-plane hop is
+/// briefly away; upstream's heal likewise keeps the path while the data plane is alive). Each
+/// new failure is reported once, not every attempt.
 public struct RetryElement: NetworkServiceElement {
     /// How this call retries.
     public struct Retrying: MetadataKey, Sendable {
@@ -15,10 +18,14 @@ public struct RetryElement: NetworkServiceElement {
         public var backoff: Backoff
         /// Told each failure that differs from the one before (the text as people read it).
         public var onFailure: @Sendable (String) -> Void
+        /// Asked before each retry whether it reselects (default: always) or requests the same
+        /// path again.
+        public var reselect: @Sendable () -> Bool
 
-        public init(backoff: Backoff, onFailure: @escaping @Sendable (String) -> Void) {
+        public init(backoff: Backoff, onFailure: @escaping @Sendable (String) -> Void, reselect: @escaping @Sendable () -> Bool = { true }) {
             self.backoff = backoff
             self.onFailure = onFailure
+            self.reselect = reselect
         }
     }
 
@@ -43,6 +50,7 @@ public struct RetryElement: NetworkServiceElement {
                 }
                 let pause = retrying.backoff.next()
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+                guard retrying.reselect() else { continue }
                 request.connection.context = Connectioncontext_ConnectionContext()
                 request.connection.networkServiceEndpointName = ""
                 request.connection.mechanism = Connection_Mechanism()

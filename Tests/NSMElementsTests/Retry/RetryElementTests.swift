@@ -26,11 +26,11 @@ struct RetryElementTests {
         let texts = Mutex<[String]>([])
     }
 
-    func retrying(_ reported: Reported) -> ChainContext {
+    func retrying(_ reported: Reported, reselect: @escaping @Sendable () -> Bool = { true }) -> ChainContext {
         var context = ChainContext()
-        context.values[RetryElement.Retrying.self] = .init(backoff: Backoff(initial: .milliseconds(1), maximum: .milliseconds(2))) { text in
-            reported.texts.withLock { $0.append(text) }
-        }
+        context.values[RetryElement.Retrying.self] = .init(
+            backoff: Backoff(initial: .milliseconds(1), maximum: .milliseconds(2)), onFailure: { text in reported.texts.withLock { $0.append(text) } },
+            reselect: reselect)
         return context
     }
 
@@ -49,6 +49,21 @@ struct RetryElementTests {
             $0.connection.state == .reselectRequested && $0.connection.networkServiceEndpointName.isEmpty && $0.connection.context.ipContext.srcIpAddrs.isEmpty
         })
         #expect(reported.texts.withLock { $0 } == ["unavailable: endpoint away"])
+    }
+
+    @Test("while the caller says the path is good (its data path answers), retries keep the path; once it does not, they reselect")
+    func keepsThePath() async throws {
+        let flaky = Flaky(failures: 4), reported = Reported()
+        let answers = Mutex(2)  // the data path answers for the first two retries, then goes silent
+        var first = request(id: "k")
+        first.connection.networkServiceEndpointName = "nse-serving"
+        first.connection.path.pathSegments = [.init(name: "k", id: "k"), .init(name: "nsmgr", id: "m")]
+        let context = retrying(reported) { answers.withLock { left in defer { left -= 1 }; return left <= 0 } }
+        _ = try await NetworkServiceChain([RetryElement(), flaky]).request(first, context: context)
+        let seen = flaky.seen.withLock { $0 }
+        #expect(seen.count == 5)
+        #expect(seen.prefix(3).allSatisfy { $0.connection.networkServiceEndpointName == "nse-serving" && $0.connection.state != .reselectRequested && $0.connection.path.pathSegments.count == 2 })
+        #expect(seen.dropFirst(3).allSatisfy { $0.connection.state == .reselectRequested && $0.connection.networkServiceEndpointName.isEmpty })
     }
 
     @Test("without Retrying in the context the first failure is the caller's")
