@@ -38,15 +38,36 @@ extension NSMClient {
 
     /// Requests connection `id` again: a refresh along the same path, or a heal that reselects.
     /// A pod without its service waits at most 1 s between attempts to get it back.
-    func renew(_ id: String, heal: Bool, cause: String = "its endpoint or path went away") async {
+    func renew(_ id: String, heal: Bool, cause: String = "its endpoint or path went away", unlessAnswering: Bool = false) async {
         guard let index = ids.firstIndex(of: id), state.withLock({ $0.connections[index] != nil }) else { return }
         let service = configuration.annotation.services[index].networkService
+        let before = state.withLock { $0.connections[index]?.networkServiceEndpointName }
         if heal { configuration.onEvent?(.lost(service: service, reason: cause)) }
-        let retrying = RetryElement.Retrying(backoff: Backoff(initial: configuration.retryInterval, maximum: .seconds(1)), onFailure: failureReporter(index))
-        guard let connection = try? await request(index, reselect: heal, retrying: retrying), heal else { return }
+        // Retries keep the path while its data path answers (a hop of the control plane is
+        // away, the interface works); once it does not, they reselect.
+        let retrying = RetryElement.Retrying(
+            backoff: Backoff(initial: configuration.retryInterval, maximum: .seconds(1)), onFailure: failureReporter(index),
+            reselect: { [weak self] in heal || self?.dataPathAlive(id) != true })
+        guard let connection = try? await request(index, reselect: heal, retrying: retrying, unlessAnswering: unlessAnswering), heal,
+              !unlessAnswering || connection.networkServiceEndpointName != before
+        else { return }
         state.withLock { $0.healed += 1 }
         logger.info("healed", metadata: ["service": "\(service)", "endpoint": "\(connection.networkServiceEndpointName)"])
         configuration.onEvent?(.healed(service: service, endpoint: connection.networkServiceEndpointName))
+    }
+
+    /// The manager's monitor said connection `id` is gone (``HealMonitor/Cause/lost``) or its
+    /// stream broke. A lost connection whose data path still answers is requested again along
+    /// its path — the control plane lost it (a node restarted), the pod's traffic did not stop,
+    /// and reselecting would tear the interface down — as upstream heals with the data plane
+    /// alive; otherwise it is healed with a new endpoint.
+    func controlPlaneLost(_ id: String, cause: HealMonitor.Cause) async {
+        var reselect = cause == .lost
+        if reselect, await dataPathAnswers(id, since: .now) == true {
+            logger.info("connection lost by the control plane, its data path answers: requesting the same path again", metadata: ["nsm.connection.id": "\(id)"])
+            reselect = false
+        }
+        await renew(id, heal: reselect)
     }
 
     private func failureReporter(_ index: Int) -> @Sendable (String) -> Void {

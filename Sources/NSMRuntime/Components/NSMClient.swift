@@ -79,6 +79,10 @@ public final class NSMClient: Service, Sendable {
         var healed = 0
         /// Connections whose data path has answered the liveness check's echo (by id).
         var answering: Set<String> = []
+        /// When the newest answered probe of each watched connection was sent.
+        var answeredProbeSent: [String: ContinuousClock.Instant] = [:]
+        /// Connections with a liveness heal under way (one at a time each).
+        var livenessHealing: Set<String> = []
         var lastFailure: String?
     }
     let state = Mutex(State())
@@ -114,7 +118,7 @@ public final class NSMClient: Service, Sendable {
         ])
         (reports, reportsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         refreshes.attach { [weak self] id in await self?.renew(id, heal: false) }
-        heals.attach { [weak self] id, cause in await self?.renew(id, heal: cause == .lost) }
+        heals.attach { [weak self] id, cause in await self?.controlPlaneLost(id, cause: cause) }
     }
 
     /// The connections currently held, in annotation order.
@@ -171,8 +175,11 @@ public final class NSMClient: Service, Sendable {
     /// Requests service `index` through the chain (one event per connection at a time) and
     /// records the answer. `reselect` lets the manager choose another endpoint.
     @discardableResult
-    func request(_ index: Int, reselect: Bool, retrying: RetryElement.Retrying?) async throws -> Connection_Connection {
+    /// `unlessAnswering`: a liveness heal queued behind another event for the connection; when its
+    /// turn comes and the data path answers again, it is dropped (the connection as held is returned).
+    func request(_ index: Int, reselect: Bool, retrying: RetryElement.Retrying?, unlessAnswering: Bool = false) async throws -> Connection_Connection {
         try await serializer.run(ids[index]) {
+            if unlessAnswering, dataPathAlive(ids[index]) == true, let held = state.withLock({ $0.connections[index] }) { return held }
             var request = baseRequest(index)
             if reselect {
                 // A new endpoint assigns its own addresses, routes and DNS.

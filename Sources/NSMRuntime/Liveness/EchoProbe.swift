@@ -1,9 +1,10 @@
 import Glibc
-import IPAddressing
+public import IPAddressing
 import Netlink
 
 /// ICMP echo to one address from inside a network namespace, without blocking: ``send()`` an
-/// echo request, ``receivedReply()`` takes whatever replies arrived since. The socket is made in
+/// echo request, ``replies()`` takes whatever replies arrived since (the liveness check and
+/// `nsm bench heal` use it). The socket is made in
 /// the namespace (on the namespace thread) and keeps it; it is used from anywhere after.
 ///
 /// A datagram ICMP socket first (no privileges: allowed by the namespace's
@@ -11,8 +12,8 @@ import Netlink
 /// refused and the process may (CAP_NET_RAW). The kernel matches a datagram socket's replies to
 /// it; a raw socket sees every ICMP message, so replies are matched by source, identifier and
 /// sequence.
-final class EchoProbe: @unchecked Sendable {  // one owner at a time: the liveness loop
-    let target: IPAddress
+public final class EchoProbe: @unchecked Sendable {  // one owner at a time: the loop that probes
+    public let target: IPAddress
     private let socket: Int32
     private let raw: Bool
     private let identifier = UInt16.random(in: 1...UInt16.max)
@@ -20,7 +21,7 @@ final class EchoProbe: @unchecked Sendable {  // one owner at a time: the livene
     private var sent: Set<UInt16> = []
 
     /// - Parameter namespace: the namespace file to probe from (`nil`: this process's own).
-    init(target: IPAddress, namespace: String?) throws(LivenessError) {
+    public init(target: IPAddress, namespace: String?) throws(LivenessError) {
         self.target = target
         let family = (target.family == .v4) ? AF_INET : AF_INET6
         let proto = (target.family == .v4) ? Int32(IPPROTO_ICMP) : Int32(IPPROTO_ICMPV6)
@@ -55,8 +56,10 @@ final class EchoProbe: @unchecked Sendable {  // one owner at a time: the livene
 
     deinit { close(socket) }
 
-    /// Sends the next echo request; false if the kernel refused it (no route, interface gone).
-    func send() -> Bool {
+    /// Sends the next echo request; its sequence number, or nil if the kernel refused it (no
+    /// route, interface gone).
+    @discardableResult
+    public func send() -> UInt16? {
         sequence &+= 1
         var packet: [UInt8] = [(target.family == .v4) ? 8 : 128, 0, 0, 0, UInt8(identifier >> 8), UInt8(identifier & 0xFF), UInt8(sequence >> 8), UInt8(sequence & 0xFF)]
         packet += Array("nsm-liveness".utf8)
@@ -66,16 +69,20 @@ final class EchoProbe: @unchecked Sendable {  // one owner at a time: the livene
             packet[3] = UInt8(sum & 0xFF)
         }
         let result = withSocketAddress { address, length in packet.withUnsafeBytes { sendto(socket, $0.baseAddress, $0.count, 0, address, length) } }
-        guard result == packet.count else { return false }
+        guard result == packet.count else { return nil }
         sent.insert(sequence)
         if sent.count > 64 { sent.remove(sequence &- 64) }
-        return true
+        return sequence
     }
 
     /// Whether any reply to our requests arrived since the last call (reads all that are queued).
-    func receivedReply() -> Bool {
+    func receivedReply() -> Bool { !replies().isEmpty }
+
+    /// The sequence numbers of the replies to our last 64 requests that arrived since the last
+    /// call (reads all that are queued).
+    public func replies() -> [UInt16] {
         var buffer = [UInt8](repeating: 0, count: 1500)
-        var got = false
+        var got: [UInt16] = []
         while true {
             var from = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -83,27 +90,28 @@ final class EchoProbe: @unchecked Sendable {  // one owner at a time: the livene
                 withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(socket, bytes.baseAddress, bytes.count, 0, $0, &length) } }
             }
             guard count > 0 else { return got }
-            if isReply(buffer[..<count], from: from) { got = true }
+            if let sequence = reply(buffer[..<count], from: from) { got.append(sequence) }
         }
     }
 
-    private func isReply(_ bytes: ArraySlice<UInt8>, from: sockaddr_storage) -> Bool {
+    /// The sequence number, if `bytes` are a reply to one of our requests.
+    private func reply(_ bytes: ArraySlice<UInt8>, from: sockaddr_storage) -> UInt16? {
         var icmp = bytes
         if raw, (target.family == .v4) {
             // A raw IPv4 socket hands over the IP header too.
-            guard let first = icmp.first else { return false }
+            guard let first = icmp.first else { return nil }
             icmp = icmp.dropFirst(Int(first & 0x0F) * 4)
         }
-        guard icmp.count >= 8 else { return false }
+        guard icmp.count >= 8 else { return nil }
         let start = icmp.startIndex
         let replyType: UInt8 = (target.family == .v4) ? 0 : 129
-        guard icmp[start] == replyType else { return false }
+        guard icmp[start] == replyType else { return nil }
         let sequence = UInt16(icmp[start + 6]) << 8 | UInt16(icmp[start + 7])
         if raw {
             let identifier = UInt16(icmp[start + 4]) << 8 | UInt16(icmp[start + 5])
-            guard identifier == self.identifier, Self.address(from) == target else { return false }
+            guard identifier == self.identifier, Self.address(from) == target else { return nil }
         }
-        return sent.contains(sequence)
+        return sent.contains(sequence) ? sequence : nil
     }
 
     private func withSocketAddress<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
@@ -147,7 +155,7 @@ final class EchoProbe: @unchecked Sendable {  // one owner at a time: the livene
     }
 }
 
-struct LivenessError: Error, CustomStringConvertible {
-    var description: String
+public struct LivenessError: Error, CustomStringConvertible {
+    public var description: String
     init(_ description: String) { self.description = description }
 }

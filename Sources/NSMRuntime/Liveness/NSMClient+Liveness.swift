@@ -14,6 +14,8 @@ extension NSMClient {
         /// Whether this address ever answered: one that never did (an endpoint that drops ICMP)
         /// is not healed for its silence, or the pod would be moved around forever.
         var answered = false
+        /// When each outstanding probe was sent, by sequence number.
+        var sentAt: [UInt16: ContinuousClock.Instant] = [:]
     }
 
     /// Probes every held connection's endpoint address until the client stops; heals the ones
@@ -43,11 +45,15 @@ extension NSMClient {
                 for id in watched.keys where !current.contains(id) { watched[id] = nil }
                 defer { state.withLock { $0.answering = Set(watched.filter { $0.value.answered }.keys) } }
                 for (id, var entry) in watched {
-                    if entry.probe.receivedReply() {
+                    let replies = entry.probe.replies()
+                    if !replies.isEmpty {
+                        if let newest = replies.compactMap({ entry.sentAt[$0] }).max() {
+                            state.withLock { $0.answeredProbeSent[id] = newest }
+                        }
                         entry.lastReply = now
                         entry.strikes = 0
                         entry.answered = true
-                    } else if entry.answered, now - entry.lastReply > check.timeout {
+                    } else if entry.answered, now - entry.lastReply > check.timeout, state.withLock({ $0.livenessHealing.insert(id).inserted }) {
                         entry.strikes += 1
                         entry.lastReply = now  // the heal gets a full timeout before the next strike
                         let reselect = entry.strikes > 1
@@ -56,13 +62,44 @@ extension NSMClient {
                             "action": "\(reselect ? "reselect" : "request again")",
                         ])
                         let cause = "no echo reply from \(entry.probe.target) for \(check.timeout)"
-                        heals.addTask { [self] in await renew(id, heal: reselect, cause: cause) }
+                        heals.addTask { [self] in
+                            defer { state.withLock { _ = $0.livenessHealing.remove(id) } }
+                            await renew(id, heal: reselect, cause: cause, unlessAnswering: true)
+                        }
                     }
-                    _ = entry.probe.send()
+                    if let sequence = entry.probe.send() {
+                        entry.sentAt[sequence] = ContinuousClock.now
+                        entry.sentAt[sequence &- 64] = nil
+                    }
                     watched[id] = entry
                 }
                 try? await Task.sleep(for: check.interval)
             }
+        }
+    }
+
+    /// Whether connection `id`'s data path answers a probe sent after `since`, waiting up to two
+    /// probe intervals for one; nil when its data path is not watched (no liveness check, or its
+    /// address never answered). A heal asks this first: a path the control plane lost while its
+    /// data path answers (a manager or forwarder restarting) is requested again as it is.
+    func dataPathAnswers(_ id: String, since: ContinuousClock.Instant) async -> Bool? {
+        guard let check = configuration.liveness, state.withLock({ $0.answering.contains(id) }) else { return nil }
+        let deadline = since + check.interval * 2 + .milliseconds(50)
+        while ContinuousClock.now < deadline {
+            if let sent = state.withLock({ $0.answeredProbeSent[id] }), sent > since { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    /// Whether connection `id`'s data path answered a probe sent within the last timeout; nil
+    /// when it is not watched.
+    func dataPathAlive(_ id: String) -> Bool? {
+        guard let check = configuration.liveness else { return nil }
+        return state.withLock { state -> Bool? in
+            guard state.answering.contains(id) else { return nil }
+            guard let sent = state.answeredProbeSent[id] else { return false }
+            return ContinuousClock.now - sent <= check.timeout
         }
     }
 
