@@ -4,6 +4,12 @@ extension Connection_Connection {
 
     /// The segment of the hop before this one.
     public var previousPathSegment: Connection_PathSegment? { path.previousSegment }
+
+    /// Whether the hop after the one called `hop` is the path's last (the endpoint).
+    public func nextHopIsEndpoint(after hop: String) -> Bool {
+        guard let mine = path.pathSegments.lastIndex(where: { $0.name == hop }) else { return false }
+        return mine + 2 == path.pathSegments.count
+    }
 }
 
 extension Networkservice_NetworkServiceRequest {

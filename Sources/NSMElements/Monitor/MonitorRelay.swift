@@ -25,11 +25,19 @@ public final class MonitorRelay: Service, Sendable {
     private let requests: AsyncStream<NSMURL>
     private let requestsContinuation: AsyncStream<NSMURL>.Continuation
 
-    public init(hopName: String, dialer: any NetworkServiceDialer, monitor: ConnectionMonitor, logger: Logger) {
+    private let onLost: (@Sendable (Connection_Connection) async -> Void)?
+
+    /// - Parameter onLost: runs for each lost connection (this hop's view) before it is marked
+    ///   DOWN, e.g. to close it here when the next hop was its endpoint and is gone.
+    public init(
+        hopName: String, dialer: any NetworkServiceDialer, monitor: ConnectionMonitor, logger: Logger,
+        onLost: (@Sendable (Connection_Connection) async -> Void)? = nil
+    ) {
         self.hopName = hopName
         self.dialer = dialer
         self.monitor = monitor
         self.logger = logger
+        self.onLost = onLost
         (requests, requestsContinuation) = AsyncStream.makeStream()
     }
 
@@ -69,7 +77,7 @@ public final class MonitorRelay: Service, Sendable {
                 guard event.type != .initialStateTransfer else { return }
                 for connection in event.connections.values where event.type == .delete || connection.state == .down {
                     if let mine = connection.path.pathSegments.first(where: { $0.name == self.hopName })?.id {
-                        self.lose([mine], at: url, reason: event.type == .delete ? "deleted" : "down")
+                        await self.lose([mine], at: url, reason: event.type == .delete ? "deleted" : "down")
                     }
                 }
             }
@@ -82,16 +90,17 @@ public final class MonitorRelay: Service, Sendable {
             return state.urlByID.filter { $0.value == url }.map(\.key)
         }
         guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
-        lose(lost, at: url, reason: "stream to the next hop broke")
+        await lose(lost, at: url, reason: "stream to the next hop broke")
     }
 
-    private func lose(_ ids: [String], at url: NSMURL, reason: String) {
+    private func lose(_ ids: [String], at url: NSMURL, reason: String) async {
         let current = state.withLock { state -> [String] in
             let mine = ids.filter { state.urlByID[$0] == url }
             for id in mine { state.urlByID.removeValue(forKey: id) }
             return mine
         }
         for id in current {
+            if let onLost, let known = monitor.connections[id] { await onLost(known) }
             guard var known = monitor.connections[id] else { continue }
             logger.info("next hop lost the connection; marking it down", metadata: ["nsm.connection.id": "\(id)", "next": "\(url)", "reason": "\(reason)"])
             known.state = .down

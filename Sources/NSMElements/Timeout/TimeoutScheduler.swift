@@ -50,6 +50,16 @@ public final class TimeoutScheduler: Service, Sendable {
         return due.map(\.id)
     }
 
+    /// Closes connection `id` through the chain now, if it is held; true if it was.
+    @discardableResult
+    public func closeNow(_ id: String, reason: String) async -> Bool {
+        let (entry, chain, logger) = state.withLock { state in (state.deadlines.removeValue(forKey: id), state.chain, state.logger) }
+        guard let entry else { return false }
+        logger.info("closing connection: \(reason)", metadata: ["nsm.connection.id": "\(id)"])
+        try? await chain?.close(entry.connection, context: ChainContext(logger: logger))
+        return true
+    }
+
     public func run() async throws {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             await fire()

@@ -127,7 +127,8 @@ public struct Endpoint: Sendable {
                 }
                 return try await registry.register(endpoint)
             },
-            unregister: { [unregister = configuration.unregisterOnShutdown] in if unregister { try await registry.unregister($0) } })
+            unregister: { [unregister = configuration.unregisterOnShutdown] in if unregister { try await registry.unregister($0) } },
+            watch: { endpoint in try await registry.watchOwnEntry(endpoint) })
         // Keeper first: on shutdown services stop in reverse, so the server stops before the
         // registration is (optionally) withdrawn.
         let zoneServer: [any Service] = configuration.dnsZone.map { [DNSZoneServer(zone: $0, listen: [configuration.dnsListen], logger: logger)] } ?? []

@@ -64,7 +64,15 @@ public struct Forwarder: Sendable {
         registryView = cache
         let timeouts = TimeoutScheduler()
         let dialer = GRPCDialer(pool: pool)
-        let relay = MonitorRelay(hopName: configuration.name, dialer: dialer, monitor: monitor, logger: logger)
+        // A connection whose endpoint is gone (its monitor stream broke or said so) is closed
+        // here at once: its interfaces are deleted and the endpoint's namespace let go, so the
+        // client's data path check sees the loss and reselects, instead of a dead endpoint's
+        // namespace answering for it.
+        let name = configuration.name
+        let relay = MonitorRelay(hopName: name, dialer: dialer, monitor: monitor, logger: logger) { connection in
+            guard connection.nextHopIsEndpoint(after: name) else { return }
+            await timeouts.closeNow(connection.id, reason: "its endpoint is gone")
+        }
         let tunnelIP = configuration.tunnelIP, vxlanPort = configuration.vxlanPort
         let chain = NetworkServiceChain([
             configuration.checksCallerNamespace ? CallerNamespaceElement() : nil,
@@ -102,7 +110,8 @@ public struct Forwarder: Sendable {
         registration.url = configuration.listen.description
         let keeper = RegistrationKeeper(
             endpoint: registration, logger: logger,
-            register: { try await registry.register($0) }, unregister: { try await registry.unregister($0) })
+            register: { try await registry.register($0) }, unregister: { try await registry.unregister($0) },
+            watch: { try await registry.watchOwnEntry($0) })
         self.registration = keeper
         services = [cache, server, timeouts, relay, keeper]
     }

@@ -72,6 +72,14 @@ public struct RegistryClient: RegistryReader {
         }
     }
 
+    /// Follows `endpoint`'s own entry; returns when the stream ends or the entry is deleted (a
+    /// ``RegistrationKeeper`` then registers it again).
+    public func watchOwnEntry(_ endpoint: Registry_NetworkServiceEndpoint) async throws {
+        try await endpointsClient.find(.with { $0.networkServiceEndpoint = .with { $0.name = endpoint.name }; $0.watch = true }) { response in
+            for try await message in response.messages where message.deleted && message.networkServiceEndpoint.name == endpoint.name { return }
+        }
+    }
+
     /// Relays a watching Find of network services.
     public func watchServices(
         _ query: Registry_NetworkService, _ each: @escaping @Sendable (Registry_NetworkServiceResponse) async throws -> Void
