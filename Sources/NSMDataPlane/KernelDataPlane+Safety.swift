@@ -30,3 +30,17 @@ extension KernelDataPlane {
         return nil
     }
 }
+
+extension KernelDataPlane {
+    /// A locally administered unicast MAC from the connection id and side (FNV-1a): stable for
+    /// the connection, different between its two tunnel ends and between connections.
+    static func tunnelMAC(connectionID: String, side: ConnectionContextApplier.Side) -> [UInt8] {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in Array(connectionID.utf8) + [side == .client ? 0x63 : 0x65] {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let bytes = withUnsafeBytes(of: hash.bigEndian, Array.init)
+        return [0x02] + bytes[3..<8]
+    }
+}

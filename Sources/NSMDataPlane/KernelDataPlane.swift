@@ -20,14 +20,16 @@ import Synchronization
 /// addresses, routes, MTU, up. Connect is idempotent (a refresh re-applies with replace
 /// semantics); disconnect deletes the interfaces (deleting one veth end deletes both).
 ///
-/// Netlink handles: one per endpoint namespace, kept (few, shared by many connections); one per
-/// pod namespace only for the duration of a call, opened with the pod's
-/// `net.ipv4.ping_group_range` written on the same trip into the namespace — a kept handle
-/// would pin the pod's namespace after the pod is gone and cost memory per pod.
+/// Netlink handles: one per endpoint namespace, kept while a connection uses it (few, shared by
+/// many connections; released with its last connection, or a dead endpoint's namespace would be
+/// pinned with its interfaces, addresses and VNIs); one per pod namespace only for the duration
+/// of a call, opened with the pod's `net.ipv4.ping_group_range` written on the same trip into
+/// the namespace — a kept handle would pin the pod's namespace after the pod is gone and cost
+/// memory per pod.
 public final class KernelDataPlane: ForwarderDataPlane {
     let node: NetlinkHandle
     let resolver = NamespaceResolver()
-    let kept = Mutex<[NamespaceIdentity: KeptNamespace]>([:])
+    let kept = Mutex(KeptNamespaces())
     /// Plumbing into one pod's namespace, one connection at a time.
     let podSerializer = KeyedSerializer()
     let logger: Logger
@@ -108,7 +110,18 @@ public final class KernelDataPlane: ForwarderDataPlane {
         try await podSerializer.run(key) { try self.connectNow(plumbing, prepared: prepared) }
     }
 
+    /// Plumbs, then records which endpoint namespace the connection uses (or lets an unused one go).
     private func connectNow(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) throws {
+        do {
+            try plumbNow(plumbing, prepared: prepared)
+        } catch {
+            if plumbing.outgoing.isKernel, let endpoint = try? endpointSide(plumbing.outgoing) { releaseIfUnused(endpoint.namespace) }
+            throw error
+        }
+        if plumbing.outgoing.isKernel, let endpoint = try? endpointSide(plumbing.outgoing) { use(endpoint.namespace, for: plumbing.connectionID) }
+    }
+
+    private func plumbNow(_ plumbing: Plumbing, prepared: (any PreparedPlumbing)?) throws {
         let incoming = plumbing.incoming, outgoing = plumbing.outgoing
         let pod = (prepared as? PreparedPod).flatMap { $0.url == incoming.inodeURL ? $0 : nil }
         switch (incoming.isKernel, outgoing.isKernel) {
@@ -124,6 +137,7 @@ public final class KernelDataPlane: ForwarderDataPlane {
     }
 
     public func disconnect(_ plumbing: Plumbing) async throws {
+        defer { release(plumbing.connectionID) }
         // The endpoint's side first: its handle is kept, and for a veth that deletes both ends.
         var deletedVeth = false
         for (mechanism, pod) in [(plumbing.outgoing, false), (plumbing.incoming, true)] {
@@ -209,25 +223,44 @@ public final class KernelDataPlane: ForwarderDataPlane {
         let mtu = plumbing.context.mtu == 0 ? tunnel.tunnelMTU : plumbing.context.mtu
         let options = VXLANOptions(vni: vni, local: local, remote: remote, port: port, learning: false)
         if side == .client { try PodNamespaceClaims.check(plumbing.context, interface: name, handle: handle) }
+        let alias = side == .client ? PodNamespaceClaims.clientAlias(plumbing.connectionID) : String("server-\(plumbing.connectionID)".prefix(64))
         let apply = { () throws in
-            try ConnectionContextApplier.apply(plumbing.context, side: side, interface: name, handle: handle, namespace: target,
-                                               alias: side == .client ? PodNamespaceClaims.clientAlias(plumbing.connectionID)
-                                                   : String("server-\(plumbing.connectionID)".prefix(64)))
+            try ConnectionContextApplier.apply(plumbing.context, side: side, interface: name, handle: handle, namespace: target, alias: alias)
         }
-        guard let failure = Self.failure(of: { () throws(NetlinkError) in try node.addVXLAN(name: name, options, options: LinkOptions(mtu: mtu, namespace: target)) }) else {
+        // The same MAC whenever this side is made again (a refresh after the device was deleted,
+        // a restarted forwarder): the other side's neighbour entry stays right, or it would send
+        // to the old MAC — dropped — until the entry goes stale, tens of seconds later.
+        let mac = Self.tunnelMAC(connectionID: plumbing.connectionID, side: side)
+        let create = { () throws(NetlinkError) in
+            try self.node.addVXLAN(name: name, options, options: LinkOptions(mtu: mtu, namespace: target, hardwareAddress: mac))
+        }
+        guard let failure = Self.failure(of: create) else {
             try Self.removing(name, in: handle, onFailureOf: apply)
             return
         }
         guard failure.code == .exists else { throw failure }
         guard let existing = try Self.link(named: name, in: handle) else {
             // Not our device: the kernel refused the VNI (one VXLAN per VNI and port per underlay).
+            let holder = (try? handle.links())?.first { link in
+                if case .vxlan(let read) = link.kind { return read.vni == vni }
+                return false
+            }
             throw NSMError.failedPrecondition(
-                "VXLAN \(name): VNI \(vni) on port \(port) is already used by another tunnel on this node's underlay")
+                "VXLAN \(name): VNI \(vni) on port \(port) is already used by another tunnel on this node's underlay"
+                    + (holder.map { " (\($0.name), alias \($0.alias ?? "none"), in the same namespace)" } ?? ""))
         }
         var sameTunnel = false
         if case .vxlan(let read) = existing.kind { sameTunnel = read.vni == vni }
         guard sameTunnel else {
-            throw NSMError.failedPrecondition("interface \(name) exists in the target namespace and is not this connection's VXLAN (vni \(vni))")
+            guard existing.alias == alias else {
+                throw NSMError.failedPrecondition("interface \(name) exists in the target namespace and is not this connection's VXLAN (vni \(vni))")
+            }
+            // This connection's tunnel from an earlier path (another VNI: a reselect, or a
+            // node that restarted and chose anew): replaced, not left to block the new one.
+            try handle.deleteLink(index: existing.index)
+            try create()
+            try Self.removing(name, in: handle, onFailureOf: apply)
+            return
         }
         if side == .client { try Self.checkOwner(existing, connectionID: plumbing.connectionID) }
         try apply()
@@ -286,11 +319,11 @@ public final class KernelDataPlane: ForwarderDataPlane {
     }
 
     func endpointSide(_ mechanism: Connection_Mechanism) throws -> KeptNamespace {
-        if let identity = mechanism.inodeURL.flatMap(NamespaceIdentity.init(url:)), let found = kept.withLock({ $0[identity] }) { return found }
+        if let identity = mechanism.inodeURL.flatMap(NamespaceIdentity.init(url:)), let found = kept.withLock({ $0.open[identity] }) { return found }
         let namespace = try namespace(mechanism)
-        if let found = kept.withLock({ $0[namespace.identity] }) { return found }
+        if let found = kept.withLock({ $0.open[namespace.identity] }) { return found }
         let created = KeptNamespace(namespace: namespace, handle: try NetlinkHandle(namespace: namespace))
-        kept.withLock { $0[namespace.identity] = created }
+        kept.withLock { $0.open[namespace.identity] = created }
         return created
     }
 }
