@@ -109,19 +109,25 @@ public final class LocalCluster: @unchecked Sendable {
     /// node namespace: every gRPC hop with mutual TLS, identities from the agent.
     public func startControlPlane() async throws {
         if secure { try await startAgent() }
-        let registry = try ManagedProcess(
-            name: "registry", executable: executable,
-            arguments: ["registry", "--listen-on", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory,
-            environment: componentEnvironment)
-        processes["registry"] = registry
+        try await startRegistry()
         let dns = try ManagedProcess(
             name: "cluster-dns", executable: executable,
             arguments: ["dns", "serve", "--listen", "\(Self.clusterDNS):53", "--zone", Self.clusterDomain] + clusterRecords.flatMap { ["--record", $0] },
             namespace: namespaces["fabric"], logDirectory: directory)
         processes["cluster-dns"] = dns
-        try await registry.ready()
         try await dns.ready()
         for node in 0..<nodeCount { try await startNode(node) }
+    }
+
+    /// `nsm registry` in the fabric namespace, on the cluster's TCP and unix addresses; returns
+    /// once it is ready (also after a crash: it starts empty, its registrants register again).
+    public func startRegistry() async throws {
+        let registry = try ManagedProcess(
+            name: "registry", executable: executable,
+            arguments: ["registry", "--listen-on", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory,
+            environment: componentEnvironment)
+        processes["registry"] = registry
+        try await registry.ready()
     }
 
     /// `nsm spiffe-agent` in the fabric namespace: the cluster's Workload API.
@@ -175,7 +181,7 @@ public final class LocalCluster: @unchecked Sendable {
 
     /// Stops every process (SIGTERM, then SIGKILL), deletes the namespaces and the directory.
     public func tearDown() async {
-        for (_, process) in processes.sorted(by: { order($0.key) < order($1.key) }) { await process.stop(grace: .seconds(5)) }
+        await stopProcesses()
         processes = [:]
         for name in NetworkNamespace.names() where name.hasPrefix(prefix + "-") {
             try? NetworkNamespace.delete(named: name)
@@ -183,6 +189,11 @@ public final class LocalCluster: @unchecked Sendable {
         namespaces = [:]
         Self.removePodFiles(prefix: prefix)
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Stops every process (SIGTERM, then SIGKILL after 5 s), endpoints first, the agent last.
+    public func stopProcesses() async {
+        for (_, process) in processes.sorted(by: { order($0.key) < order($1.key) }) { await process.stop(grace: .seconds(5)) }
     }
 
     /// Removes `/etc/netns/<prefix>-*` (the pods' resolv.conf files).

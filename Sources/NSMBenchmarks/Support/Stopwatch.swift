@@ -19,6 +19,7 @@ public struct Percentiles: Sendable {
     public var p50: Double
     public var p90: Double
     public var p99: Double
+    public var max: Double
     public var mean: Double
     public var total: Double
     public var count: Int
@@ -32,6 +33,7 @@ public struct Percentiles: Sendable {
         p50 = at(0.5)
         p90 = at(0.9)
         p99 = at(0.99)
+        max = sorted.last ?? .nan
         total = sorted.reduce(0, +)
         mean = sorted.isEmpty ? .nan : total / Double(sorted.count)
         count = sorted.count

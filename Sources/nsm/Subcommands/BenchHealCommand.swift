@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import NSMLocalMesh
+
+/// `nsm bench heal`: how long pods are without their service after each kind of fault.
+struct BenchHealCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heal",
+        abstract: "Break a local two-node mesh in each way in turn and time every pod's way back (probes every 10 ms); count what is left after.",
+        discussion: """
+            Faults, in order: \(HealFault.allCases.map(\.rawValue).joined(separator: ", ")). \
+            Needs root. Build with -c release for meaningful numbers: swift build -c release --product nsm
+            """
+    )
+
+    @Option(help: "Comma-separated pod counts.")
+    var sizes: String = "1,10,100"
+
+    @Option(help: "Comma-separated faults (default: all, in the order above).")
+    var faults: String?
+
+    @Option(help: "Copy the components' logs into this directory (one folder per size) before each cluster is removed.")
+    var keepLogs: String?
+
+    @Flag(help: "Print the table as Markdown.")
+    var markdown = false
+
+    func run() async throws {
+        ProcessExecutor.install()
+        guard getuid() == 0 else { throw ValidationError("nsm bench heal creates network namespaces: run it as root") }
+        let counts = try sizes.split(separator: ",").map { text -> Int in
+            guard let value = Int(text), value > 0, value <= 1000 else { throw ValidationError("--sizes: \"\(text)\" is not 1-1000") }
+            return value
+        }
+        let chosen: [HealFault]
+        do { chosen = try faults.map(HealFault.parse) ?? HealFault.allCases } catch { throw ValidationError("\(error)") }
+        var benchmark = HealBenchmark(sizes: counts, faults: chosen) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        benchmark.keepLogs = keepLogs
+        print(HealBenchmark.render(try await benchmark.run(), markdown: markdown))
+    }
+}
