@@ -41,6 +41,12 @@ public struct DataPlaneElement: NetworkServiceElement {
         }
         if let local, let namespace = sides.outgoing.inodeURL { endpointNamespaces[local] = namespace }
         let plumbing = Plumbing(connectionID: connection.id, incoming: sides.incoming, outgoing: sides.outgoing, context: connection.context)
+        if let previous = context.metadata[Plumbed.self], previous.outgoing.isKernel,
+           previous.outgoing.inodeURL != plumbing.outgoing.inodeURL || previous.outgoing.kernelInterfaceName != plumbing.outgoing.kernelInterfaceName {
+            // Moved to another endpoint (a reselect keeps the connection id, and its tunnel's
+            // VNI): the old endpoint's side goes first, or it would hold the VNI the new one needs.
+            try? await dataPlane.disconnect(Plumbing(connectionID: previous.connectionID, incoming: Connection_Mechanism(), outgoing: previous.outgoing, context: previous.context))
+        }
         do {
             try await dataPlane.connect(plumbing, prepared: prepared)
         } catch {
