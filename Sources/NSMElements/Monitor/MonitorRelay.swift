@@ -99,8 +99,17 @@ public final class MonitorRelay: Service, Sendable {
             for id in mine { state.urlByID.removeValue(forKey: id) }
             return mine
         }
+        // All at once: an endpoint dying with a hundred connections must not have them closed
+        // one after the other while their pods wait.
+        if let onLost {
+            await withDiscardingTaskGroup { group in
+                for id in current {
+                    guard let known = monitor.connections[id] else { continue }
+                    group.addTask { await onLost(known) }
+                }
+            }
+        }
         for id in current {
-            if let onLost, let known = monitor.connections[id] { await onLost(known) }
             guard var known = monitor.connections[id] else { continue }
             logger.info("next hop lost the connection; marking it down", metadata: ["nsm.connection.id": "\(id)", "next": "\(url)", "reason": "\(reason)"])
             known.state = .down
