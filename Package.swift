@@ -311,7 +311,7 @@ let package = Package(
         .target(name: "KernelTestSupport", dependencies: ["Netlink", "ChildProcesses"], path: "Tests/KernelTestSupport", swiftSettings: strictSettings),
         .testTarget(
             name: "NSMDataPlaneTests",
-            dependencies: ["NSMDataPlane", "NSMElements", "NSMCore", "NSMAPI", "Netlink", "KernelTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            dependencies: ["NSMDataPlane", "NSMElements", "NSMCore", "NSMAPI", "Netlink", "IPAddressing", "KernelTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2")],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"], swiftSettings: strictSettings),

@@ -53,7 +53,9 @@ struct RegistryOutageTests {
             // Its other service kept its connection, untouched.
             #expect(client.connections[1].path.pathSegments.map(\.id) == before[1].path.pathSegments.map(\.id))
             let disconnects = mesh.nodes[0].dataPlane.history.filter { $0.hasPrefix("disconnect") }
-            #expect(disconnects == ["disconnect \(before[0].path.pathSegments[2].id)"], "\(disconnects)")
+            // Only the dead endpoint's connection was unplumbed (by the forwarder when the endpoint
+            // went, and again by the heal's Close: disconnecting is idempotent).
+            #expect(Set(disconnects) == ["disconnect \(before[0].path.pathSegments[2].id)"], "\(disconnects)")
             #expect(mesh.nodes[0].dataPlane.connected[before[1].path.pathSegments[2].id] != nil)
             await runner.stopAll()
         }
