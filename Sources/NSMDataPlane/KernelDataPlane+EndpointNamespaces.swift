@@ -38,6 +38,6 @@ extension KernelDataPlane {
         kept.withLock { $0.dropIfUnused(namespace.identity) }
     }
 
-    /// How many endpoint namespaces are held open (for tests).
-    var keptEndpointNamespaces: Int { kept.withLock { $0.open.count } }
+    /// How many endpoint namespaces are held open (diagnostics, tests).
+    public var keptEndpointNamespaces: Int { kept.withLock { $0.open.count } }
 }

@@ -25,4 +25,25 @@ extension HealBenchmark {
     }
 
     static func count(_ value: Double) -> String { value.isNaN ? "-" : String(Int(value)) }
+
+    /// The results as JSON (for scripts and tests): per size, each fault's numbers in
+    /// milliseconds and probes, and the leftovers.
+    public static func json(_ results: [Result]) throws -> String {
+        func number(_ value: Double) -> Any { value.isNaN ? NSNull() : value }
+        let objects: [[String: Any]] = results.map { result in
+            [
+                "pods": result.count,
+                "faults": result.outcomes.map { outcome -> [String: Any] in
+                    [
+                        "fault": outcome.fault.rawValue, "cut": outcome.pods, "notBack": outcome.notBack, "reselected": outcome.reselected,
+                        "backP50Ms": number(outcome.back.p50), "backP90Ms": number(outcome.back.p90), "backMaxMs": number(outcome.back.max),
+                        "lostP50": number(outcome.lost.p50), "lostMax": number(outcome.lost.max),
+                    ]
+                },
+                "leftovers": result.leftovers,
+            ]
+        }
+        let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
 }

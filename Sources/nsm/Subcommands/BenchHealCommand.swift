@@ -25,6 +25,9 @@ struct BenchHealCommand: AsyncParsableCommand {
     @Flag(help: "Print the table as Markdown.")
     var markdown = false
 
+    @Flag(help: "Print the results as JSON instead of a table.")
+    var json = false
+
     func run() async throws {
         ProcessExecutor.install()
         guard getuid() == 0 else { throw ValidationError("nsm bench heal creates network namespaces: run it as root") }
@@ -38,6 +41,7 @@ struct BenchHealCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         benchmark.keepLogs = keepLogs
-        print(HealBenchmark.render(try await benchmark.run(), markdown: markdown))
+        let results = try await benchmark.run()
+        print(json ? try HealBenchmark.json(results) : HealBenchmark.render(results, markdown: markdown))
     }
 }
