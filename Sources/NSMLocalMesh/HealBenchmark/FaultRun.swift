@@ -106,14 +106,15 @@ struct FaultRun {
         while ContinuousClock.now < end, !affected.indices.allSatisfy({ recorder.recovery(affected[$0], after: times[$0], awayFrom: old[$0]).answered != nil }) {
             try await Task.sleep(for: .milliseconds(20))
         }
-        var back: [Double] = [], lost: [Double] = [], notBack = 0
+        var back: [Double] = [], lost: [Double] = [], stranded: [Int] = []
         for (index, pod) in affected.enumerated() {
             let time = times[index]
             let recovery = recorder.recovery(pod, after: time, awayFrom: old[index])
-            if let answered = recovery.answered { back.append(Double(answered - time) / 1e6) } else { notBack += 1 }
+            if let answered = recovery.answered { back.append(Double(answered - time) / 1e6) } else { stranded.append(pod) }
             lost.append(Double(recovery.lost))
         }
-        return .init(fault: fault, pods: affected.count, back: Percentiles(back), notBack: notBack, lost: Percentiles(lost), reselected: 0)
+        describe(stranded, after: fault)
+        return .init(fault: fault, pods: affected.count, back: Percentiles(back), notBack: stranded.count, lost: Percentiles(lost), reselected: 0)
     }
 
     /// After a restart: probes keep going for a while once the process is back (its clients
@@ -122,7 +123,7 @@ struct FaultRun {
     func observe(_ fault: HealFault, from killed: UInt64, window: Duration = .seconds(5)) async throws -> HealBenchmark.Outcome {
         try await Task.sleep(for: window)
         let until = monotonicNanoseconds() - 500_000_000  // replies to the last probes may still be on their way
-        var back: [Double] = [], lost: [Double] = []
+        var back: [Double] = [], lost: [Double] = [], notBack: [Int] = []
         for pod in pods.indices {
             let losses = recorder.lostProbes(pod, sentIn: killed...until)
             lost.append(Double(losses.count))
@@ -130,8 +131,20 @@ struct FaultRun {
                 back.append(0)
                 continue
             }
-            if let answered = recorder.recovery(pod, after: last + 1).answered { back.append(Double(answered - killed) / 1e6) }
+            if let answered = recorder.recovery(pod, after: last + 1).answered { back.append(Double(answered - killed) / 1e6) } else { notBack.append(pod) }
         }
+        describe(notBack, after: fault)
         return .init(fault: fault, pods: pods.count, back: Percentiles(back), notBack: pods.count - back.count, lost: Percentiles(lost), reselected: 0)
+    }
+
+    /// Logs what the first few pods left without their service hold: their connection as the
+    /// client has it, and their interfaces as the kernel has them.
+    func describe(_ stranded: [Int], after fault: HealFault) {
+        for pod in stranded.prefix(3) {
+            let connection = clients[pod].connections.first
+            let held = connection.map { "endpoint \($0.networkServiceEndpointName), \($0.context.ipContext.srcIpAddrs) → \($0.context.ipContext.dstIpAddrs), mechanism \($0.mechanism.parameters)" } ?? "none"
+            let interfaces = (try? runIn(pods[pod], "/usr/sbin/ip", ["-d", "-br", "addr", "show"]).output) ?? "?"
+            benchmark.log("\(fault.rawValue): pod\(pod) not back; its connection: \(held); its interfaces:\n\(interfaces)")
+        }
     }
 }
