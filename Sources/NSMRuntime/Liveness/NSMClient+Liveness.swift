@@ -11,8 +11,9 @@ extension NSMClient {
         var lastReply: ContinuousClock.Instant
         /// Timeouts in a row: the first re-requests the same path, the next reselects.
         var strikes = 0
-        /// Whether this address ever answered: one that never did (an endpoint that drops ICMP)
-        /// is not healed for its silence, or the pod would be moved around forever.
+        /// Whether this connection's endpoint address ever answered (this one, or the one before
+        /// a heal moved it): one that never did (an endpoint that drops ICMP) is not healed for
+        /// its silence, or the pod would be moved around forever.
         var answered = false
         /// When each outstanding probe was sent, by sequence number.
         var sentAt: [UInt16: ContinuousClock.Instant] = [:]
@@ -34,7 +35,10 @@ extension NSMClient {
                     current.insert(id)
                     if watched[id]?.probe.target == target || unprobeable[id] == target { continue }
                     do {
-                        watched[id] = Watched(probe: try EchoProbe(target: target, namespace: pool.passingNamespace), lastReply: now)
+                        // A connection whose earlier endpoint answered stays watched on its new one:
+                        // a path that never works after a heal is healed again, not left dark.
+                        watched[id] = Watched(
+                            probe: try EchoProbe(target: target, namespace: pool.passingNamespace), lastReply: now, answered: watched[id]?.answered ?? false)
                     } catch {
                         // Said once per target: the connection is still served, only not watched.
                         unprobeable[id] = target
