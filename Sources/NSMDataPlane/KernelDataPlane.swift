@@ -138,6 +138,10 @@ public final class KernelDataPlane: ForwarderDataPlane {
 
     public func disconnect(_ plumbing: Plumbing) async throws {
         defer { release(plumbing.connectionID) }
+        logger.debug("unplumbing", metadata: [
+            "nsm.connection.id": "\(plumbing.connectionID)", "incoming": "\(plumbing.incoming.kernelInterfaceName ?? "-")",
+            "outgoing": "\(plumbing.outgoing.kernelInterfaceName ?? "-")",
+        ])
         // The endpoint's side first: its handle is kept, and for a veth that deletes both ends.
         var deletedVeth = false
         for (mechanism, pod) in [(plumbing.outgoing, false), (plumbing.incoming, true)] {
@@ -234,7 +238,11 @@ public final class KernelDataPlane: ForwarderDataPlane {
         let create = { () throws(NetlinkError) in
             try self.node.addVXLAN(name: name, options, options: LinkOptions(mtu: mtu, namespace: target, hardwareAddress: mac))
         }
+        let described: Logger.Metadata = [
+            "nsm.connection.id": "\(plumbing.connectionID)", "interface": "\(name)", "side": "\(side)", "vni": "\(vni)", "remote": "\(remote)",
+        ]
         guard let failure = Self.failure(of: create) else {
+            logger.debug("tunnel end made", metadata: described)
             try Self.removing(name, in: handle, onFailureOf: apply)
             return
         }
@@ -257,12 +265,14 @@ public final class KernelDataPlane: ForwarderDataPlane {
             }
             // This connection's tunnel from an earlier path (another VNI: a reselect, or a
             // node that restarted and chose anew): replaced, not left to block the new one.
+            logger.debug("tunnel end replaced", metadata: described.merging(["was": "\(existing.kind.map { "\($0)" } ?? "?")"]) { $1 })
             try handle.deleteLink(index: existing.index)
             try create()
             try Self.removing(name, in: handle, onFailureOf: apply)
             return
         }
         if side == .client { try Self.checkOwner(existing, connectionID: plumbing.connectionID) }
+        logger.debug("tunnel end kept", metadata: described)
         try apply()
     }
 

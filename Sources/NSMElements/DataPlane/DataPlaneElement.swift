@@ -1,3 +1,4 @@
+import Logging
 public import NSMAPI
 public import NSMCore
 
@@ -45,6 +46,9 @@ public struct DataPlaneElement: NetworkServiceElement {
            previous.outgoing.inodeURL != plumbing.outgoing.inodeURL || previous.outgoing.kernelInterfaceName != plumbing.outgoing.kernelInterfaceName {
             // Moved to another endpoint (a reselect keeps the connection id, and its tunnel's
             // VNI): the old endpoint's side goes first, or it would hold the VNI the new one needs.
+            context.logger.debug("moved to another endpoint: unplumbing the old side", metadata: [
+                "nsm.connection.id": "\(connection.id)", "was": "\(previous.outgoing.parameters)", "now": "\(plumbing.outgoing.parameters)",
+            ])
             try? await dataPlane.disconnect(Plumbing(connectionID: previous.connectionID, incoming: Connection_Mechanism(), outgoing: previous.outgoing, context: previous.context))
         }
         do {

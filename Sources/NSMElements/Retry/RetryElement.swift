@@ -20,9 +20,9 @@ public struct RetryElement: NetworkServiceElement {
         public var onFailure: @Sendable (String) -> Void
         /// Asked before each retry whether it reselects (default: always) or requests the same
         /// path again.
-        public var reselect: @Sendable () -> Bool
+        public var reselect: @Sendable () async -> Bool
 
-        public init(backoff: Backoff, onFailure: @escaping @Sendable (String) -> Void, reselect: @escaping @Sendable () -> Bool = { true }) {
+        public init(backoff: Backoff, onFailure: @escaping @Sendable (String) -> Void, reselect: @escaping @Sendable () async -> Bool = { true }) {
             self.backoff = backoff
             self.onFailure = onFailure
             self.reselect = reselect
@@ -50,7 +50,11 @@ public struct RetryElement: NetworkServiceElement {
                 }
                 let pause = retrying.backoff.next()
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
-                guard retrying.reselect() else { continue }
+                guard await retrying.reselect() else {
+                    context.logger.debug("retrying along the same path", metadata: ["nsm.connection.id": "\(request.connection.id)"])
+                    continue
+                }
+                context.logger.debug("retrying with a new endpoint", metadata: ["nsm.connection.id": "\(request.connection.id)"])
                 request.connection.context = Connectioncontext_ConnectionContext()
                 request.connection.networkServiceEndpointName = ""
                 request.connection.mechanism = Connection_Mechanism()

@@ -15,12 +15,32 @@ struct FaultRun {
     let recorder: ProbeRecorder
     let benchmark: HealBenchmark
 
-    /// Waits until every pod's probes get through and its liveness check watches its connection.
+    /// Waits until every pod's probes get through, and its client's own liveness check has seen
+    /// them do so (a fault right after a repair would otherwise find the client still unsure).
     func settle() async throws {
-        let since = monotonicNanoseconds()
+        let since = monotonicNanoseconds(), now = ContinuousClock.now
         let clients = self.clients, recorder = self.recorder
-        try await waitUntil("every pod's data path answering", seconds: 60) {
-            clients.indices.allSatisfy { recorder.answered($0, sentSince: since) && clients[$0].answeringDataPaths.count == 1 }
+        @Sendable func waiting() async -> [Int] {
+            var waiting: [Int] = []
+            for (index, client) in clients.enumerated() {
+                guard recorder.answered(index, sentSince: since), let id = client.answeringDataPaths.first,
+                      await client.dataPathAnswers(id, since: now) == true
+                else {
+                    waiting.append(index)
+                    continue
+                }
+            }
+            return waiting
+        }
+        do {
+            try await waitUntil("every pod's data path answering", seconds: 60) { await waiting().isEmpty }
+        } catch {
+            let stragglers = await waiting()
+            for pod in stragglers.prefix(3) {
+                benchmark.log("pod\(pod): probes answered: \(recorder.answered(pod, sentSince: since)), client watching: \(clients[pod].answeringDataPaths)")
+            }
+            describe(stragglers, after: nil)
+            throw error
         }
     }
 
@@ -139,12 +159,12 @@ struct FaultRun {
 
     /// Logs what the first few pods left without their service hold: their connection as the
     /// client has it, and their interfaces as the kernel has them.
-    func describe(_ stranded: [Int], after fault: HealFault) {
+    func describe(_ stranded: [Int], after fault: HealFault?) {
         for pod in stranded.prefix(3) {
             let connection = clients[pod].connections.first
             let held = connection.map { "endpoint \($0.networkServiceEndpointName), \($0.context.ipContext.srcIpAddrs) → \($0.context.ipContext.dstIpAddrs), mechanism \($0.mechanism.parameters)" } ?? "none"
             let interfaces = (try? runIn(pods[pod], "/usr/sbin/ip", ["-d", "-br", "addr", "show"]).output) ?? "?"
-            benchmark.log("\(fault.rawValue): pod\(pod) not back; its connection: \(held); its interfaces:\n\(interfaces)")
+            benchmark.log("\(fault?.rawValue ?? "settling"): pod\(pod) not back; its connection: \(held); its interfaces:\n\(interfaces)")
         }
     }
 }

@@ -96,7 +96,8 @@ public struct HealBenchmark: Sendable {
         let identity = try WorkloadAPISource(endpoint: cluster.agentSocket)
         try await identity.prime(timeout: .seconds(30))
         var logger = Logger(label: "nsm.bench")
-        logger.logLevel = keepLogs == nil ? .critical : .info  // the pods' clients, on standard error
+        // The pods' clients, on standard error: quiet unless logs are kept (then NSM_LOG_LEVEL, or info).
+        logger.logLevel = keepLogs == nil ? .critical : ProcessInfo.processInfo.environment["NSM_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let pools = pods.map { GRPCClientPool(passingNamespace: $0.path, identity: identity) }
         let inspector = GRPCClientPool(identity: identity)
         let manager = try NSMURL(cluster.managerURL(0))

@@ -43,11 +43,15 @@ extension NSMClient {
         let service = configuration.annotation.services[index].networkService
         let before = state.withLock { $0.connections[index]?.networkServiceEndpointName }
         if heal { configuration.onEvent?(.lost(service: service, reason: cause)) }
-        // Retries keep the path while its data path answers (a hop of the control plane is
-        // away, the interface works); once it does not, they reselect.
+        // Retries keep the path while its data path answers — a probe sent after the failure
+        // comes back (a hop of the control plane is away, the interface works); once it does
+        // not, they reselect.
         let retrying = RetryElement.Retrying(
             backoff: Backoff(initial: configuration.retryInterval, maximum: .seconds(1)), onFailure: failureReporter(index),
-            reselect: { [weak self] in heal || self?.dataPathAlive(id) != true })
+            reselect: { [weak self] in
+                guard !heal, let self else { return true }
+                return await dataPathAnswers(id, since: .now) != true
+            })
         guard let connection = try? await request(index, reselect: heal, retrying: retrying, unlessAnswering: unlessAnswering), heal,
               !unlessAnswering || connection.networkServiceEndpointName != before
         else { return }

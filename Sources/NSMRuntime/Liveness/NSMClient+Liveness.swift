@@ -86,14 +86,14 @@ extension NSMClient {
     /// probe intervals for one; nil when its data path is not watched (no liveness check, or its
     /// address never answered). A heal asks this first: a path the control plane lost while its
     /// data path answers (a manager or forwarder restarting) is requested again as it is.
-    func dataPathAnswers(_ id: String, since: ContinuousClock.Instant) async -> Bool? {
+    public func dataPathAnswers(_ id: String, since: ContinuousClock.Instant) async -> Bool? {
         guard let check = configuration.liveness, state.withLock({ $0.answering.contains(id) }) else { return nil }
         let deadline = since + check.interval * 2 + .milliseconds(50)
-        while ContinuousClock.now < deadline {
+        while true {
             if let sent = state.withLock({ $0.answeredProbeSent[id] }), sent > since { return true }
+            guard ContinuousClock.now < deadline else { return false }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        return false
     }
 
     /// Whether connection `id`'s data path answered a probe sent within the last timeout; nil
