@@ -19,6 +19,9 @@ struct BenchHealCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated faults (default: all, in the order above).")
     var faults: String?
 
+    @Option(help: "Milliseconds between two probes of a pod (1-1000).")
+    var probeIntervalMs: Int = 10
+
     @Option(help: "Copy the components' logs into this directory (one folder per size) before each cluster is removed.")
     var keepLogs: String?
 
@@ -41,6 +44,8 @@ struct BenchHealCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         benchmark.keepLogs = keepLogs
+        guard (1...1000).contains(probeIntervalMs) else { throw ValidationError("--probe-interval-ms: \(probeIntervalMs) is not 1-1000") }
+        benchmark.probeInterval = .milliseconds(probeIntervalMs)
         let results = try await benchmark.run()
         print(json ? try HealBenchmark.json(results) : HealBenchmark.render(results, markdown: markdown))
     }
