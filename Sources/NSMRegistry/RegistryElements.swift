@@ -46,10 +46,10 @@ public struct ServiceStorageElement: RegistryElement {
 public struct ValidateEndpointElement: RegistryElement {
     /// Bounds on one registration: an entry is kept in memory, sent to every watcher, and with the
     /// Kubernetes store becomes an object named after it (a DNS subdomain: at most 253 characters).
-    public static let maximumNameBytes = 253
-    public static let maximumURLBytes = 1024
-    public static let maximumLabelsPerService = 256
-    public static let maximumLabelBytes = 1024
+    public static let maximumNameBytes = MessageBounds.nameBytes
+    public static let maximumURLBytes = MessageBounds.urlBytes
+    public static let maximumLabelsPerService = MessageBounds.labels
+    public static let maximumLabelBytes = MessageBounds.labelBytes
 
     public init() {}
 

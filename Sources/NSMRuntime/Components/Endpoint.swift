@@ -86,6 +86,7 @@ public struct Endpoint: Sendable {
         // endpoint that advertised DNS it does not serve would hold every negative answer.
         let ownDNS = configuration.dnsZone.map { OwnDNSServerElement(searchDomains: [String($0.origin.description.dropLast())]) }
         let chain = NetworkServiceChain([
+            ValidateRequestElement(),
             pool.identity.map { PathTokenElement(identity: $0) },
             UpdatePathElement(name: configuration.name),
             ExpiresElement(lifetime: configuration.maxTokenLifetime),

@@ -66,6 +66,7 @@ public struct Manager: Sendable {
         let excludedPrefixes = configuration.excludedPrefixesFile.map { ExcludedPrefixesElement(file: ExcludedPrefixesFile(path: $0)) }
         let owners = ConnectionOwnerElement()
         let chain = NetworkServiceChain([
+            ValidateRequestElement(),
             configuration.checksCallerNamespace ? CallerNamespaceElement() : nil,
             pool.identity.map { PathTokenElement(identity: $0) },
             UpdatePathElement(name: configuration.name),
