@@ -10,25 +10,12 @@ import time
 import pytest
 
 from conftest import INSECURE, free_port, nsm_binary
+from hostile_cases import INVALID_ARGUMENT, TRANSPORT_EXPECTED, call_and_check, healthy, transport_cases
 from netns import Namespace
-from raw_h2 import RawConnection, grpc_message
+from raw_h2 import grpc_message
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs the mesh in a network namespace of its own")
 REQUEST = "/networkservice.NetworkService/Request"
-HEALTH = "/grpc.health.v1.Health/Check"
-OK, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL = 0, 3, 8, 12, 13
-
-
-def healthy(path):
-    try:
-        connection = RawConnection(path, timeout=10)
-    except OSError:
-        return False
-    try:
-        outcome = connection.call(HEALTH, grpc_message(b""))
-        return outcome.status == OK and outcome.data == grpc_message(b"\x08\x01")
-    finally:
-        connection.close()
 
 
 @pytest.fixture(scope="module")
@@ -85,47 +72,28 @@ def connection_request(stubs, **fields):
 
 def case_body(stubs, name):
     path = stubs.connection_pb2.Path(path_segments=[stubs.connection_pb2.PathSegment(name=f"hop{i}", id=str(i)) for i in range(10_000)])
-    return {
-        "invalid protobuf bytes": (REQUEST, grpc_message(b"\xff\xff\xff\xff\x0f"), {}),
-        "a message over the 4 MiB limit": (REQUEST, b"\x00" + (5 << 20).to_bytes(4, "big") + b"\x00" * 1024, {}),
-        "a compressed message": (REQUEST, b"\x01" + (3).to_bytes(4, "big") + b"abc", {}),
-        "wrong content-type": (REQUEST, grpc_message(connection_request(stubs)), {"content_type": "text/plain"}),
-        "unknown method": ("/networkservice.NetworkService/Steal", grpc_message(connection_request(stubs)), {}),
+    cases = transport_cases(REQUEST, connection_request(stubs))
+    cases.update({
         "a 1 MB connection id": (REQUEST, grpc_message(connection_request(stubs, id="i" * (1 << 20))), {}),
         "a path of 10,000 segments": (REQUEST, grpc_message(connection_request(stubs, path=path)), {}),
         "10,000 labels": (REQUEST, grpc_message(connection_request(stubs, labels={f"k{i}": "v" for i in range(10_000)})), {}),
         "a 1 MB label value": (REQUEST, grpc_message(connection_request(stubs, labels={"app": "v" * (1 << 20)})), {}),
-        "a request that ends inside a message": (REQUEST, grpc_message(connection_request(stubs))[:-3], {}),
-    }[name]
+    })
+    return cases[name]
 
 
 EXPECTED = {
-    "invalid protobuf bytes": ({INVALID_ARGUMENT, INTERNAL}, None),
-    "a message over the 4 MiB limit": ({RESOURCE_EXHAUSTED}, "exceeds"),
-    "a compressed message": ({UNIMPLEMENTED}, "compressed"),
-    "wrong content-type": ({INTERNAL}, "content-type"),
-    "unknown method": ({UNIMPLEMENTED}, None),
+    **TRANSPORT_EXPECTED,
     "a 1 MB connection id": ({INVALID_ARGUMENT}, "at most 512 are accepted"),
     "a path of 10,000 segments": ({INVALID_ARGUMENT}, "10000 segments; at most 32"),
     "10,000 labels": ({INVALID_ARGUMENT}, "10000 entries; at most 256"),
     "a 1 MB label value": ({INVALID_ARGUMENT}, "longer than 1024 bytes"),
-    "a request that ends inside a message": ({INTERNAL}, "inside a message"),
 }
 
 
 @pytest.mark.parametrize("server", ["manager", "forwarder", "endpoint"])
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_hostile_request_gets_a_precise_status_and_the_server_serves_on(servers, stubs, server, name):
-    path, body, options = case_body(stubs, name)
-    connection = RawConnection(servers["sockets"][server])
-    try:
-        outcome = connection.call(path, body, **options)
-    finally:
-        connection.close()
-    codes, words = EXPECTED[name]
-    assert outcome.status in codes, outcome
-    if words:
-        assert words in outcome.message, outcome
-    assert len(outcome.message) <= 1100, f"{len(outcome.message)}-byte grpc-message"
+    call_and_check(servers["sockets"][server], case_body(stubs, name), EXPECTED[name])
     assert all(process.poll() is None for process in servers["processes"])
     assert healthy(servers["sockets"][server])
