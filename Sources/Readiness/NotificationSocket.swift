@@ -1,14 +1,36 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// systemd's readiness protocol, the receiving side: a unix datagram socket at `path` (pass it
 /// to a child as `NOTIFY_SOCKET`) whose `READY=1` message resolves ``ready`` with the message's
 /// `STATUS=`. A thread of its own blocks in `recv`; ``close()`` ends it.
+///
+/// The descriptor is the thread's to close, and is shut down (to wake the thread) only while it
+/// is still open: once closed, its number may already belong to another socket — shutting that
+/// one down stopped another process's readiness from ever arriving.
 public final class NotificationSocket: Sendable {
     public let path: String
     /// Resolved with the child's status once it sends `READY=1`.
     public let ready = ReadySignal<String>()
-    private let fd: Int32
+    /// Resolved once the receiving thread has closed the socket (after ``close()``).
+    public let stopped = ReadySignal<Void>()
+    /// The socket while it is open; nil once the receiving thread has closed it.
+    private let descriptor: Descriptor
+
+    private final class Descriptor: Sendable {
+        let fd: Mutex<Int32?>
+        init(_ fd: Int32) { self.fd = Mutex(fd) }
+        /// Wakes the receiving thread, if the socket is still open.
+        func shutDown() { fd.withLock { if let fd = $0 { _ = shutdown(fd, Int32(SHUT_RDWR)) } } }
+        /// Closes the socket; after this nothing touches its number.
+        func close() {
+            fd.withLock { fd in
+                if let open = fd { Glibc.close(open) }
+                fd = nil
+            }
+        }
+    }
 
     public init(path: String) throws {
         unlink(path)
@@ -33,8 +55,9 @@ public final class NotificationSocket: Sendable {
             throw NotificationSocketError("bind \(path): \(problem)")
         }
         self.path = path
-        self.fd = fd
-        let ready = self.ready
+        let descriptor = Descriptor(fd)
+        self.descriptor = descriptor
+        let ready = self.ready, stopped = self.stopped
         let thread = Thread {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -46,7 +69,8 @@ public final class NotificationSocket: Sendable {
                 let status = lines.first { $0.hasPrefix("STATUS=") }.map { String($0.dropFirst(7)) } ?? ""
                 ready.resolve(status)
             }
-            Glibc.close(fd)
+            descriptor.close()
+            stopped.resolve(())
         }
         thread.name = "nsm-notify"
         thread.start()
@@ -54,11 +78,11 @@ public final class NotificationSocket: Sendable {
 
     /// Stops receiving (the receiving thread closes the socket) and removes the socket file.
     public func close() {
-        shutdown(fd, Int32(SHUT_RDWR))
+        descriptor.shutDown()
         unlink(path)
     }
 
-    deinit { shutdown(fd, Int32(SHUT_RDWR)) }
+    deinit { descriptor.shutDown() }
 }
 
 public struct NotificationSocketError: Error, CustomStringConvertible {

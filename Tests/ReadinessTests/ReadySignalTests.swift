@@ -50,6 +50,36 @@ struct ReadySignalTests {
         #expect(try await socket.ready.wait() == "listening on unix:///x")
     }
 
+    @Test("a closed receiver dropped after a new one was made does not silence the new one (its descriptor number may be the new one's)")
+    func droppedReceiverLeavesTheNextAlone() async throws {
+        let directory = NSTemporaryDirectory() + "nsm-notify-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // As a restarted child: the old receiver closed, a new one at the same path, the old dropped.
+        for round in 0..<50 {
+            let path = "\(directory)/child.notify"
+            var old: NotificationSocket? = try NotificationSocket(path: path)
+            old?.close()
+            try await old?.stopped.wait()  // its descriptor number is free now: the next socket takes it
+            let new = try NotificationSocket(path: path)
+            defer { new.close() }
+            old = nil
+            _ = old
+            #expect(ServiceNotification.send("READY=1\nSTATUS=round \(round)\n", to: path))
+            let status = try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask { try await new.ready.wait() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(5))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+            #expect(status == "round \(round)", "round \(round): the new receiver never heard READY=1")
+            if status == nil { break }
+        }
+    }
+
     @Test("without NOTIFY_SOCKET nothing is sent")
     func noSocket() {
         unsetenv("NOTIFY_SOCKET")
