@@ -135,7 +135,7 @@ public struct MeshBenchmark: Sendable {
             // Check one pod really got its interfaces.
             let last = try runIn(pods[pods.count - 1], "/usr/sbin/ip", ["-br", "addr", "show"])
             guard last.output.contains("nsm-0") else { throw LocalMeshError("the last pod has no nsm-0 interface:\n\(last.output)") }
-            let rss = Self.residentKilobytes(cluster.processes["node0"]?.pid ?? 0)
+            let rss = processResidentKilobytes(cluster.processes["node0"]?.pid ?? 0)
             await group.triggerGracefulShutdown()
             return Result(
                 count: size, sameNode: Percentiles(sameNode), crossNode: crossNode ? Percentiles(cross) : nil, cni: nil, nodeRSSKilobytes: rss,
@@ -155,13 +155,6 @@ public struct MeshBenchmark: Sendable {
         for text in texts { _ = try PathToken.verify(text, signer: svid.leaf) }
         let verified = monotonicNanoseconds()
         return (Double(signed - signing) / 1e3 / Double(rounds), Double(verified - signed) / 1e3 / Double(rounds))
-    }
-
-    static func residentKilobytes(_ pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-        else { return 0 }
-        return Int(line.split(whereSeparator: \.isWhitespace)[1]) ?? 0
     }
 
     public static func render(_ results: [Result], markdown: Bool) -> String {
