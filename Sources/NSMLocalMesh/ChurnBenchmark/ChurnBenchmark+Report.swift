@@ -19,8 +19,8 @@ extension ChurnBenchmark {
         }
         lines.append(TextTable.render(rows))
         lines.append("left once every pod had closed: " + (result.leftovers.isEmpty ? "nothing" : "\(result.leftovers.count)\n  " + result.leftovers.prefix(20).joined(separator: "\n  ")))
-        lines.append("left after the orphaned connections expired and the cluster stopped: "
-            + (result.leftoversAfterExpiry.isEmpty ? "nothing" : "\(result.leftoversAfterExpiry.count)\n  " + result.leftoversAfterExpiry.prefix(20).joined(separator: "\n  ")))
+        lines.append("left a minute later, and after the cluster stopped: "
+            + (result.leftoversLater.isEmpty ? "nothing" : "\(result.leftoversLater.count)\n  " + result.leftoversLater.prefix(20).joined(separator: "\n  ")))
         return lines.joined(separator: "\n")
     }
 }

@@ -35,18 +35,21 @@ public struct ChurnBenchmark: Sendable {
         public var kills: [String]
         /// Broken invariants, each once.
         public var violations: [String]
-        /// Left once every pod closed; and after the connections the kills orphaned expired.
+        /// Left once every pod closed; and a while later (`settle`), then after the cluster stopped.
         public var leftovers: [String]
-        public var leftoversAfterExpiry: [String]
+        public var leftoversLater: [String]
         public var usage: [Usage]
     }
 
     public var pods: Int
     public var concurrency: Int
     public var killEvery: Int
-    /// The clients' token lifetime: a connection whose Close a kill swallowed expires this long
-    /// after its last refresh (upstream's `NSM_MAX_TOKEN_LIFETIME`, 10 min by default).
+    /// The clients' token lifetime (upstream's `NSM_MAX_TOKEN_LIFETIME`, 10 min by default).
     public var tokenLifetime: Duration = .seconds(20)
+    /// How long to wait, once every pod closed, for what is left to go (a Close a kill swallowed
+    /// leaves the endpoint's side until the connection expires there: the node's segment
+    /// lifetime, 10 min).
+    public var settle: Duration = .seconds(60)
     public var log: @Sendable (String) -> Void
 
     public init(pods: Int, concurrency: Int = 8, killEvery: Int = 100, log: @escaping @Sendable (String) -> Void) {
@@ -63,7 +66,7 @@ public struct ChurnBenchmark: Sendable {
         do {
             var result = try await measure(cluster)
             await cluster.tearDown()
-            result.leftoversAfterExpiry += cluster.leftovers()
+            result.leftoversLater += cluster.leftovers()
             return result
         } catch {
             await cluster.tearDown()
@@ -107,9 +110,8 @@ public struct ChurnBenchmark: Sendable {
             let seconds = Double(monotonicNanoseconds() - started) / 1e9
             let after = watched.map { (processResidentKilobytes($0.1), processOpenDescriptors($0.1)) }
             let left = try await Leftovers(cluster: cluster, pods: [], inspector: inspector, registered: registered).count()
-            // A Close a kill swallowed leaves the endpoint's side until the connection expires.
             var drained = left
-            let deadline = ContinuousClock.now + tokenLifetime * 3
+            let deadline = ContinuousClock.now + settle
             while !drained.isEmpty, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .seconds(1))
                 drained = try await Leftovers(cluster: cluster, pods: [], inspector: inspector, registered: registered).count()
@@ -117,7 +119,7 @@ public struct ChurnBenchmark: Sendable {
             await services.triggerGracefulShutdown()
             return Result(
                 pods: pods, seconds: seconds, retries: cycle.retries, kills: kills.withLock { $0 }, violations: cycle.violations,
-                leftovers: left, leftoversAfterExpiry: drained,
+                leftovers: left, leftoversLater: drained,
                 usage: zip(watched, zip(before, after)).map { Usage(name: $0.0, before: $1.0, after: $1.1) })
         }
     }
