@@ -90,7 +90,7 @@ public struct ChurnBenchmark: Sendable {
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await services.run() }
             defer { tasks.cancelAll() }
-            let registered = try await HealBenchmark(sizes: [], log: log).registryNames(cluster, inspector)
+            let registered = try await HealBenchmark.registryNames(cluster, inspector)
             let cycle = PodCycle(cluster: cluster, identity: identity, logger: logger, tokenLifetime: tokenLifetime)
             // Warm up, then take the baseline of the processes that are never killed.
             try await cycle.churn(count: 20, from: 0, concurrency: concurrency)

@@ -113,7 +113,7 @@ public struct HealBenchmark: Sendable {
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await outer.run() }
             defer { tasks.cancelAll() }
-            let registered = try await registryNames(cluster, inspector)
+            let registered = try await Self.registryNames(cluster, inspector)
             let outcomes = try await withThrowingTaskGroup(of: Void.self) { podTasks in
                 podTasks.addTask { try await inner.run() }
                 log("N=\(size): connecting \(size) pods")
@@ -157,7 +157,7 @@ public struct HealBenchmark: Sendable {
     }
 
     /// The names in the registry (endpoints and forwarders), to compare with what is there at the end.
-    func registryNames(_ cluster: LocalCluster, _ pool: GRPCClientPool) async throws -> Set<String> {
+    static func registryNames(_ cluster: LocalCluster, _ pool: GRPCClientPool) async throws -> Set<String> {
         let registry = RegistryClient(url: try NSMURL(cluster.registryUnix), pool: pool)
         return Set(try await registry.findEndpoints(Registry_NetworkServiceEndpoint()).map(\.name))
     }

@@ -40,6 +40,9 @@ extension NSMClient {
     /// A pod without its service waits at most 1 s between attempts to get it back.
     func renew(_ id: String, heal: Bool, cause: String = "its endpoint or path went away", unlessAnswering: Bool = false) async {
         guard let index = ids.firstIndex(of: id), state.withLock({ $0.connections[index] != nil }) else { return }
+        // A liveness heal whose path answers again by now has nothing to heal (checked again
+        // when its turn comes, behind another event for the connection).
+        if unlessAnswering, dataPathAlive(id) == true { return }
         let service = configuration.annotation.services[index].networkService
         let before = state.withLock { $0.connections[index]?.networkServiceEndpointName }
         if heal { configuration.onEvent?(.lost(service: service, reason: cause)) }
