@@ -27,12 +27,7 @@ struct BenchAttachCommand: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        let counts = try sizes.split(separator: ",").map { text -> Int in
-            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value > 0, value <= 10_000 else {
-                throw ValidationError("--sizes: \"\(text)\" is not a pod count between 1 and 10000")
-            }
-            return value
-        }
+        let counts = try BenchSupport.sizes(sizes, maximum: 10_000)
         let names: [String: AttachBenchmark.Method] = ["netlink": .netlink, "ip": .ipBatch, "cni": .cni]
         let chosen = try methods.split(separator: ",").map { text -> AttachBenchmark.Method in
             guard let method = names[text.trimmingCharacters(in: .whitespaces)] else {
@@ -40,10 +35,10 @@ struct BenchAttachCommand: ParsableCommand {
             }
             return method
         }
-        guard getuid() == 0 else { throw ValidationError("nsm bench attach creates network namespaces: run it as root") }
+        try BenchSupport.requireRoot("attach")
         let verbose = self.verbose
         let benchmark = AttachBenchmark(sizes: counts, methods: chosen, log: { line in
-            if verbose { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            if verbose { BenchSupport.progress(line) }
         })
         let results = try benchmark.run()
         print(AttachReport(results: results).render(markdown: markdown))

@@ -21,13 +21,11 @@ struct BenchChurnCommand: AsyncParsableCommand {
 
     func run() async throws {
         ProcessExecutor.install()
-        guard getuid() == 0 else { throw ValidationError("nsm bench churn creates network namespaces: run it as root") }
+        try BenchSupport.requireRoot("churn")
         guard (1...100_000).contains(pods) else { throw ValidationError("--pods: \(pods) is not 1-100000") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency: \(concurrency) is not 1-64") }
         guard killEvery >= 1 else { throw ValidationError("--kill-every: \(killEvery) is not 1 or more") }
-        let benchmark = ChurnBenchmark(pods: pods, concurrency: concurrency, killEvery: killEvery) { line in
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
+        let benchmark = ChurnBenchmark(pods: pods, concurrency: concurrency, killEvery: killEvery, log: BenchSupport.progress)
         print(ChurnBenchmark.render(try await benchmark.run()))
     }
 }

@@ -20,7 +20,7 @@ struct BenchDNSCommand: AsyncParsableCommand {
 
     func run() async throws {
         let benchmark = DNSBenchmark(.init(coldQueries: coldQueries, warmQueries: warmQueries, seconds: seconds, rounds: rounds, executable: currentExecutable()))
-        let reports = try await benchmark.run { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        let reports = try await benchmark.run(progress: BenchSupport.progress)
         print(TextTable.render(DNSReport.rows(reports), markdown: markdown))
     }
 }

@@ -33,16 +33,11 @@ struct BenchHealCommand: AsyncParsableCommand {
 
     func run() async throws {
         ProcessExecutor.install()
-        guard getuid() == 0 else { throw ValidationError("nsm bench heal creates network namespaces: run it as root") }
-        let counts = try sizes.split(separator: ",").map { text -> Int in
-            guard let value = Int(text), value > 0, value <= 1000 else { throw ValidationError("--sizes: \"\(text)\" is not 1-1000") }
-            return value
-        }
+        try BenchSupport.requireRoot("heal")
+        let counts = try BenchSupport.sizes(sizes, maximum: 1000)
         let chosen: [HealFault]
         do { chosen = try faults.map(HealFault.parse) ?? HealFault.allCases } catch { throw ValidationError("\(error)") }
-        var benchmark = HealBenchmark(sizes: counts, faults: chosen) { line in
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
+        var benchmark = HealBenchmark(sizes: counts, faults: chosen, log: BenchSupport.progress)
         benchmark.keepLogs = keepLogs
         guard (1...1000).contains(probeIntervalMs) else { throw ValidationError("--probe-interval-ms: \(probeIntervalMs) is not 1-1000") }
         benchmark.probeInterval = .milliseconds(probeIntervalMs)

@@ -27,14 +27,9 @@ struct BenchMeshCommand: AsyncParsableCommand {
 
     func run() async throws {
         ProcessExecutor.install()
-        guard getuid() == 0 else { throw ValidationError("nsm bench mesh creates network namespaces: run it as root") }
-        let counts = try sizes.split(separator: ",").map { text -> Int in
-            guard let value = Int(text), value > 0, value <= 5000 else { throw ValidationError("--sizes: \"\(text)\" is not 1-5000") }
-            return value
-        }
-        let benchmark = MeshBenchmark(sizes: counts, crossNode: !sameNodeOnly, compareCNI: !noCNI, comparePlaintext: !noPlaintext) { line in
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
+        try BenchSupport.requireRoot("mesh")
+        let counts = try BenchSupport.sizes(sizes, maximum: 5000)
+        let benchmark = MeshBenchmark(sizes: counts, crossNode: !sameNodeOnly, compareCNI: !noCNI, comparePlaintext: !noPlaintext, log: BenchSupport.progress)
         print(MeshBenchmark.render(try await benchmark.run(), markdown: markdown))
     }
 }
