@@ -2,8 +2,9 @@
 /// ``DNSMessage``: flags and counts, the question (to match it against what was asked), every
 /// record's TTL and where it sits (for the cache to count TTLs down), the SOA's negative TTL,
 /// and where the OPT record is (to drop it for a client that sent none). Every read is bounds
-/// checked; names are skipped (a compression pointer ends a name), so no pointer is followed.
-/// Anything unusual — several questions, a compressed question name, an OPT record that is not
+/// checked; every name is walked to its end, following compression pointers only backwards (so a
+/// loop or a pointer past the end makes the message unreadable, as it is to every client), the
+/// names inside CNAME, NS, PTR, MX, SOA and SRV data included. Anything unusual — several questions, a compressed question name, an OPT record that is not
 /// the last record — yields nil and the caller falls back to the full parser.
 struct DNSResponseView {
     var flags: UInt16
@@ -53,7 +54,7 @@ struct DNSResponseView {
             index = nameEnd
             let type = u16(index), ttl = u32(index + 4), length = u16(index + 8)
             let dataStart = index + 10
-            guard dataStart + length <= count else { return nil }
+            guard dataStart + length <= count, Self.namesInData(bytes, type: type, from: dataStart, length: length) else { return nil }
             if type == 41 {
                 // OPT: only in the additional section, only once, and last.
                 guard number >= answerCount + authorityCount, optRange == nil, dataStart + length == count else { return nil }
@@ -74,25 +75,51 @@ struct DNSResponseView {
         guard index == count else { return nil }
     }
 
-    /// The offset after the name at `start` (a compression pointer ends it), or nil if it runs
-    /// past the end or is malformed.
+    /// The offset after the name at `start` (its terminating zero, or its first compression
+    /// pointer), or nil if the name runs past the end, is longer than 255 bytes, uses a reserved
+    /// label type, or has a pointer that does not point before every byte of the name read so far.
     static func skipName(_ bytes: [UInt8], from start: Int) -> Int? {
-        var index = start, length = 0
+        var index = start, length = 0, end: Int?
+        var lowest = start
         while index < bytes.count {
             let label = Int(bytes[index])
             switch label & 0xc0 {
             case 0:
-                if label == 0 { return index + 1 }
+                if label == 0 { return end ?? index + 1 }
                 length += label + 1
-                guard length <= 255 else { return nil }
+                guard length < 255 else { return nil }
                 index += 1 + label
             case 0xc0:
-                return index + 2 <= bytes.count ? index + 2 : nil
+                guard index + 1 < bytes.count else { return nil }
+                let target = (label & 0x3f) << 8 | Int(bytes[index + 1])
+                guard target < lowest else { return nil }
+                if end == nil { end = index + 2 }
+                lowest = target
+                index = target
             default:
                 return nil
             }
         }
         return nil
+    }
+
+    /// Whether the names inside a record's data (for the types that carry them) are well formed
+    /// and fill the data exactly as the type lays it out.
+    static func namesInData(_ bytes: [UInt8], type: Int, from start: Int, length: Int) -> Bool {
+        let end = start + length
+        switch type {
+        case 2, 5, 12:  // NS, CNAME, PTR: one name
+            return skipName(bytes, from: start) == end
+        case 15:  // MX: preference, exchange
+            return length > 2 && skipName(bytes, from: start + 2) == end
+        case 33:  // SRV: priority, weight, port, target
+            return length > 6 && skipName(bytes, from: start + 6) == end
+        case 6:  // SOA: checked where it is read (its names, then five 32-bit fields)
+            guard let mname = skipName(bytes, from: start), mname < end, let rname = skipName(bytes, from: mname) else { return false }
+            return rname + 20 == end
+        default:
+            return true
+        }
     }
 
     /// `bytes` without the OPT record (and ARCOUNT one less); the TTL offsets stay valid, as the

@@ -51,6 +51,37 @@ struct DNSResponseViewTests {
         #expect(!failure.isNegative && !failure.isPositive && failure.soa == nil)
     }
 
+    /// A response to `a.svc.nsm A` whose one answer has `owner` as its name bytes, then `type`
+    /// and `data` (compression pointers in both are relative to the message start).
+    static func handMade(owner: [UInt8], type: UInt16, data: [UInt8]) -> [UInt8] {
+        let header: [UInt8] = [0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]
+        let question: [UInt8] = [1, 0x61, 3, 0x73, 0x76, 0x63, 3, 0x6e, 0x73, 0x6d, 0, 0, 1, 0, 1]
+        let fixed: [UInt8] = [UInt8(type >> 8), UInt8(type & 0xff), 0, 1, 0, 0, 0, 60, UInt8(data.count >> 8), UInt8(data.count & 0xff)]
+        return header + question + owner + fixed + data
+    }
+
+    @Test("compression loops and pointers that do not point back, in names and in record data, are refused as the full parser refuses them")
+    func pointerLoops() throws {
+        let answerStart = 12 + 15
+        let good = Self.handMade(owner: [0xc0, 12], type: 5, data: [3, 0x77, 0x77, 0x77, 0xc0, 12])
+        #expect(DNSResponseView(good) != nil)
+        #expect(try DNSMessage(bytes: good).answers.count == 1)
+        let broken: [(String, [UInt8])] = [
+            ("owner points at itself", Self.handMade(owner: [0xc0, UInt8(answerStart)], type: 1, data: [10, 0, 0, 1])),
+            ("owner points forward", Self.handMade(owner: [0xc0, UInt8(answerStart + 2)], type: 1, data: [10, 0, 0, 1])),
+            ("owner points past the end", Self.handMade(owner: [0xc0, 0xff], type: 1, data: [10, 0, 0, 1])),
+            ("CNAME data points at itself", Self.handMade(owner: [0xc0, 12], type: 5, data: [0xc0, UInt8(answerStart + 12)])),
+            ("CNAME data has a label and then a loop", Self.handMade(owner: [0xc0, 12], type: 5, data: [1, 0x62, 0xc0, UInt8(answerStart + 12)])),
+            ("CNAME data longer than its name", Self.handMade(owner: [0xc0, 12], type: 5, data: [0xc0, 12, 0])),
+            ("MX exchange loops", Self.handMade(owner: [0xc0, 12], type: 15, data: [0, 10, 0xc0, UInt8(answerStart + 14)])),
+            ("reserved label type", Self.handMade(owner: [0x40, 1], type: 1, data: [10, 0, 0, 1])),
+        ]
+        for (why, bytes) in broken {
+            #expect(DNSResponseView(bytes) == nil, "\(why)")
+            #expect(throws: DNSWireError.self, "\(why)") { try DNSMessage(bytes: bytes) }
+        }
+    }
+
     @Test("anything unusual or broken is left to the full parser, never trapping")
     func unusual() throws {
         let bytes = DNSMessageTests.sample.serialized()
