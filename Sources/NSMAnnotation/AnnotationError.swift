@@ -12,7 +12,7 @@ public struct AnnotationError: Error, Sendable, Hashable, CustomStringConvertibl
             case emptyAnnotation, emptyItem, whitespaceInItem, missingScheme, unsupportedMechanism
             case invalidService, invalidDomain, portNotAllowed, credentialsNotAllowed
             case invalidInterfaceName, nestedPath, fragmentNotAllowed
-            case invalidLabel, invalidEscape, duplicateInterfaceName
+            case invalidLabel, invalidEscape, duplicateInterfaceName, tooLarge
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -32,6 +32,7 @@ public struct AnnotationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let invalidLabel = Code(.invalidLabel)
         public static let invalidEscape = Code(.invalidEscape)
         public static let duplicateInterfaceName = Code(.duplicateInterfaceName)
+        public static let tooLarge = Code(.tooLarge)
 
         public var description: String { value.rawValue }
     }

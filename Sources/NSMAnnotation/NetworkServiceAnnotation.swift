@@ -15,6 +15,13 @@ public struct NetworkServiceAnnotation: Sendable, Hashable, Codable {
     /// The annotation key on pods and namespaces.
     public static let key = "networkservicemesh.io"
 
+    /// The most bytes a value may have: the API server's bound on all of an object's annotations
+    /// together (256 KiB), so no value it would store is refused here.
+    public static let maximumLength = 256 << 10
+    /// The most services one pod may ask for (each is an interface, a connection and a sidecar
+    /// refresh loop; upstream sets no bound).
+    public static let maximumItems = 64
+
     /// The requested services, in annotation order.
     public var services: [RequestedService]
 
@@ -32,6 +39,12 @@ public struct NetworkServiceAnnotation: Sendable, Hashable, Codable {
     public static func parse(
         _ value: String, using generator: inout some RandomNumberGenerator
     ) throws(AnnotationError) -> NetworkServiceAnnotation {
+        if value.utf8.count > maximumLength {
+            throw AnnotationError(
+                code: .tooLarge, position: nil, itemCount: 0, item: nil,
+                problem: "the value is \(value.utf8.count) bytes long",
+                accepted: "at most \(maximumLength) bytes (the API server's bound on all of a pod's annotations)")
+        }
         let items = value.split(separator: ",", omittingEmptySubsequences: false).map {
             $0.trimmingASCIIWhitespace()
         }
@@ -40,6 +53,12 @@ public struct NetworkServiceAnnotation: Sendable, Hashable, Codable {
                 code: .emptyAnnotation, position: nil, itemCount: 0, item: nil,
                 problem: "the value is empty; it must name at least one network service",
                 accepted: "a comma-separated list such as kernel://my-service or kernel://my-service/nsm-1?app=foo")
+        }
+        if items.count > maximumItems {
+            throw AnnotationError(
+                code: .tooLarge, position: nil, itemCount: items.count, item: nil,
+                problem: "the value asks for \(items.count) network services",
+                accepted: "at most \(maximumItems) per pod")
         }
         var parsed: [ParsedItem] = []
         for (index, item) in items.enumerated() {

@@ -101,6 +101,23 @@ struct RejectedAnnotationTests {
         }
     }
 
+    @Test("a value over 256 KiB or asking for more than 64 services is refused as a whole, echoing none of it")
+    func bounds() throws {
+        let many = (1...65).map { "kernel://svc-\($0)" }.joined(separator: ", ")
+        let huge = "kernel://" + String(repeating: "a", count: NetworkServiceAnnotation.maximumLength)
+        for (value, mentions) in [(many, "asks for 65 network services"), (huge, "\(huge.utf8.count) bytes long")] {
+            #expect {
+                try NetworkServiceAnnotation.parse(value)
+            } throws: { error in
+                guard let error = error as? AnnotationError else { return false }
+                return error.code == .tooLarge && error.position == nil && error.description.contains(mentions)
+                    && error.description.contains("accepted: at most") && error.description.utf8.count < 200
+            }
+        }
+        let most = (1...64).map { "kernel://svc-\($0)" }.joined(separator: ", ")
+        #expect(try NetworkServiceAnnotation.parse(most).services.count == 64)
+    }
+
     @Test("has more than 30 malformed cases")
     func enoughCases() {
         #expect(Self.cases.count >= 30)
