@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "NSMAdmission",
             dependencies: [
-                "Kubernetes", "NSMAnnotation", "Readiness",
+                "Kubernetes", "NSMAnnotation", "Readiness", "CAllocator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -110,6 +110,8 @@ let package = Package(
         .target(name: "CNetlink"),
         // epoll for the DNS proxy's own thread (the Glibc module lacks it). Headers only.
         .target(name: "CEventPoll"),
+        // glibc's malloc_trim (the webhook gives back what a large body left).
+        .target(name: "CAllocator"),
         .target(name: "NetlinkWire", swiftSettings: strictSettings),
         .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
 

@@ -16,6 +16,25 @@ public struct InjectionPatch: Sendable {
         (pod[path: ["spec", "initContainers"]]?.array ?? []).contains { $0["name"]?.string == InjectionSettings.initContainerName }
     }
 
+    /// Why the patch cannot be made for `pod` (nil when it can): every member the patch reads or
+    /// writes must have the shape the Pod schema gives it, or the patch would fail at the API server
+    /// or replace what it should extend.
+    public static func shapeProblem(_ pod: JSONValue) -> String? {
+        func isAbsent(_ value: JSONValue?) -> Bool { value == nil || value == .null }
+        guard pod.fields != nil else { return "the pod is not a JSON object" }
+        if !isAbsent(pod["metadata"]) {
+            guard let metadata = pod["metadata"]?.fields else { return "metadata is not an object" }
+            if !isAbsent(metadata["labels"]), metadata["labels"]?.fields == nil { return "metadata.labels is not an object" }
+        }
+        guard let spec = pod["spec"]?.fields else { return "spec is missing or not an object" }
+        guard let containers = spec["containers"]?.array, !containers.isEmpty else { return "spec.containers is missing or not a non-empty list" }
+        for key in ["containers", "initContainers", "volumes"] where !isAbsent(spec[key]) {
+            guard let list = spec[key]?.array else { return "spec.\(key) is not a list" }
+            if let index = list.firstIndex(where: { $0.fields == nil }) { return "spec.\(key)[\(index)] is not an object" }
+        }
+        return nil
+    }
+
     /// - Parameters:
     ///   - pod: the pod or template as admitted.
     ///   - location: where it sits in the admitted object.

@@ -39,6 +39,9 @@ public struct Mutator: Sendable {
         do { _ = try NetworkServiceAnnotation.parse(services) } catch {
             return .deny(request.uid, "the \(settings.annotation) annotation (from the \(source)) is malformed: \(error)")
         }
+        if let problem = InjectionPatch.shapeProblem(pod) {
+            return .deny(request.uid, "cannot inject the client into this \(request.kind.kind) (it asks for network services by its annotation from the \(source)): \(problem)")
+        }
         let operations = InjectionPatch(settings: settings).operations(pod: pod, at: location, services: services, clientName: clientName(pod, location))
         var warnings: [String] = []
         if facts?.refusesHostPath == true {

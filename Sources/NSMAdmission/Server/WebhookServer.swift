@@ -1,3 +1,4 @@
+import CAllocator
 import Foundation
 import Hummingbird
 import HummingbirdTLS
@@ -46,6 +47,15 @@ public struct WebhookServer: Service {
         router.post("validate") { [validator, logger] request, _ in
             try await Self.admit(request, logger: logger, what: "validate") { validator.review($0) }
         }
+        for path in ["mutate", "validate"] {
+            for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {
+                router.on(RouterPath(path), method: method) { _, _ in
+                    var response = Self.text(.methodNotAllowed, "/\(path) takes POST with an AdmissionReview\n")
+                    response.headers[.allow] = "POST"
+                    return response
+                }
+            }
+        }
         let listening = self.listening
         let app = Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: certificate.tlsConfiguration()),
@@ -58,13 +68,21 @@ public struct WebhookServer: Service {
         _ request: Request, logger: Logger, what: String, review: (AdmissionReview.Request) throws -> AdmissionReview.Response
     ) async throws -> Response {
         var request = request
+        // The API server sends application/json; a type that says the body is something else is refused.
+        if let type = request.headers[.contentType], !Self.isJSON(type) {
+            return text(.unsupportedMediaType, "the body must be an AdmissionReview as application/json, not \(capped(type, 100))\n")
+        }
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: maximumBody) } catch {
+            defer { returnFreedMemory() }
             return text(.contentTooLarge, "an AdmissionReview is at most \(maximumBody) bytes\n")
         }
+        // A large body (real reviews are a few KiB) leaves its buffers and decoded objects freed but
+        // kept by the allocator's per-thread arenas; give them back once answered.
+        defer { if body.readableBytes > largeBody { returnFreedMemory() } }
         let incoming: AdmissionReview
         do { incoming = try JSONDecoder().decode(AdmissionReview.self, from: Data(body.readableBytesView)) } catch {
-            return text(.badRequest, "the body is not an admission.k8s.io/v1 AdmissionReview: \(error)\n")
+            return text(.badRequest, "the body is not an admission.k8s.io/v1 AdmissionReview: \(capped("\(error)", 1024))\n")
         }
         guard let admission = incoming.request else { return text(.badRequest, "the AdmissionReview has no request\n") }
         let response = try review(admission)
@@ -78,6 +96,24 @@ public struct WebhookServer: Service {
         outgoing.apiVersion = incoming.apiVersion
         let data = try JSONEncoder().encode(outgoing)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Bodies above this many bytes are followed by ``returnFreedMemory()``.
+    static let largeBody = 256 << 10
+
+    /// Returns the allocator's free pages to the system (glibc's `malloc_trim`: a few milliseconds).
+    static func returnFreedMemory() {
+        _ = malloc_trim(0)
+    }
+
+    /// At most `limit` characters of what a caller sent, for messages that quote it.
+    static func capped(_ text: String, _ limit: Int) -> String {
+        text.count > limit ? "\(text.prefix(limit))… (\(text.utf8.count) bytes)" : text
+    }
+
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return mediaType == "application/json"
     }
 
     static func text(_ status: HTTPResponse.Status, _ text: String) -> Response {
