@@ -171,3 +171,100 @@ def test_a_settings_flood_is_survived(registry):
         connection.close()
     assert registry["process"].poll() is None
     assert healthy(registry["port"])
+
+
+def resident_kilobytes(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+WINDOW = 8 << 20  # the server's connection window (InboundConnectionWindow.size)
+
+
+def test_a_request_storm_holds_at_most_the_connection_window(registry, stubs):
+    """2,000 streams on one connection, each sending the first MiB of a 4 MiB Register and never
+    the rest: the server gives request bytes back only when their call ends, so it takes at most
+    its connection window (8 MiB) from the connection, however many streams; the client stalls
+    (flow control), the server serves others, and its memory grows by about the window."""
+    port = registry["port"]
+    before = resident_kilobytes(registry["process"].pid)
+    connection = RawConnection("127.0.0.1", port, timeout=0.5)
+    chunk = grpc_message(b"\x0a" + b"\x00" * ((4 << 20) - 100))[:1 << 20]  # a legal size, never finished
+    sent, streams = 0, []
+    try:
+        for _ in range(2000):
+            stream = connection.open(REGISTER)
+            streams.append(stream)
+            offset = 0
+            while offset < len(chunk):
+                window = min(connection.conn.local_flow_control_window(stream), connection.conn.max_outbound_frame_size)
+                if window <= 0:
+                    connection.receive()  # a WINDOW_UPDATE, if the server gives any (0.5 s)
+                    window = min(connection.conn.local_flow_control_window(stream), connection.conn.max_outbound_frame_size)
+                    if window <= 0:
+                        break
+                connection.conn.send_data(stream, chunk[offset:offset + window])
+                connection.flush()
+                offset += window
+                sent += window
+            if offset < len(chunk):
+                break
+        assert sent <= WINDOW + 65_535, f"the server took {sent} bytes of unfinished requests from one connection"
+        assert healthy(port)
+        during = resident_kilobytes(registry["process"].pid)
+        print(f"storm: {len(streams)} streams, {sent} bytes taken; registry resident {before} kB before, {during} kB during")
+        assert during - before <= 2 * WINDOW // 1024 + 16 * 1024
+    finally:
+        connection.close()
+    assert healthy(port)
+
+
+def test_streams_without_data_cost_a_bounded_amount(registry):
+    """As many streams as the server allows on one connection (1,024), HEADERS only: each is an RPC
+    waiting for its message. Prints what one costs; the server serves others meanwhile and drops
+    them all when the connection closes."""
+    port = registry["port"]
+    pid = registry["process"].pid
+    connection = RawConnection("127.0.0.1", port, timeout=30)
+    try:
+        assert connection.call(HEALTH, grpc_message(b"")).status == OK  # the server's SETTINGS are in
+        allowed = connection.conn.remote_settings.max_concurrent_streams
+        assert allowed == 1024
+        before = resident_kilobytes(pid)
+        for _ in range(allowed - 1):
+            stream = connection.conn.get_next_available_stream_id()
+            connection.conn.send_headers(stream, [(":method", "POST"), (":scheme", "http"), (":path", REGISTER),
+                                                  (":authority", "localhost"), ("content-type", "application/grpc"), ("te", "trailers")])
+        connection.flush()
+        # A call behind them on the same connection: answered once the server has taken them all.
+        assert connection.call(HEALTH, grpc_message(b"")).status == OK
+        assert healthy(port)
+        during = resident_kilobytes(pid)
+        print(f"{allowed} open streams: registry resident {before} kB before, {during} kB with them "
+              f"({(during - before) / allowed:.1f} kB each)")
+        assert during - before <= 64 * 1024, "more than 64 KB per waiting stream"
+    finally:
+        connection.close()
+    assert healthy(port)
+
+
+def test_a_window_never_opened(registry):
+    """A client that sets its stream window to 0 and never opens it: the server can send headers but
+    no message. Its calls wait (the server holds their answers, nothing more), other clients are
+    served, and closing the connection ends them."""
+    import h2.settings
+    port = registry["port"]
+    connection = RawConnection("127.0.0.1", port, timeout=0.5)
+    try:
+        connection.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+        connection.flush()
+        streams = [connection.open(HEALTH) for _ in range(100)]
+        for stream in streams:
+            connection.send(stream, grpc_message(b""))
+        outcome = connection.wait(streams[-1], within=1.0)
+        assert outcome.status is None and outcome.data == b"", f"answered through a closed window: {outcome}"
+        assert healthy(port)
+    finally:
+        connection.close()
+    assert registry["process"].poll() is None
+    assert healthy(port)

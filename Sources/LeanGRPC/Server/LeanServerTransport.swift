@@ -38,6 +38,12 @@ public final class LeanServerTransport: ServerTransport, Sendable {
         var acceptor: AsyncStream<AcceptedStream>.Continuation?
     }
 
+    /// Calls one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; a client
+    /// queues the ones past it). With the connection window this bounds what one connection can
+    /// make the server hold: each waiting call costs some 18 KB (its task and streams), and
+    /// request bytes at most ``InboundConnectionWindow/size`` together — about 26 MB.
+    public static let maximumConcurrentStreams = 1_024
+
     public let address: GRPCAddress
     let group: any EventLoopGroup
     private let state = Mutex(State())
@@ -113,7 +119,7 @@ public final class LeanServerTransport: ServerTransport, Sendable {
             channel.eventLoop.makeCompletedFuture {
                 if let security { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: try security.context())) }
                 let settings: HTTP2Settings = [
-                    HTTP2Setting(parameter: .maxConcurrentStreams, value: 16_384),
+                    HTTP2Setting(parameter: .maxConcurrentStreams, value: Self.maximumConcurrentStreams),
                     HTTP2Setting(parameter: .initialWindowSize, value: InboundConnectionWindow.size),
                     HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
                 ]

@@ -18,6 +18,8 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         /// The message being reassembled (and any complete ones not yet taken out).
         var buffer = ByteBuffer()
         var inboundFinished = false
+        /// Request bytes (DATA frames) this call holds of the connection window until it ends.
+        var held = 0
         var sentHeaders = false
         var sentStatus = false
         let cancellation: CancellationSlot
@@ -80,10 +82,16 @@ final class ServerStreamsHandler: ChannelInboundHandler {
                 finishInbound(id)
             }
         case .data(let payload):
-            if let update = window.consume(payload) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
+            let count = InboundConnectionWindow.bytes(payload)
             guard case .byteBuffer(var bytes) = payload.data, streams[id]?.inboundFinished == false,
                   var stream = streams.removeValue(forKey: id)
-            else { return }
+            else {
+                // Not for a call that still reads: given back at once.
+                window.hold(count)
+                return giveBack(count, context: context)
+            }
+            window.hold(count)
+            stream.held += count
             // Taken out of the dictionary while it grows, so its buffer is held once: appending to a
             // copy would copy the whole partial message on every DATA frame (a message sent in small
             // frames took seconds, and the other calls of the connection waited).
@@ -189,16 +197,26 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         }
     }
 
-    /// Answers a stream that cannot be served with a trailers-only status (the RPC never starts).
+    /// Gives request bytes back to the connection window (a WINDOW_UPDATE when one is due).
+    private func giveBack(_ bytes: Int, context: ChannelHandlerContext) {
+        if let update = window.release(bytes) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
+    }
+
+    /// Answers a stream that cannot be served with a trailers-only status (the RPC never starts);
+    /// what it sends from now on is not read.
     private func refuse(_ id: HTTP2StreamID, _ error: RPCError) {
-        guard let stream = streams[id] else { return }
+        guard var stream = streams[id] else { return }
         stream.inbound.finish(throwing: error)
+        stream.inboundFinished = true
+        stream.buffer = ByteBuffer()
+        streams[id] = stream
         _ = write(.status(Status(code: Status.Code(error.code), message: error.message), [:]), on: id)
     }
 
     /// The stream went away (reset by the client, connection closed): its RPC is cancelled.
     private func abandon(_ id: HTTP2StreamID, _ error: RPCError) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        if let context, stream.held > 0 { giveBack(stream.held, context: context) }
         if !stream.inboundFinished { stream.inbound.finish(throwing: error) }
         // A stream that closes after its status was sent simply ended; otherwise the RPC is cancelled.
         if !stream.sentStatus { stream.cancellation.cancel() }
