@@ -49,6 +49,12 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         self.context = context
     }
 
+    /// The context holds this handler: keeping it after removal would keep both (and every
+    /// stream's state) alive after the connection closed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         remotePeer = Self.describe(context.channel.remoteAddress)
         localPeer = Self.describe(context.channel.localAddress)
