@@ -110,7 +110,7 @@ let package = Package(
         .target(name: "CNetlink"),
         // epoll for the DNS proxy's own thread (the Glibc module lacks it). Headers only.
         .target(name: "CEventPoll"),
-        // glibc's malloc_trim (the webhook gives back what a large body left).
+        // glibc's malloc_trim (the webhook and the gRPC server give back what a large request left).
         .target(name: "CAllocator"),
         .target(name: "NetlinkWire", swiftSettings: strictSettings),
         .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
@@ -193,7 +193,7 @@ let package = Package(
         .target(
             name: "LeanGRPC",
             dependencies: [
-                "Readiness",
+                "Readiness", "CAllocator",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -32,7 +32,9 @@ def registry():
             assert process.poll() is None, open(log.name).read()
             assert time.monotonic() < deadline, "the registry did not serve"
             time.sleep(0.05)
-        yield {"port": port, "process": process, "log": log.name}
+        # What it holds once serving, after a first good call (the memory test's baseline).
+        assert healthy(port)
+        yield {"port": port, "process": process, "log": log.name, "resident_at_start": resident_kilobytes(process.pid)}
     finally:
         stop(process)
         shutil.rmtree(directory, ignore_errors=True)
@@ -268,3 +270,16 @@ def test_a_window_never_opened(registry):
         connection.close()
     assert registry["process"].poll() is None
     assert healthy(port)
+
+
+def test_memory_after_the_hostile_cases(registry, stubs):
+    """Last in this file: after every case above (4 MiB messages, floods, the storm, 1,024 open
+    streams), and each transport case once more, the registry's resident memory is within 24 MiB
+    of where it was when it first served (calls that received a MiB or more are followed by
+    malloc_trim)."""
+    for name in EXPECTED:
+        call_and_check(("127.0.0.1", registry["port"]), case_body(stubs, name), EXPECTED[name])
+    start, now = registry["resident_at_start"], resident_kilobytes(registry["process"].pid)
+    print(f"registry resident memory: {start} kB when it first served, {now} kB after the hostile cases")
+    assert now - start <= 24 * 1024, f"resident memory grew from {start} kB to {now} kB"
+    assert healthy(registry["port"])

@@ -1,3 +1,4 @@
+import CAllocator
 import GRPCCore
 import NIOCore
 import NIOHPACK
@@ -12,6 +13,9 @@ final class ServerStreamsHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTP2Frame
 
     static let maximumMessageBytes = 4 << 20
+    /// A call that received at least this many bytes is followed by `malloc_trim`: its buffers
+    /// are freed but the allocator's arenas would keep the pages (requests are a few KiB).
+    static let largeRequestBytes = 1 << 20
 
     private struct Stream {
         var inbound: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.Continuation
@@ -223,6 +227,7 @@ final class ServerStreamsHandler: ChannelInboundHandler {
     private func abandon(_ id: HTTP2StreamID, _ error: RPCError) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         if let context, stream.held > 0 { giveBack(stream.held, context: context) }
+        if stream.held >= Self.largeRequestBytes { _ = malloc_trim(0) }
         if !stream.inboundFinished { stream.inbound.finish(throwing: error) }
         // A stream that closes after its status was sent simply ended; otherwise the RPC is cancelled.
         if !stream.sentStatus { stream.cancellation.cancel() }
