@@ -42,6 +42,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         // NIOCertificateReloading: the SVID at each handshake of grpc-swift's client transports (already in the graph through it).
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.27.0"),
+        // Metrics: the swift-metrics API in the libraries (already in the graph through Hummingbird),
+        // rendered for Prometheus by swift-prometheus (issue 19).
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // One-shot readiness signals, and systemd's readiness protocol (NOTIFY_SOCKET) both ways.
@@ -110,6 +114,22 @@ let package = Package(
         .target(name: "CNetlink"),
         // epoll for the DNS proxy's own thread (the Glibc module lacks it). Headers only.
         .target(name: "CEventPoll"),
+        // Metrics: the Prometheus registry behind swift-metrics, process gauges, and the HTTP
+        // server for /metrics, /healthz and /ready.
+        .target(
+            name: "NSMTelemetry",
+            dependencies: [
+                "Readiness",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // glibc's malloc_trim (the webhook and the gRPC server give back what a large request left).
         .target(name: "CAllocator"),
         .target(name: "NetlinkWire", swiftSettings: strictSettings),
@@ -149,6 +169,8 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -162,6 +184,7 @@ let package = Package(
             name: "NSMRegistry",
             dependencies: [
                 "NSMCore", "NSMAPI",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -268,7 +291,7 @@ let package = Package(
                 "NSMAnnotation",
                 "NSMAPI",
                 "NSMBenchmarks",
-                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS", "Readiness", "ChildProcesses", "TextTables", "Kubernetes", "NSMKubernetes", "NSMAdmission", "SPIFFE",
+                "NSMRuntime", "NSMCore", "IPAddressing", "NSMDataPlane", "Netlink", "NSMLocalMesh", "NSMDNS", "Readiness", "ChildProcesses", "TextTables", "Kubernetes", "NSMKubernetes", "NSMAdmission", "SPIFFE", "NSMTelemetry",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -301,6 +324,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "NSMTelemetryTests", dependencies: ["NSMTelemetry"], swiftSettings: strictSettings),
         .testTarget(
             name: "NSMAdmissionTests",
             dependencies: [

@@ -32,8 +32,8 @@ if ! command -v kubectl >/dev/null; then
     exit 1
 fi
 
-if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest, dns.message, jsonpatch, kubernetes_validate, yaml, kubernetes, cryptography, h2' 2>/dev/null; then
-    echo "install-deps: creating .venv-test (grpcio-tools, pytest, dnspython, jsonpatch, kubernetes-validate, kubernetes, cryptography, h2)"
+if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest, dns.message, jsonpatch, kubernetes_validate, yaml, kubernetes, cryptography, h2, prometheus_client' 2>/dev/null; then
+    echo "install-deps: creating .venv-test (grpcio-tools, pytest, dnspython, jsonpatch, kubernetes-validate, kubernetes, cryptography, h2, prometheus-client)"
     python3 -m venv .venv-test
-    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest dnspython jsonpatch kubernetes-validate pyyaml kubernetes cryptography h2
+    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest dnspython jsonpatch kubernetes-validate pyyaml kubernetes cryptography h2 prometheus-client
 fi

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 public import NSMAPI
 public import NSMCore
 import SwiftProtobuf
@@ -21,6 +22,14 @@ public final class RegistryStore: RegistryStorage, Sendable {
     }
 
     private let state = Mutex(State())
+    /// `nsm_registry_entries{kind}` and `nsm_registry_watchers{kind}`, kind `network_service` or
+    /// `network_service_endpoint` (through swift-metrics; recorded on every change).
+    private let gauges = (
+        services: Gauge(label: "nsm_registry_entries", dimensions: [("kind", "network_service")]),
+        endpoints: Gauge(label: "nsm_registry_entries", dimensions: [("kind", "network_service_endpoint")]),
+        serviceWatchers: Gauge(label: "nsm_registry_watchers", dimensions: [("kind", "network_service")]),
+        endpointWatchers: Gauge(label: "nsm_registry_watchers", dimensions: [("kind", "network_service_endpoint")])
+    )
     /// How long an endpoint registration lasts unless re-registered (upstream default 1 minute).
     public let expirePeriod: TimeInterval
     let now: @Sendable () -> Date
@@ -28,6 +37,17 @@ public final class RegistryStore: RegistryStorage, Sendable {
     public init(expirePeriod: TimeInterval = 60, now: @escaping @Sendable () -> Date = { Date() }) {
         self.expirePeriod = expirePeriod
         self.now = now
+    }
+
+    /// Records the entry and watcher counts.
+    private func recordSizes() {
+        let (services, endpoints, serviceWatchers, endpointWatchers) = state.withLock {
+            ($0.services.count, $0.endpoints.count, $0.serviceWatchers.count, $0.endpointWatchers.count)
+        }
+        gauges.services.record(services)
+        gauges.endpoints.record(endpoints)
+        gauges.serviceWatchers.record(serviceWatchers)
+        gauges.endpointWatchers.record(endpointWatchers)
     }
 
     // MARK: Network services
@@ -62,7 +82,11 @@ public final class RegistryStore: RegistryStorage, Sendable {
             state.serviceWatchers[id] = Watcher(matches: { RegistryQuery.matches($0.networkService, query: query) }, continuation: continuation)
             return (stream, continuation)
         }
-        continuation.onTermination = { [weak self] _ in _ = self?.state.withLock { $0.serviceWatchers.removeValue(forKey: id) } }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.serviceWatchers.removeValue(forKey: id) }
+            self?.recordSizes()
+        }
+        recordSizes()
         return stream
     }
 
@@ -81,6 +105,7 @@ public final class RegistryStore: RegistryStorage, Sendable {
             change(&state)
             return state.serviceWatchers.values.filter { $0.matches(response) }.map(\.continuation)
         }
+        recordSizes()
         for continuation in targets { Self.deliver(response, to: continuation) }
     }
 
@@ -171,7 +196,11 @@ public final class RegistryStore: RegistryStorage, Sendable {
             state.endpointWatchers[id] = Watcher(matches: { RegistryQuery.matches($0.networkServiceEndpoint, query: query) }, continuation: continuation)
             return (stream, continuation)
         }
-        continuation.onTermination = { [weak self] _ in _ = self?.state.withLock { $0.endpointWatchers.removeValue(forKey: id) } }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.endpointWatchers.removeValue(forKey: id) }
+            self?.recordSizes()
+        }
+        recordSizes()
         return stream
     }
 
@@ -197,6 +226,7 @@ public final class RegistryStore: RegistryStorage, Sendable {
             change(&state)
             return state.endpointWatchers.values.filter { $0.matches(response) }.map(\.continuation)
         }
+        recordSizes()
         for continuation in targets { Self.deliver(response, to: continuation) }
     }
 

@@ -87,6 +87,7 @@ public struct Endpoint: Sendable {
         let ownDNS = configuration.dnsZone.map { OwnDNSServerElement(searchDomains: [String($0.origin.description.dropLast())]) }
         let chain = NetworkServiceChain([
             ValidateRequestElement(),
+            MetricsElement(hop: "endpoint"),
             pool.identity.map { PathTokenElement(identity: $0) },
             UpdatePathElement(name: configuration.name),
             ExpiresElement(lifetime: configuration.maxTokenLifetime),

@@ -76,6 +76,7 @@ public struct Forwarder: Sendable {
         let tunnelIP = configuration.tunnelIP, vxlanPort = configuration.vxlanPort
         let chain = NetworkServiceChain([
             ValidateRequestElement(),
+            MetricsElement(hop: "forwarder"),
             configuration.checksCallerNamespace ? CallerNamespaceElement() : nil,
             pool.identity.map { PathTokenElement(identity: $0) },
             UpdatePathElement(name: configuration.name),

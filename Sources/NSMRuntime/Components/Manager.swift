@@ -67,6 +67,7 @@ public struct Manager: Sendable {
         let owners = ConnectionOwnerElement()
         let chain = NetworkServiceChain([
             ValidateRequestElement(),
+            MetricsElement(hop: "manager"),
             configuration.checksCallerNamespace ? CallerNamespaceElement() : nil,
             pool.identity.map { PathTokenElement(identity: $0) },
             UpdatePathElement(name: configuration.name),

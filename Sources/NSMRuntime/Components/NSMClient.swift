@@ -108,6 +108,7 @@ public final class NSMClient: Service, Sendable {
         heals = HealMonitor(url: configuration.managerURL, dialer: dialer, pause: configuration.retryInterval)
         chain = NetworkServiceChain([
             RetryElement(),
+            MetricsElement(hop: "client"),
             HealElement(monitor: heals),
             RefreshElement(scheduler: refreshes),
             UpdatePathElement(name: configuration.name),

@@ -86,6 +86,8 @@ struct ClientCommand: AsyncParsableCommand {
             throw ValidationError("NSM_NETWORK_SERVICES: \(error)")
         }
         let logger = ComponentLogging.logger("nsm.client")
+        // Before anything that makes metrics: handles made earlier would stay with the no-op backend.
+        let telemetry = try ComponentTelemetry(logger: logger)
         let timeout = try Environment.duration(requestTimeout, flag: "request-timeout", variable: "NSM_REQUEST_TIMEOUT")
         let identity: ProcessIdentity
         do { identity = try ProcessIdentity.fromEnvironment(logger: logger) } catch {
@@ -107,15 +109,18 @@ struct ClientCommand: AsyncParsableCommand {
             podDNS = try PodDNS(.init(listen: listen, resolvConfPath: resolvConf), logger: logger)
         }
         let client = try makeClient(annotation, pool: pool, timeout: timeout, podDNS: podDNS, logger: logger)
+        let services: [any Service] = identity.services + [pool] + (podDNS.map { [$0] } ?? []) + [client] + telemetry.services
         let group = ServiceGroup(configuration: .init(
-            services: identity.services.map { .init(service: $0) } + [.init(service: pool)] + (podDNS.map { [.init(service: $0)] } ?? []) + [.init(service: client)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Bool.self) { tasks in
             tasks.addTask { try await group.run(); return true }
             tasks.addTask {
+                try await telemetry.announce()
                 await client.ready()
                 guard !Task.isCancelled else { return false }
                 printFlushed(ConnectionsTable.render(client.connections))
                 ServiceNotification.ready(status: "\(client.connections.count) network service(s) connected")
+                telemetry.markReady()
                 return false
             }
             // The services stopping (SIGTERM) ends the wait for readiness too.

@@ -121,6 +121,8 @@ struct EndpointCommand: AsyncParsableCommand {
     func run() async throws {
         ProcessExecutor.install()
         let logger = ComponentLogging.logger("nsm.endpoint")
+        // Before anything that makes metrics: handles made earlier would stay with the no-op backend.
+        let telemetry = try ComponentTelemetry(logger: logger)
         let listen = try listenOn.map { try NSMURL($0) }
             ?? Environment.string("NSM_LISTEN_ON").map { try NSMURL($0) }
             ?? .unix(path: NSTemporaryDirectory() + "\(name)-\(getpid())/listen.on.sock")
@@ -136,12 +138,14 @@ struct EndpointCommand: AsyncParsableCommand {
             dnsZone: try parsedZone(), dnsListen: try DNSListenAddress(parsing: dnsListen)),
             pool: pool, logger: logger)
         try await identity.ready()
-        let group = ComponentServiceGroup.make(identity.services + [pool] + endpoint.services, logger: logger)
+        let group = ComponentServiceGroup.make(identity.services + [pool] + endpoint.services + telemetry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await telemetry.announce()
             printFlushed("endpoint \(name) listening on \(try await endpoint.server.listening())")
             _ = try await endpoint.registration.registered.wait()
             ServiceNotification.ready(status: "endpoint \(name) registered")
+            telemetry.markReady()
             try await tasks.waitForAll()
         }
     }

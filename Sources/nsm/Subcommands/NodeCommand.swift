@@ -64,6 +64,8 @@ struct NodeCommand: AsyncParsableCommand {
         guard case .unix(let socketPath) = unix else { throw ValidationError("--listen: no unix URL") }
         let directory = (socketPath as NSString).deletingLastPathComponent
         let logger = ComponentLogging.logger("nsm.node")
+        // Before anything that makes metrics: handles made earlier would stay with the no-op backend.
+        let telemetry = try ComponentTelemetry(logger: logger)
         let identity = try ProcessIdentity.fromEnvironment(logger: logger)
         let pool = GRPCClientPool(identity: identity.source)
         // The manager calls this process's forwarder directly, not over its unix socket.
@@ -76,14 +78,16 @@ struct NodeCommand: AsyncParsableCommand {
             labels: try [String: String].parseLabels(labels), vxlanPort: vxlanPort),
             dataPlane: KernelDataPlane(node: try NetlinkHandle(), logger: logger), pool: pool, inProcess: inProcess, logger: logger)
         try await identity.ready()
-        let group = ComponentServiceGroup.make(identity.services + [pool] + manager.services + forwarder.services, logger: logger)
+        let group = ComponentServiceGroup.make(identity.services + [pool] + manager.services + forwarder.services + telemetry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await telemetry.announce()
             for server in manager.servers { printFlushed("manager \(name) listening on \(try await server.listening())") }
             printFlushed("forwarder listening on \(try await forwarder.server.listening()), tunnel \(tunnel)")
             // Requests need the forwarder in the registry, not only listening.
             let registered = try await forwarder.registration.registered.wait()
             ServiceNotification.ready(status: "node \(nodeName): manager \(name) serving, forwarder \(registered.name) registered")
+            telemetry.markReady()
             try await tasks.waitForAll()
         }
     }

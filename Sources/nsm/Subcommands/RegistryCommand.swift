@@ -47,6 +47,8 @@ struct RegistryCommand: AsyncParsableCommand {
         let urls = try listen.split(separator: ",").map { try listenURL(String($0)) }
         let period = try Environment.duration(expirePeriod, flag: "expire-period", variable: "NSM_EXPIRE_PERIOD")
         let logger = ComponentLogging.logger("nsm.registry")
+        // Before anything that makes metrics: handles made earlier would stay with the no-op backend.
+        let telemetry = try ComponentTelemetry(logger: logger)
         let identity = try ProcessIdentity.fromEnvironment(logger: logger)
         let registry: RegistryServer
         var kubernetes: (store: KubernetesRegistry, client: KubernetesClient)?
@@ -68,15 +70,17 @@ struct RegistryCommand: AsyncParsableCommand {
             throw ValidationError("--store/NSM_REGISTRY_STORE \"\(store)\": expected memory or kubernetes")
         }
         try await identity.ready()
-        let group = ComponentServiceGroup.make(identity.services + registry.services, logger: logger)
+        let group = ComponentServiceGroup.make(identity.services + registry.services + telemetry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await telemetry.announce()
             // Ready once what it answers from is complete: the store's objects listed.
             try await kubernetes?.store.synced()
             var urls: [String] = []
             for server in registry.servers { urls.append("\(try await server.listening())") }
             for url in urls { printFlushed("registry listening on \(url)") }
             ServiceNotification.ready(status: "registry listening on \(urls.joined(separator: ", "))")
+            telemetry.markReady()
             try await tasks.waitForAll()
         }
         try await kubernetes?.client.shutdown()

@@ -1,0 +1,39 @@
+public import CoreMetrics
+public import Prometheus
+import Synchronization
+
+/// The process's metrics backend: swift-metrics bootstrapped once with swift-prometheus's
+/// factory, whose registry `/metrics` renders. Library code (chain elements, the DNS proxy, the
+/// data plane) records through swift-metrics alone; without ``bootstrap()`` those calls go to
+/// swift-metrics' no-op backend.
+public enum MeshMetrics {
+    /// What `/metrics` renders.
+    public static let registry = PrometheusCollectorRegistry()
+
+    /// Request durations: buckets that resolve the mesh's 1–3 ms hops and still see a 10 s one.
+    public static let durationBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(3), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+
+    private static let bootstrapped = Mutex(false)
+
+    /// Makes swift-metrics record into ``registry`` (once per process; later calls do nothing).
+    public static func bootstrap() {
+        let first = bootstrapped.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = durationBuckets
+        MetricsSystem.bootstrap(factory)
+    }
+
+    /// The registry's text exposition (format 0.0.4), process metrics refreshed first.
+    public static func exposition() -> [UInt8] {
+        ProcessMetrics.shared.refresh()
+        return registry.emitToBuffer()
+    }
+}

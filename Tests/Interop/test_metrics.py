@@ -1,0 +1,183 @@
+"""Prometheus metrics and HTTP health of the long-running components (issue 19), scraped with the
+official Prometheus text parser (PyPI `prometheus-client`) after real Requests and Closes: a
+registry, a node (manager + forwarder) and an endpoint in a namespace of their own, and a client
+sidecar in a pod namespace, each with `PROMETHEUS=true` (upstream's switch) on a port of its own."""
+import http.client
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import INSECURE, free_port, nsm_binary
+from hostile_cases import healthy
+from netns import Namespace
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs the mesh in network namespaces of its own")
+SERVICE = "svc-mt"
+METRICS = {"PROMETHEUS": "true", "NSM_PROMETHEUS_PORT": "0"}
+
+
+def metrics_port(log_path, process, deadline):
+    """The port the component printed ("metrics on http://…:PORT/metrics")."""
+    while time.monotonic() < deadline:
+        match = re.search(r"metrics on http://[^:]+:(\d+)/metrics", open(log_path).read())
+        if match:
+            return int(match.group(1))
+        assert process.poll() is None, open(log_path).read()
+        time.sleep(0.05)
+    raise AssertionError(f"no metrics line in {log_path}: {open(log_path).read()}")
+
+
+def get(namespace, port, path):
+    """(status, body) of GET `path` on the component's metrics port, from inside `namespace`."""
+    with namespace.entered():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.connect()
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()
+
+
+def scrape(namespace, port):
+    """{(sample name, frozenset of labels): value} of every sample the component exposes."""
+    status, text = get(namespace, port, "/metrics")
+    assert status == 200
+    return {(sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def value(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())))
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    directory = tempfile.mkdtemp(prefix="nsm-metrics-")
+    namespace = Namespace(f"mt{os.getpid()}")
+    pod = Namespace(f"mtp{os.getpid()}")
+    processes, ports = [], {}
+    try:
+        registry_port, manager_port = free_port(), free_port()
+        manager_socket = f"{directory}/nsm.sock"
+        endpoint_socket = f"{directory}/nse-mt.sock"
+        commands = [
+            ("registry", ["registry", "--listen-on", f"tcp://127.0.0.1:{registry_port}"], None),
+            ("node", ["node", "--name", "nsmgr-mt", "--node-name", "mt", "--listen-on", f"unix://{manager_socket},tcp://127.0.0.1:{manager_port}",
+                      "--registry-url", f"tcp://127.0.0.1:{registry_port}", "--tunnel-ip", "127.0.0.1"], manager_socket),
+            ("endpoint", ["endpoint", "--name", "nse-mt", "--service-names", SERVICE, "--cidr-prefix", "172.16.184.0/24",
+                          "--connect-to", f"unix://{manager_socket}", "--listen-on", f"unix://{endpoint_socket}"], endpoint_socket),
+        ]
+        deadline = time.monotonic() + 60
+        for name, arguments, socket_path in commands:
+            log = f"{directory}/{name}.log"
+            process = namespace.popen([nsm_binary(), *arguments], env={**os.environ, **INSECURE, **METRICS},
+                                      stdout=open(log, "w"), stderr=subprocess.STDOUT)
+            processes.append(process)
+            ports[name] = metrics_port(log, process, deadline)
+            while socket_path and not healthy(socket_path):
+                assert process.poll() is None and time.monotonic() < deadline, open(log).read()
+                time.sleep(0.1)
+        yield {"namespace": namespace, "pod": pod, "ports": ports, "manager": manager_socket, "directory": directory}
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in reversed(processes):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        pod.delete()
+        namespace.delete()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def wait_ready(namespace, port, deadline_seconds=30):
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        if get(namespace, port, "/ready")[0] == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"/ready on {port} never answered 200")
+
+
+def sidecar(mesh, services, name):
+    """`nsm client` (the sidecar) in the pod namespace, with metrics on; returns (process, metrics port)."""
+    env = {**os.environ, **INSECURE, **METRICS, "NSM_CONNECT_TO": f"unix://{mesh['manager']}", "NSM_NAME": name,
+           "NSM_NETWORK_SERVICES": services, "NSM_REQUEST_TIMEOUT": "2s"}
+    log = f"{mesh['directory']}/{name}.log"
+    process = mesh["pod"].popen([nsm_binary(), "client"], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    return process, metrics_port(log, process, time.monotonic() + 30), log
+
+
+def test_components_are_healthy_and_ready(mesh):
+    for name, port in mesh["ports"].items():
+        wait_ready(mesh["namespace"], port)
+        assert get(mesh["namespace"], port, "/healthz") == (200, "ok\n"), name
+        samples = scrape(mesh["namespace"], port)
+        assert value(samples, "process_resident_memory_bytes") > 1 << 20, name
+        assert value(samples, "process_open_fds") > 3 and value(samples, "process_threads") >= 1, name
+    registry = scrape(mesh["namespace"], mesh["ports"]["registry"])
+    # The endpoint and the node's forwarder registered; the manager watches.
+    assert value(registry, "nsm_registry_entries", kind="network_service_endpoint") >= 2
+    assert value(registry, "nsm_registry_watchers", kind="network_service_endpoint") >= 1
+
+
+def test_requests_and_closes_are_counted_at_every_hop(mesh):
+    namespace = mesh["namespace"]
+    client, client_port, log = sidecar(mesh, f"kernel://{SERVICE}/nsm-1", "pod-mt")
+    try:
+        wait_ready(mesh["pod"], client_port, deadline_seconds=60)
+        node = scrape(namespace, mesh["ports"]["node"])
+        endpoint = scrape(namespace, mesh["ports"]["endpoint"])
+        pod = scrape(mesh["pod"], client_port)
+        for samples, hop in ((node, "manager"), (node, "forwarder"), (endpoint, "endpoint"), (pod, "client")):
+            assert value(samples, "nsm_requests_total", hop=hop, service=SERVICE, code="OK") >= 1, (hop, samples)
+            assert value(samples, "nsm_request_duration_seconds_count", hop=hop) >= 1, hop
+            # Buckets resolve milliseconds, and they are cumulative.
+            fine = value(samples, "nsm_request_duration_seconds_bucket", hop=hop, le="0.001")
+            assert fine is not None and fine <= value(samples, "nsm_request_duration_seconds_bucket", hop=hop, le="+Inf"), hop
+        assert value(node, "nsm_connections", hop="manager", service=SERVICE, mechanism="KERNEL") == 1
+        assert value(endpoint, "nsm_connections", hop="endpoint", service=SERVICE, mechanism="KERNEL") == 1
+    finally:
+        client.send_signal(signal.SIGTERM)
+        assert client.wait(timeout=30) == 0, open(log).read()
+    node = scrape(namespace, mesh["ports"]["node"])
+    endpoint = scrape(namespace, mesh["ports"]["endpoint"])
+    assert value(node, "nsm_closes_total", hop="manager", service=SERVICE, code="OK") >= 1
+    assert value(endpoint, "nsm_closes_total", hop="endpoint", service=SERVICE, code="OK") >= 1
+    assert value(node, "nsm_connections", hop="manager", service=SERVICE, mechanism="KERNEL") == 0
+    assert value(endpoint, "nsm_connections", hop="endpoint", service=SERVICE, mechanism="KERNEL") == 0
+
+
+def test_a_failed_request_is_counted_with_its_code(mesh):
+    namespace = mesh["namespace"]
+    before = scrape(namespace, mesh["ports"]["node"])
+    failed_before = sum(v for (name, labels), v in before.items()
+                        if name == "nsm_requests_total" and ("service", "no-such-service") in labels and ("code", "OK") not in labels)
+    client, _, log = sidecar(mesh, "kernel://no-such-service/nsm-1", "pod-missing")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            after = scrape(namespace, mesh["ports"]["node"])
+            failed = [(dict(labels), v) for (name, labels), v in after.items()
+                      if name == "nsm_requests_total" and ("service", "no-such-service") in labels and ("code", "OK") not in labels]
+            # The forwarder finds no endpoint (NOT_FOUND); the manager passes the same code back.
+            if sum(v for _, v in failed) >= failed_before + 2 and {labels["hop"] for labels, _ in failed} == {"forwarder", "manager"}:
+                break
+            assert time.monotonic() < deadline, f"no failed request counted: {open(log).read()}"
+            time.sleep(0.1)
+        assert {(labels["hop"], labels["code"]) for labels, _ in failed} == {("forwarder", "NOT_FOUND"), ("manager", "NOT_FOUND")}, failed
+    finally:
+        client.kill()
+        client.wait()
