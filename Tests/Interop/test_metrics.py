@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import INSECURE, free_port, nsm_binary
 from hostile_cases import healthy
+from raw_h2 import RawConnection, grpc_message
 from netns import Namespace
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs the mesh in network namespaces of its own")
@@ -181,3 +182,70 @@ def test_a_failed_request_is_counted_with_its_code(mesh):
     finally:
         client.kill()
         client.wait()
+
+
+def health(socket_path):
+    """Health/Check's status over the unix socket: 1 SERVING, 2 NOT_SERVING (None if no answer)."""
+    try:
+        connection = RawConnection(socket_path, timeout=10)
+    except OSError:
+        return None
+    try:
+        outcome = connection.call("/grpc.health.v1.Health/Check", grpc_message(b""))
+        if outcome.status != 0:
+            return None
+        return 2 if outcome.data == grpc_message(b"") else outcome.data[-1]  # proto3 omits 0 (UNKNOWN)
+    finally:
+        connection.close()
+
+
+def start_endpoint(mesh, name, connect_to):
+    socket_path = f"{mesh['directory']}/{name}.sock"
+    log = f"{mesh['directory']}/{name}.log"
+    process = mesh["namespace"].popen(
+        [nsm_binary(), "endpoint", "--name", name, "--service-names", SERVICE, "--cidr-prefix", "172.16.185.0/24",
+         "--connect-to", connect_to, "--listen-on", f"unix://{socket_path}"],
+        env={**os.environ, **INSECURE, **METRICS}, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    return process, socket_path, metrics_port(log, process, time.monotonic() + 30), log
+
+
+def test_health_is_not_serving_until_ready(mesh):
+    """An endpoint whose manager is not there serves gRPC but is not ready: Health says NOT_SERVING,
+    /ready 503, /healthz 200."""
+    process, socket_path, port, log = start_endpoint(mesh, "nse-lonely", f"unix://{mesh['directory']}/nobody.sock")
+    try:
+        deadline = time.monotonic() + 30
+        while health(socket_path) is None:
+            assert process.poll() is None and time.monotonic() < deadline, open(log).read()
+            time.sleep(0.05)
+        assert health(socket_path) == 2
+        assert get(mesh["namespace"], port, "/ready")[0] == 503
+        assert get(mesh["namespace"], port, "/healthz")[0] == 200
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_health_watch_sees_serving_then_not_serving_on_shutdown(mesh):
+    """Watch (from grpcio, which drains a stream across the server's GOAWAY) on a registered
+    endpoint: SERVING; on SIGTERM, NOT_SERVING and the stream ends."""
+    import grpc
+    process, socket_path, port, log = start_endpoint(mesh, "nse-watched", f"unix://{mesh['manager']}")
+    channel = grpc.insecure_channel(f"unix:{socket_path}")
+    try:
+        deadline = time.monotonic() + 30
+        while health(socket_path) != 1:
+            assert process.poll() is None and time.monotonic() < deadline, open(log).read()
+            time.sleep(0.05)
+        assert get(mesh["namespace"], port, "/ready")[0] == 200
+        watch = channel.unary_stream("/grpc.health.v1.Health/Watch", request_serializer=lambda raw: raw, response_deserializer=lambda raw: raw)
+        responses = watch(b"", timeout=30)
+        assert next(responses) == b"\x08\x01"
+        process.send_signal(signal.SIGTERM)
+        assert list(responses) == [b"\x08\x02"]
+        assert process.wait(timeout=20) == 0, open(log).read()
+    finally:
+        channel.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()

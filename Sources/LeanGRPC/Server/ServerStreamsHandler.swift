@@ -317,7 +317,17 @@ final class ServerStreamsHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
+    /// Closes once the last stream ended — after everything written before is on the wire: the
+    /// last stream's trailers are still in NIOHTTP2's flush when it reports the stream closed, and
+    /// closing then would drop them (its client saw UNAVAILABLE instead of its answer). A final
+    /// GOAWAY (same last stream id, as HTTP/2 allows) is written, and the connection closed when
+    /// that write completes.
     private func closeIfDrained() {
-        if draining, streams.isEmpty, let context, context.channel.isActive { context.close(promise: nil) }
+        guard draining, streams.isEmpty, let context, context.channel.isActive else { return }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(
+            wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: highestStreamID, errorCode: .noError, opaqueData: nil))),
+            promise: written)
+        written.futureResult.whenComplete { _ in context.close(promise: nil) }
     }
 }

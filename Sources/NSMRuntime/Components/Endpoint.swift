@@ -69,9 +69,13 @@ public struct Endpoint: Sendable {
     public let server: GRPCServerService
     /// Its registration: clients can be sent to it once resolved.
     public let registration: RegistrationKeeper
+    /// NOT_SERVING until the command marks it ready (registered), and again from shutdown.
+    public let health: HealthStatus
     public let services: [any Service]
 
     public init(_ configuration: Configuration, pool: GRPCClientPool, logger: Logger = Logger(label: "nsm.endpoint")) throws {
+        let health = HealthStatus()
+        self.health = health
         guard !configuration.serviceNames.isEmpty else {
             throw NSMError.invalidArgument("endpoint \"\(configuration.name)\" provides no network service (NSM_SERVICE_NAMES is empty)")
         }
@@ -106,8 +110,8 @@ public struct Endpoint: Sendable {
         server = GRPCServerService(url: configuration.listen, services: [
             NetworkServiceGRPCService(chain: chain, logger: logger),
             MonitorConnectionGRPCService(monitor: monitor),
-            HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
-        ], logger: logger, identity: pool.identity)
+            HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"], status: health),
+        ], logger: logger, identity: pool.identity, health: health)
         let registry = RegistryClient(url: configuration.managerURL, pool: pool)
         var entry = Registry_NetworkServiceEndpoint()
         entry.name = configuration.name

@@ -49,6 +49,8 @@ public struct Forwarder: Sendable {
     public let server: GRPCServerService
     /// Its registration (under service `forwarder`): requests can reach it once resolved.
     public let registration: RegistrationKeeper
+    /// NOT_SERVING until the command marks it ready (registered), and again from shutdown.
+    public let health: HealthStatus
     public let services: [any Service]
     /// What discovery sees of the registry (kept current by a watch).
     public let registryView: any RegistryReader
@@ -58,6 +60,8 @@ public struct Forwarder: Sendable {
         _ configuration: Configuration, dataPlane: any ForwarderDataPlane, pool: GRPCClientPool, inProcess: InProcessHops? = nil,
         logger: Logger = Logger(label: "nsm.forwarder")
     ) {
+        let health = HealthStatus()
+        self.health = health
         self.configuration = configuration
         let registry = RegistryClient(url: configuration.managerURL, pool: pool)
         let cache = CachingRegistryReader(upstream: registry, logger: logger)
@@ -103,8 +107,8 @@ public struct Forwarder: Sendable {
         server = GRPCServerService(url: configuration.listen, services: [
             NetworkServiceGRPCService(chain: chain, logger: logger),
             MonitorConnectionGRPCService(monitor: monitor),
-            HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
-        ], logger: logger, identity: pool.identity)
+            HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"], status: health),
+        ], logger: logger, identity: pool.identity, health: health)
         var registration = Registry_NetworkServiceEndpoint()
         registration.name = configuration.name
         registration.networkServiceNames = ["forwarder"]

@@ -51,10 +51,14 @@ public struct Manager: Sendable {
     public let monitor = ConnectionMonitor()
     public let bypass = LocalBypass()
     public let servers: [GRPCServerService]
+    /// NOT_SERVING until the command marks it ready (its forwarder registered), and again from shutdown.
+    public let health: HealthStatus
     public let services: [any Service]
 
     /// - Parameter inProcess: hops living in this process (the node's forwarder), called directly.
     public init(_ configuration: Configuration, pool: GRPCClientPool, inProcess: InProcessHops? = nil, logger: Logger = Logger(label: "nsm.manager")) {
+        let health = HealthStatus()
+        self.health = health
         self.configuration = configuration
         let publicURL = (configuration.publicURL ?? configuration.listenTCP).description
         let registry = RegistryClient(url: configuration.registryURL, pool: pool)
@@ -90,10 +94,10 @@ public struct Manager: Sendable {
             MonitorConnectionGRPCService(monitor: monitor, owners: owners, identity: pool.identity),
             NetworkServiceEndpointRegistryGRPCService(proxyingTo: registry, bypass: bypass, publicURL: publicURL),
             NetworkServiceRegistryGRPCService(proxyingTo: registry),
-            HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"]),
+            HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"], status: health),
         ]
         servers = [configuration.listenUnix, configuration.listenTCP].map {
-            GRPCServerService(url: $0, services: grpcServices, logger: logger, identity: pool.identity)
+            GRPCServerService(url: $0, services: grpcServices, logger: logger, identity: pool.identity, health: health)
         }
         services = [cache] + servers + [timeouts, relay]
     }

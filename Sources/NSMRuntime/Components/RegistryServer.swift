@@ -26,9 +26,13 @@ public struct RegistryServer: Sendable {
 
     public let storage: RegistryStore
     public let servers: [GRPCServerService]
+    /// NOT_SERVING until the command marks it ready (its store listed), and again from shutdown.
+    public let health: HealthStatus
     public let services: [any Service]
 
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "nsm.registry")) {
+        let health = HealthStatus()
+        self.health = health
         let period = configuration.expirePeriod.components
         let storage = RegistryStore(expirePeriod: Double(period.seconds) + Double(period.attoseconds) / 1e18)
         self.storage = storage
@@ -39,8 +43,8 @@ public struct RegistryServer: Sendable {
         ]
         let servers = configuration.listen.map { url in
             GRPCServerService(url: url, services: registries + [
-                HealthGRPCService(services: ["registry.NetworkServiceRegistry", "registry.NetworkServiceEndpointRegistry"]),
-            ], logger: logger, identity: configuration.identity)
+                HealthGRPCService(services: ["registry.NetworkServiceRegistry", "registry.NetworkServiceEndpointRegistry"], status: health),
+            ], logger: logger, identity: configuration.identity, health: health)
         }
         self.servers = servers
         services = servers + [RegistryExpiryService(storage: storage)]
@@ -52,11 +56,13 @@ public struct RegistryServer: Sendable {
         listen: [NSMURL], view: RegistryStore, registries: [any RegistrableRPCService], storeServices: [any Service], identity: (any X509Source)?,
         logger: Logger = Logger(label: "nsm.registry")
     ) {
+        let health = HealthStatus()
+        self.health = health
         storage = view
         let servers = listen.map { url in
             GRPCServerService(url: url, services: registries + [
-                HealthGRPCService(services: ["registry.NetworkServiceRegistry", "registry.NetworkServiceEndpointRegistry"]),
-            ], logger: logger, identity: identity)
+                HealthGRPCService(services: ["registry.NetworkServiceRegistry", "registry.NetworkServiceEndpointRegistry"], status: health),
+            ], logger: logger, identity: identity, health: health)
         }
         self.servers = servers
         // The store first: on shutdown services stop in reverse, so the servers stop before it.

@@ -16,9 +16,12 @@ public final class GRPCServerService: Service, Sendable {
     /// This process's SPIFFE identity: mutual TLS on this server; `nil` for plaintext.
     let identity: (any X509Source)?
     private let ready = ReadySignal<NSMURL>()
+    /// Marked stopping when graceful shutdown begins (health answers NOT_SERVING while calls drain).
+    let health: HealthStatus?
 
-    public init(url: NSMURL, services: [any RegistrableRPCService], logger: Logger, identity: (any X509Source)?) {
+    public init(url: NSMURL, services: [any RegistrableRPCService], logger: Logger, identity: (any X509Source)?, health: HealthStatus? = nil) {
         self.url = url
+        self.health = health
         self.services = services
         self.logger = logger
         self.identity = identity
@@ -32,15 +35,17 @@ public final class GRPCServerService: Service, Sendable {
             let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
             if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         }
-        // The lean transport announces a high stream limit (16384): without one, HTTP/2 clients
-        // assume 100 and queue the rest, which throttles a manager serving hundreds of pods.
+        // The lean transport announces its stream limit (1,024 per connection): without one, HTTP/2
+        // clients assume 100 and queue the rest, which throttles a manager serving hundreds of pods.
         let transport = LeanServerTransport(address: url.grpcAddress, security: identity.map { .spiffe($0, server: true) })
         let server = GRPCServer(transport: transport, services: services)
+        let health = self.health
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 try await withGracefulShutdownHandler {
                     try await server.serve()
                 } onGracefulShutdown: {
+                    health?.markStopping()
                     server.beginGracefulShutdown()
                 }
             }

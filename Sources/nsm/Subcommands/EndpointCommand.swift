@@ -145,6 +145,7 @@ struct EndpointCommand: AsyncParsableCommand {
             printFlushed("endpoint \(name) listening on \(try await endpoint.server.listening())")
             _ = try await endpoint.registration.registered.wait()
             ServiceNotification.ready(status: "endpoint \(name) registered")
+            endpoint.health.markReady()
             telemetry.markReady()
             try await tasks.waitForAll()
         }

@@ -87,6 +87,8 @@ struct NodeCommand: AsyncParsableCommand {
             // Requests need the forwarder in the registry, not only listening.
             let registered = try await forwarder.registration.registered.wait()
             ServiceNotification.ready(status: "node \(nodeName): manager \(name) serving, forwarder \(registered.name) registered")
+            manager.health.markReady()
+            forwarder.health.markReady()
             telemetry.markReady()
             try await tasks.waitForAll()
         }

@@ -80,6 +80,7 @@ struct RegistryCommand: AsyncParsableCommand {
             for server in registry.servers { urls.append("\(try await server.listening())") }
             for url in urls { printFlushed("registry listening on \(url)") }
             ServiceNotification.ready(status: "registry listening on \(urls.joined(separator: ", "))")
+            registry.health.markReady()
             telemetry.markReady()
             try await tasks.waitForAll()
         }
