@@ -249,3 +249,34 @@ def test_health_watch_sees_serving_then_not_serving_on_shutdown(mesh):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_data_path_heal_is_counted_with_its_cause_and_duration(mesh):
+    """The pod's interface deleted under a client that watches its data path: it heals, and
+    counts the heal as `data_path` with its duration."""
+    env_liveness = {"NSM_LIVENESS_CHECK_ENABLED": "true", "NSM_LIVENESS_CHECK_INTERVAL": "100ms", "NSM_LIVENESS_CHECK_TIMEOUT": "500ms"}
+    os.environ.update(env_liveness)
+    try:
+        client, client_port, log = sidecar(mesh, f"kernel://{SERVICE}/nsm-9", "pod-heal")
+    finally:
+        for name in env_liveness:
+            os.environ.pop(name)
+    try:
+        wait_ready(mesh["pod"], client_port, deadline_seconds=60)
+        # A path that never answered is not healed for its silence: wait until this one has.
+        deadline = time.monotonic() + 30
+        while value(scrape(mesh["pod"], client_port), "nsm_liveness_answering_connections") != 1:
+            assert client.poll() is None and time.monotonic() < deadline, open(log).read()
+            time.sleep(0.05)
+        mesh["pod"].ip("link", "del", "nsm-9")
+        deadline = time.monotonic() + 30
+        while not value(scrape(mesh["pod"], client_port), "nsm_heals_total", cause="data_path"):
+            assert client.poll() is None and time.monotonic() < deadline, open(log).read()
+            time.sleep(0.1)
+        samples = scrape(mesh["pod"], client_port)
+        assert value(samples, "nsm_heal_duration_seconds_count", cause="data_path") >= 1
+        assert 0 < value(samples, "nsm_heal_duration_seconds_sum", cause="data_path") < 30
+        assert subprocess.run(["ip", "-n", mesh["pod"].name, "link", "show", "nsm-9"], capture_output=True).returncode == 0
+    finally:
+        client.send_signal(signal.SIGTERM)
+        client.wait(timeout=30)

@@ -1,5 +1,6 @@
 import IPAddressing
 import Logging
+import Metrics
 import NSMAPI
 import ServiceLifecycle
 import Synchronization
@@ -24,6 +25,9 @@ extension NSMClient {
     func watchDataPaths(_ check: LivenessCheck) async {
         var watched: [String: Watched] = [:]
         var unprobeable: [String: IPAddress] = [:]
+        // Connections whose data path is watched, and those of them that answered within the timeout.
+        let watchedGauge = Gauge(label: "nsm_liveness_watched_connections")
+        let answeringGauge = Gauge(label: "nsm_liveness_answering_connections")
         await withDiscardingTaskGroup { heals in
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 let now = ContinuousClock.now
@@ -68,7 +72,7 @@ extension NSMClient {
                         let cause = "no echo reply from \(entry.probe.target) for \(check.timeout)"
                         heals.addTask { [self] in
                             defer { state.withLock { _ = $0.livenessHealing.remove(id) } }
-                            await renew(id, heal: reselect, cause: cause, unlessAnswering: true)
+                            await renew(id, heal: reselect, cause: cause, unlessAnswering: true, why: .dataPath)
                         }
                     }
                     if let sequence = entry.probe.send() {
@@ -77,6 +81,8 @@ extension NSMClient {
                     }
                     watched[id] = entry
                 }
+                watchedGauge.record(watched.count)
+                answeringGauge.record(watched.values.filter { $0.answered && now - $0.lastReply <= check.timeout && $0.strikes == 0 }.count)
                 try? await Task.sleep(for: check.interval)
             }
         }
