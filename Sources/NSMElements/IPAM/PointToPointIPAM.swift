@@ -1,5 +1,6 @@
 import Foundation
 public import IPAddressing
+import Metrics
 public import NSMAPI
 public import NSMCore
 import Synchronization
@@ -35,10 +36,23 @@ public final class PointToPointIPAM: NetworkServiceElement {
         }
     }
     private let state: Mutex<State>
+    /// Per pool: `nsm_ipam_addresses_in_use{pool}`, recorded on each change, and
+    /// `nsm_ipam_addresses{pool}`, the pool's size (for IPv6 pools, capped at 2^53).
+    private let inUse: [Gauge]
 
     public init(pools: [IPPrefix]) {
         self.pools = pools.map(\.network)
         self.state = Mutex(State(used: Array(repeating: [], count: pools.count), lowestFree: pools.map(\.network.firstAddress)))
+        inUse = self.pools.map { Gauge(label: "nsm_ipam_addresses_in_use", dimensions: [("pool", $0.description)]) }
+        for pool in self.pools {
+            let hostBits = (pool.address.family == .v4 ? 32 : 128) - pool.length
+            Gauge(label: "nsm_ipam_addresses", dimensions: [("pool", pool.description)]).record(hostBits >= 53 ? 9_007_199_254_740_992 : Double(1 << hostBits))
+        }
+    }
+
+    private func recordUse() {
+        let counts = state.withLock { $0.used.map(\.count) }
+        for (gauge, count) in zip(inUse, counts) { gauge.record(count) }
     }
 
     public func request(
@@ -72,6 +86,7 @@ public final class PointToPointIPAM: NetworkServiceElement {
             state.byConnection[id] = result
             return result
         }
+        recordUse()
         for index in pools.indices {
             guard let allocation = allocations[index] else { continue }
             let source = allocation.source.hostPrefix, destination = allocation.destination.hostPrefix
@@ -108,6 +123,7 @@ public final class PointToPointIPAM: NetworkServiceElement {
                 state.free(allocation.source, pool: index)
             }
         }
+        recordUse()
     }
 
     private static func isExcluded(_ allocation: Allocation, _ excluded: [IPPrefix]) -> Bool {
