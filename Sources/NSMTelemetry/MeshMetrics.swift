@@ -31,9 +31,21 @@ public enum MeshMetrics {
         MetricsSystem.bootstrap(factory)
     }
 
-    /// The registry's text exposition (format 0.0.4), process metrics refreshed first.
+    private static let sources = Mutex<[@Sendable () -> String]>([])
+
+    /// Adds metrics rendered at each scrape from a component's own counters (the DNS proxy keeps
+    /// its counters on its thread and is read, not instrumented): `render` returns exposition
+    /// text (families with their `# TYPE` lines), appended after the registry's.
+    public static func addSource(_ render: @escaping @Sendable () -> String) {
+        sources.withLock { $0.append(render) }
+    }
+
+    /// The registry's text exposition (format 0.0.4), process metrics refreshed first, then the
+    /// added sources.
     public static func exposition() -> [UInt8] {
         ProcessMetrics.shared.refresh()
-        return registry.emitToBuffer()
+        var bytes = registry.emitToBuffer()
+        for render in sources.withLock({ $0 }) { bytes += Array(render().utf8) }
+        return bytes
     }
 }

@@ -284,3 +284,46 @@ def test_a_data_path_heal_is_counted_with_its_cause_and_duration(mesh):
     finally:
         client.send_signal(signal.SIGTERM)
         client.wait(timeout=30)
+
+
+def test_dns_proxy_metrics(tmp_path):
+    """`nsm dns proxy` with metrics on, in front of a real dnsmasq: after answered queries the
+    queries, answers, upstream outcomes and the latency histogram moved (and parse)."""
+    import dns.message
+    import dns.query
+    from test_dns_proxy import dnsmasq, stop_all, wait_for_line, wait_until_answers
+    upstream, proxy_address = "127.0.0.2", "127.0.0.1"
+    namespace = Namespace(f"mtd{os.getpid()}", [upstream])
+    processes = []
+    try:
+        processes.append(dnsmasq(namespace, upstream, tmp_path / "dnsmasq.log", "--host-record=web.cluster.local,10.1.1.1", "--local=/cluster.local/"))
+        proxy = namespace.popen([nsm_binary(), "dns", "proxy", "--listen", f"{proxy_address}:53", "--cluster-dns", upstream],
+                                env={**os.environ, **METRICS}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        processes.append(proxy)
+        port = None
+        deadline = time.monotonic() + 20
+        while port is None:
+            line = proxy.stdout.readline()
+            assert line and time.monotonic() < deadline, "no metrics line from the proxy"
+            match = re.search(r"metrics on http://[^:]+:(\d+)/metrics", line)
+            port = int(match.group(1)) if match else None
+        wait_for_line(proxy, "dns proxy listening")
+        wait_until_answers(namespace, upstream, "web.cluster.local")
+        for name in ("web.cluster.local", "web.cluster.local", "nothing.cluster.local"):
+            sock = namespace.socket()
+            try:
+                dns.query.udp(dns.message.make_query(name, "A"), proxy_address, timeout=8, sock=sock)
+            finally:
+                sock.close()
+        samples = scrape(namespace, port)
+        key = f"{upstream}:53"
+        assert value(samples, "nsm_dns_queries_total", transport="udp") >= 3
+        assert value(samples, "nsm_dns_cache_hits_total") >= 1
+        assert value(samples, "nsm_dns_answers_total", rcode="NOERROR") >= 2 and value(samples, "nsm_dns_answers_total", rcode="NXDOMAIN") >= 1
+        assert value(samples, "nsm_dns_upstream_answers_total", upstream=key, outcome="positive") >= 1
+        assert value(samples, "nsm_dns_upstream_answers_total", upstream=key, outcome="forwarded") >= 2
+        assert value(samples, "nsm_dns_upstream_duration_seconds_count", upstream=key) >= 2
+        assert value(samples, "nsm_dns_upstream_down", upstream=key) == 0
+    finally:
+        stop_all(processes)
+        namespace.delete()

@@ -27,6 +27,11 @@ public struct DNSProxyMetrics: Sendable, Equatable {
         public static let bucketBounds: [Double] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
         public var count = 0
         public var timeouts = 0
+        /// Answers with records (NOERROR and at least one answer), negative answers (NXDOMAIN or
+        /// NODATA), and the answers of this upstream the client got (the first positive wins).
+        public var positive = 0
+        public var negative = 0
+        public var forwarded = 0
         public var totalMilliseconds = 0.0
         public var maximumMilliseconds = 0.0
         public var buckets = Array(repeating: 0, count: bucketBounds.count + 1)

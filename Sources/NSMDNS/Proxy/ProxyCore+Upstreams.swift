@@ -65,6 +65,12 @@ extension ProxyCore {
             return
         }
         entry.answers[index] = answer
+        if positive || negative {
+            let key = entry.endpoints[index]
+            metricsBox.withLock { metrics in
+                if positive { metrics.upstreams[key, default: .init()].positive += 1 } else { metrics.upstreams[key, default: .init()].negative += 1 }
+            }
+        }
         if entry.upstreamIndices[index] < upstreams.count, health.answered(entry.upstreamIndices[index]) {
             markHealth(entry.upstreamIndices[index], down: false)
         }
@@ -100,7 +106,10 @@ extension ProxyCore {
     func apply(_ entry: PendingQuery, _ outcome: FanoutState.Outcome) {
         switch outcome {
         case .wait: return
-        case .forward(let index): finish(entry, with: entry.answers[index])
+        case .forward(let index):
+            let key = entry.endpoints[index]
+            metricsBox.withLock { $0.upstreams[key, default: .init()].forwarded += 1 }
+            finish(entry, with: entry.answers[index])
         case .servFail: finish(entry, with: nil)
         }
     }

@@ -109,6 +109,7 @@ struct ClientCommand: AsyncParsableCommand {
             podDNS = try PodDNS(.init(listen: listen, resolvConfPath: resolvConf), logger: logger)
         }
         let client = try makeClient(annotation, pool: pool, timeout: timeout, podDNS: podDNS, logger: logger)
+        if telemetry.server != nil, let podDNS { DNSMetricsExposition.register(podDNS.proxy) }
         let services: [any Service] = identity.services + [pool] + (podDNS.map { [$0] } ?? []) + [client] + telemetry.services
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -43,6 +43,7 @@ struct DNSProxyCommand: AsyncParsableCommand {
         }
         let budget = try GoDuration.parse(timeout)
         let logger = Logger(label: "nsm.dns")
+        let telemetry = try ComponentTelemetry(logger: logger)
         var resolv: PodResolvConf?
         if let resolvConf {
             let file = try PodResolvConf(path: resolvConf)
@@ -53,16 +54,20 @@ struct DNSProxyCommand: AsyncParsableCommand {
         guard !upstreams.isEmpty else { throw ValidationError("no upstreams: give --cluster-dns, --upstream or --resolv-conf with nameservers") }
         let proxy = DNSProxy(.init(listen: listen, upstreams: upstreams, timeout: budget, tcpIdleTimeout: try GoDuration.parse(tcpIdleTimeout),
                                    negativeWait: try GoDuration.parse(negativeWait)), logger: logger)
+        if telemetry.server != nil { DNSMetricsExposition.register(proxy) }
+        let services: [any Service] = [proxy] + telemetry.services
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: proxy)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await telemetry.announce()
             let addresses = try await proxy.listeningAddresses()
             if let resolv {
                 try resolv.install(nameserver: addresses[0].host, extraSearch: upstreams.flatMap(\.domains).map { String($0.description.dropLast()) })
             }
             printFlushed("dns proxy listening on \(addresses.map(\.description).joined(separator: ", ")); upstreams \(upstreams.map(\.description).joined(separator: ", "))")
             ServiceNotification.ready(status: "dns proxy listening on \(addresses.map(\.description).joined(separator: ", "))")
+            telemetry.markReady()
             try await tasks.waitForAll()
         }
         try resolv?.restore()
