@@ -133,7 +133,7 @@ let package = Package(
         // glibc's malloc_trim (the webhook and the gRPC server give back what a large request left).
         .target(name: "CAllocator"),
         .target(name: "NetlinkWire", swiftSettings: strictSettings),
-        .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing"], swiftSettings: strictSettings),
+        .target(name: "Netlink", dependencies: ["CNetlink", "NetlinkWire", "IPAddressing", .product(name: "Metrics", package: "swift-metrics")], swiftSettings: strictSettings),
 
         // Benchmarks that compare our parts with peers measured in the same run (`nsm bench …`).
         .target(name: "NSMBenchmarks", dependencies: ["Netlink", "IPAddressing", "NSMDNS", "ChildProcesses", "TextTables"], swiftSettings: strictSettings),

@@ -150,6 +150,9 @@ def test_requests_and_closes_are_counted_at_every_hop(mesh):
             assert fine is not None and fine <= value(samples, "nsm_request_duration_seconds_bucket", hop=hop, le="+Inf"), hop
         assert value(node, "nsm_connections", hop="manager", service=SERVICE, mechanism="KERNEL") == 1
         assert value(endpoint, "nsm_connections", hop="endpoint", service=SERVICE, mechanism="KERNEL") == 1
+        # The forwarder made the veth pair: netlink requests counted by kind, timed.
+        assert value(node, "nsm_netlink_requests_total", kind="RTM_NEWLINK", result="ok") >= 1
+        assert value(node, "nsm_netlink_request_duration_seconds_count", kind="RTM_NEWLINK") >= 1
         # The endpoint's pool: 256 addresses, a pair per connection.
         assert value(endpoint, "nsm_ipam_addresses", pool="172.16.184.0/24") == 256
         assert value(endpoint, "nsm_ipam_addresses_in_use", pool="172.16.184.0/24") == 2

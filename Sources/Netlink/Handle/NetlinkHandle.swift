@@ -80,6 +80,26 @@ public final class NetlinkHandle: Sendable {
     public func executeBatch(
         _ requests: [(message: NetlinkMessage, operation: String)]
     ) throws(NetlinkError) -> [Result<[NetlinkMessage], NetlinkError>] {
+        let started = ContinuousClock.now
+        let results: [Result<[NetlinkMessage], NetlinkError>]
+        do {
+            results = try sendBatch(requests)
+        } catch {
+            for request in requests { NetlinkMetrics.record(request.message.type, error: error, since: started) }
+            throw error
+        }
+        for (request, result) in zip(requests, results) {
+            switch result {
+            case .success: NetlinkMetrics.record(request.message.type, error: nil, since: started)
+            case .failure(let error): NetlinkMetrics.record(request.message.type, error: error, since: started)
+            }
+        }
+        return results
+    }
+
+    private func sendBatch(
+        _ requests: [(message: NetlinkMessage, operation: String)]
+    ) throws(NetlinkError) -> [Result<[NetlinkMessage], NetlinkError>] {
         try state.withLock { state throws(NetlinkError) -> [Result<[NetlinkMessage], NetlinkError>] in
             var writer = ByteWriter(capacity: 256 * requests.count)
             var sequences: [UInt32] = []
@@ -127,6 +147,18 @@ public final class NetlinkHandle: Sendable {
     /// Sends a dump request (`NLM_F_DUMP`) and collects every reply until `NLMSG_DONE`.
     /// A dump interrupted by a concurrent change (`NLM_F_DUMP_INTR`) is retried.
     public func dump(_ message: NetlinkMessage, operation: String) throws(NetlinkError) -> [NetlinkMessage] {
+        let started = ContinuousClock.now
+        do {
+            let messages = try dumpRetrying(message, operation: operation)
+            NetlinkMetrics.record(message.type, error: nil, since: started)
+            return messages
+        } catch {
+            NetlinkMetrics.record(message.type, error: error, since: started)
+            throw error
+        }
+    }
+
+    private func dumpRetrying(_ message: NetlinkMessage, operation: String) throws(NetlinkError) -> [NetlinkMessage] {
         for _ in 0..<8 {
             let (messages, interrupted) = try dumpOnce(message, operation: operation)
             if !interrupted { return messages }
