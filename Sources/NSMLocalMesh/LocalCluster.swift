@@ -32,9 +32,17 @@ public final class LocalCluster: @unchecked Sendable {
     /// Mutual TLS with identities from the cluster's agent (the default); `false` runs every
     /// component with `NSM_INSECURE=true` (the benchmark's plaintext comparison).
     public var secure = true
+    /// Prometheus metrics on in every component (`PROMETHEUS=true`, each on a port of its own
+    /// choosing): the benchmark's metrics comparison.
+    public var metrics = false
     /// What every component process of the cluster gets in its environment.
     public var componentEnvironment: [String: String] {
-        secure ? ["SPIFFE_ENDPOINT_SOCKET": "unix://\(agentSocket)"] : ["NSM_INSECURE": "true"]
+        var environment = secure ? ["SPIFFE_ENDPOINT_SOCKET": "unix://\(agentSocket)"] : ["NSM_INSECURE": "true"]
+        if metrics {
+            environment["PROMETHEUS"] = "true"
+            environment["NSM_PROMETHEUS_PORT"] = "0"
+        }
+        return environment
     }
 
     // The cluster network of pods, as in a kind cluster: pods on 10.244.0.0/16 (their eth0 on the

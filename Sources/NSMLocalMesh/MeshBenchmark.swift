@@ -30,6 +30,8 @@ public struct MeshBenchmark: Sendable {
         /// CPU time per pod (connection, Requests and the client's monitor stream) of the node
         /// process serving the pods and of the process holding the pods' clients, in milliseconds.
         public var cpuPerPod: (node: Double, client: Double)
+        /// The same requests (mutual TLS) with Prometheus metrics on in every component.
+        public var withMetrics: (sameNode: Percentiles, crossNode: Percentiles?)?
         /// The same requests with every component in plaintext.
         public var plaintext: (sameNode: Percentiles, crossNode: Percentiles?, connect: Percentiles, cpuPerPod: (node: Double, client: Double))?
         /// One path token signed, and one verified, in microseconds (each hop verifies the previous
@@ -41,13 +43,18 @@ public struct MeshBenchmark: Sendable {
     public var crossNode: Bool
     public var compareCNI: Bool
     public var comparePlaintext: Bool
+    public var compareMetrics: Bool
     public var log: @Sendable (String) -> Void
 
-    public init(sizes: [Int], crossNode: Bool = true, compareCNI: Bool = true, comparePlaintext: Bool = true, log: @escaping @Sendable (String) -> Void) {
+    public init(
+        sizes: [Int], crossNode: Bool = true, compareCNI: Bool = true, comparePlaintext: Bool = true, compareMetrics: Bool = true,
+        log: @escaping @Sendable (String) -> Void
+    ) {
         self.sizes = sizes
         self.crossNode = crossNode
         self.compareCNI = compareCNI
         self.comparePlaintext = comparePlaintext
+        self.compareMetrics = compareMetrics
         self.log = log
     }
 
@@ -62,6 +69,19 @@ public struct MeshBenchmark: Sendable {
                 throw error
             }
             await cluster.tearDown()
+            if compareMetrics {
+                let measured = LocalCluster(prefix: "nsmbx\(getpid())-\(size)", nodes: 2)
+                measured.metrics = true
+                do {
+                    log("N=\(size): the same with Prometheus metrics on")
+                    let result = try await measure(size, cluster: measured)
+                    results[results.count - 1].withMetrics = (result.sameNode, result.crossNode)
+                } catch {
+                    await measured.tearDown()
+                    throw error
+                }
+                await measured.tearDown()
+            }
             if comparePlaintext {
                 let plain = LocalCluster(prefix: "nsmbp\(getpid())-\(size)", nodes: 2)
                 plain.secure = false
@@ -161,13 +181,14 @@ public struct MeshBenchmark: Sendable {
         func ms(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
         func cpu(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
         var rows = [[
-            "pods", "same node p50", "p90", "cross node p50", "p90", "plaintext same p50", "plaintext cross p50", "connect p50 mTLS",
+            "pods", "same node p50", "p90", "cross node p50", "p90", "metrics on: same p50", "cross p50", "plaintext same p50", "plaintext cross p50", "connect p50 mTLS",
             "plaintext", "node CPU/pod mTLS", "plaintext", "client CPU/pod mTLS", "plaintext", "CNI ptp p50", "p90", "ptp ÷ same-node p50", "node RSS",
         ]]
         for result in results {
             let ratio = result.cni.map { String(format: "%.1f×", $0.p50 / result.sameNode.p50) } ?? "-"
             rows.append([
                 String(result.count), ms(result.sameNode.p50), ms(result.sameNode.p90), ms(result.crossNode?.p50), ms(result.crossNode?.p90),
+                ms(result.withMetrics?.sameNode.p50), ms(result.withMetrics?.crossNode?.p50),
                 ms(result.plaintext?.sameNode.p50), ms(result.plaintext?.crossNode?.p50), ms(result.connect.p50), ms(result.plaintext?.connect.p50),
                 cpu(result.cpuPerPod.node), cpu(result.plaintext?.cpuPerPod.node), cpu(result.cpuPerPod.client), cpu(result.plaintext?.cpuPerPod.client),
                 ms(result.cni?.p50), ms(result.cni?.p90), ratio, "\(result.nodeRSSKilobytes / 1024) MB",

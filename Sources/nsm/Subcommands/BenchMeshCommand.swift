@@ -19,6 +19,9 @@ struct BenchMeshCommand: AsyncParsableCommand {
     @Flag(help: "Skip the same run in plaintext (every component with NSM_INSECURE=true), the comparison that prices mutual TLS.")
     var noPlaintext = false
 
+    @Flag(help: "Skip the same run with Prometheus metrics on in every component (PROMETHEUS=true), the comparison that prices them.")
+    var noMetrics = false
+
     @Flag(help: "Skip the CNI ptp comparison.")
     var noCNI = false
 
@@ -29,7 +32,7 @@ struct BenchMeshCommand: AsyncParsableCommand {
         ProcessExecutor.install()
         try BenchSupport.requireRoot("mesh")
         let counts = try BenchSupport.sizes(sizes, maximum: 5000)
-        let benchmark = MeshBenchmark(sizes: counts, crossNode: !sameNodeOnly, compareCNI: !noCNI, comparePlaintext: !noPlaintext, log: BenchSupport.progress)
+        let benchmark = MeshBenchmark(sizes: counts, crossNode: !sameNodeOnly, compareCNI: !noCNI, comparePlaintext: !noPlaintext, compareMetrics: !noMetrics, log: BenchSupport.progress)
         print(MeshBenchmark.render(try await benchmark.run(), markdown: markdown))
     }
 }
