@@ -93,6 +93,7 @@ let package = Package(
             name: "NSMAdmission",
             dependencies: [
                 "Kubernetes", "NSMAnnotation", "Readiness", "CAllocator",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),

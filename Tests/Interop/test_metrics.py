@@ -330,3 +330,33 @@ def test_dns_proxy_metrics(tmp_path):
     finally:
         stop_all(processes)
         namespace.delete()
+
+
+def test_webhook_metrics():
+    """`nsm webhook` with metrics on: reviews counted by webhook, kind and result, and timed."""
+    from conftest import start_apiserver, stop
+    from webhook_support import pod as pod_object, registered_ca, review, start_webhook
+    directory = tempfile.mkdtemp(prefix="nsm-metrics-webhook-")
+    apiserver, _ = start_apiserver(directory)
+    processes = [apiserver]
+    try:
+        kubeconfig = os.path.join(directory, "kubeconfig")
+        port = free_port()
+        webhook = start_webhook(kubeconfig, port, env=METRICS)
+        processes.append(webhook)
+        metrics = int(re.search(r"metrics on http://[^:]+:(\d+)/metrics", webhook.startup_output).group(1))
+        ca = registered_ca(kubeconfig)
+        review(f"https://127.0.0.1:{port}", ca, pod_object(annotation="kernel://svc-1"))
+        review(f"https://127.0.0.1:{port}", ca, pod_object(name="plain"))
+        connection = http.client.HTTPConnection("127.0.0.1", metrics, timeout=10)
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+        connection.close()
+        samples = {(s.name, frozenset(s.labels.items())): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+        assert value(samples, "nsm_admission_reviews_total", webhook="mutate", kind="Pod", result="patched") == 1
+        assert value(samples, "nsm_admission_reviews_total", webhook="mutate", kind="Pod", result="allowed") == 1
+        assert value(samples, "nsm_admission_review_duration_seconds_count", webhook="mutate") == 2
+    finally:
+        for process in reversed(processes):
+            stop(process)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -43,6 +43,7 @@ def start_webhook(kubeconfig, port, *extra, env=None):
         line = process.stdout.readline()
         output.append(line)
         if "webhook listening on" in line:
+            process.startup_output = "".join(output)
             return process
         if not line and process.poll() is not None:
             break

@@ -1,5 +1,6 @@
 import CAllocator
 import Foundation
+import Metrics
 import Hummingbird
 import HummingbirdTLS
 public import Logging
@@ -85,7 +86,9 @@ public struct WebhookServer: Service {
             return text(.badRequest, "the body is not an admission.k8s.io/v1 AdmissionReview: \(capped("\(error)", 1024))\n")
         }
         guard let admission = incoming.request else { return text(.badRequest, "the AdmissionReview has no request\n") }
+        let started = ContinuousClock.now
         let response = try review(admission)
+        Self.record(what, admission: admission, response: response, since: started)
         logger.debug("admission reviewed", metadata: [
             "webhook": "\(what)", "kind": "\(admission.kind.kind)", "namespace": "\(admission.namespace ?? "")",
             "name": "\(admission.name ?? "")", "operation": "\(admission.operation)", "allowed": "\(response.allowed)",
@@ -96,6 +99,18 @@ public struct WebhookServer: Service {
         outgoing.apiVersion = incoming.apiVersion
         let data = try JSONEncoder().encode(outgoing)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// `nsm_admission_reviews_total{webhook, kind, result}` (result `patched`, `allowed` or
+    /// `denied`; kinds other than the ones the webhook handles count as `other`) and
+    /// `nsm_admission_review_duration_seconds{webhook}`.
+    static func record(_ webhook: String, admission: AdmissionReview.Request, response: AdmissionReview.Response, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let kind = PodTemplateLocation(admission.kind) == nil ? "other" : admission.kind.kind
+        let result = !response.allowed ? "denied" : response.patch == nil ? "allowed" : "patched"
+        Counter(label: "nsm_admission_reviews_total", dimensions: [("webhook", webhook), ("kind", kind), ("result", result)]).increment()
+        Timer(label: "nsm_admission_review_duration_seconds", dimensions: [("webhook", webhook)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
     /// Bodies above this many bytes are followed by ``returnFreedMemory()``.

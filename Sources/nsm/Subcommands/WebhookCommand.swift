@@ -73,6 +73,7 @@ struct WebhookCommand: AsyncParsableCommand {
         configurations.url = webhookURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         configurations.failurePolicy = failurePolicy
         let logger = ComponentLogging.logger("nsm.webhook")
+        let telemetry = try ComponentTelemetry(logger: logger)
         let certificates: AdmissionWebhook.Certificates
         let register: Bool
         var identity: ProcessIdentity?
@@ -110,7 +111,8 @@ struct WebhookCommand: AsyncParsableCommand {
         // The client must be shut down however this ends (an unusable certificate included).
         do {
             try await serve(client: client, host: host, port: port, certificates: certificates, register: register,
-                            configurations: configurations, injection: injection, identity: identity, logger: logger, connection: connection)
+                            configurations: configurations, injection: injection, identity: identity, logger: logger, connection: connection,
+                            telemetry: telemetry)
         } catch {
             try? await client.shutdown()
             throw error
@@ -120,7 +122,8 @@ struct WebhookCommand: AsyncParsableCommand {
 
     private func serve(
         client: KubernetesClient, host: String, port: Int, certificates: AdmissionWebhook.Certificates, register: Bool,
-        configurations: WebhookConfigurations, injection: InjectionSettings, identity: ProcessIdentity?, logger: Logger, connection: KubernetesConnection
+        configurations: WebhookConfigurations, injection: InjectionSettings, identity: ProcessIdentity?, logger: Logger, connection: KubernetesConnection,
+        telemetry: ComponentTelemetry
     ) async throws {
         let webhook: AdmissionWebhook
         do {
@@ -129,12 +132,14 @@ struct WebhookCommand: AsyncParsableCommand {
         } catch { throw ValidationError("\(error)") }
         printFlushed("webhook: API server \(connection.server) (\(connection.source)); namespace \(configurations.namespace); "
                      + (register ? "registers \(name)" : "configurations from the manifests"))
-        let group = ComponentServiceGroup.make((identity?.services ?? []) + [webhook], logger: logger)
+        let group = ComponentServiceGroup.make((identity?.services ?? []) + [webhook] + telemetry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await telemetry.announce()
             let bound = try await webhook.ready.wait()
             printFlushed("webhook listening on \(host):\(bound)")
             ServiceNotification.ready(status: "PORT \(bound)")
+            telemetry.markReady()
             try await tasks.waitForAll()
         }
     }
