@@ -360,3 +360,35 @@ def test_webhook_metrics():
         for process in reversed(processes):
             stop(process)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def documented_metrics():
+    """The metric names in docs/observability.md's table."""
+    text = open(os.path.join(ROOT, "docs", "observability.md")).read()
+    return set(re.findall(r"^\| `([a-z_]+)` \|", text, re.M))
+
+
+def test_every_exposed_family_is_documented(mesh):
+    documented = documented_metrics()
+    exposed = set()
+    for name, port in mesh["ports"].items():
+        status, text = get(mesh["namespace"], port, "/metrics")
+        exposed |= {family.name for family in text_string_to_metric_families(text)}
+    # prometheus-client names counters without their _total suffix
+    missing = {name for name in exposed if name not in documented and f"{name}_total" not in documented}
+    assert not missing, f"exposed but not in docs/observability.md: {sorted(missing)}"
+
+
+def test_the_dashboard_queries_only_metrics_that_exist():
+    import json
+    dashboard = json.load(open(os.path.join(ROOT, "deploy", "observability", "grafana-dashboard.json")))
+    documented = documented_metrics()
+    queried = set()
+    for panel in dashboard["panels"]:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            queried |= {re.sub(r"_(bucket|sum|count)$", "", name) for name in re.findall(r"\b((?:nsm|process)_[a-z_]+)", target["expr"])}
+    assert queried and queried <= documented, f"queried but not exposed: {sorted(queried - documented)}"

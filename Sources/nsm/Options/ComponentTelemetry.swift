@@ -12,6 +12,10 @@ import Synchronization
 /// `NSM_PROMETHEUS_IP`:`NSM_PROMETHEUS_PORT`. `/ready` answers 200 from ``markReady()`` on — the
 /// point where the component also tells systemd it is ready.
 struct ComponentTelemetry: Sendable {
+    /// For each component's `--help`.
+    static let help = "Metrics (docs/observability.md): PROMETHEUS=true (upstream's switch) or NSM_PROMETHEUS=true serves /metrics, /healthz "
+        + "and /ready in HTTP on NSM_PROMETHEUS_IP:NSM_PROMETHEUS_PORT (default 8081); NSM_PROMETHEUS_SERVER_HEADER_TIMEOUT (5s) closes idle scrapes."
+
     let server: TelemetryServer?
     private let ready = ReadyFlag()
 

@@ -32,6 +32,7 @@ struct ClientCommand: AsyncParsableCommand {
             which `kubectl describe pod` shows. Generated interface names are derived from NSM_NAME, so both containers \
             choose the same ones.
             \(ProcessIdentity.help)
+            \(ComponentTelemetry.help)
             """
     )
 

@@ -17,6 +17,7 @@ struct DNSProxyCommand: AsyncParsableCommand {
             best negative answer (NODATA before NXDOMAIN, with its SOA) is returned; SERVFAIL only when none answered in \
             time. `dig @ADDR -p PORT CH TXT metrics.nsm.` returns the counters.
             Example: nsm dns proxy --listen 127.0.0.1:5353 --cluster-dns 10.96.0.10 --upstream 172.16.1.2=my.svc
+            \(ComponentTelemetry.help)
             """
     )
 

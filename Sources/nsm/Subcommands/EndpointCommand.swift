@@ -21,6 +21,7 @@ struct EndpointCommand: AsyncParsableCommand {
             NSM_CIDR_PREFIX, NSM_DNS_CONFIGS, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_PAYLOAD, \
             NSM_REGISTER_SERVICE, NSM_UNREGISTER_ITSELF. Flags override them.
             \(ProcessIdentity.help)
+            \(ComponentTelemetry.help)
             """
     )
 

@@ -22,6 +22,7 @@ struct NodeCommand: AsyncParsableCommand {
             Connections survive a restart of this process: clients re-request them and the existing \
             interfaces are kept.
             \(ProcessIdentity.help)
+            \(ComponentTelemetry.help)
             """
     )
 

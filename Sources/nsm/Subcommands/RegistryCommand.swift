@@ -16,6 +16,7 @@ struct RegistryCommand: AsyncParsableCommand {
         discussion: """
             Environment (as upstream registry-k8s): NSM_LISTEN_ON, NSM_EXPIRE_PERIOD, NSM_REGISTRY_STORE (memory or kubernetes),             NSM_NAMESPACE (where the kubernetes store writes; default: the pod's, or the kubeconfig context's), NSM_KUBELET_QPS.             Flags override them. The kubernetes store keeps NetworkServices and NetworkServiceEndpoints as custom resources             (deploy/crds), readable by upstream's registry-k8s and kubectl.
             \(ProcessIdentity.help)
+            \(ComponentTelemetry.help)
             """
     )
 

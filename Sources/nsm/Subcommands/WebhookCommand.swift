@@ -27,6 +27,7 @@ struct WebhookCommand: AsyncParsableCommand {
             NSM_SIDECAR_REQUESTS_MEMORY, NSM_SOCKET_DIRECTORY.
             Needs get/list/watch on namespaces and, when registering, create/get/update/delete on mutating- and \
             validatingwebhookconfigurations.
+            \(ComponentTelemetry.help)
             """
     )
 
