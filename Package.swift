@@ -326,7 +326,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "NSMTelemetryTests", dependencies: ["NSMTelemetry"], swiftSettings: strictSettings),
+        .testTarget(name: "NSMTelemetryTests", dependencies: ["NSMTelemetry", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         .testTarget(
             name: "NSMAdmissionTests",
             dependencies: [

@@ -392,3 +392,24 @@ def test_the_dashboard_queries_only_metrics_that_exist():
         for target in panel["targets"]:
             queried |= {re.sub(r"_(bucket|sum|count)$", "", name) for name in re.findall(r"\b((?:nsm|process)_[a-z_]+)", target["expr"])}
     assert queried and queried <= documented, f"queried but not exposed: {sorted(queried - documented)}"
+
+
+def test_json_logs():
+    """NSM_LOG_FORMAT=json: the registry's log lines are JSON objects (every library's logger too)."""
+    import json
+    port = free_port()
+    process = subprocess.Popen([nsm_binary(), "registry", "--listen-on", f"tcp://127.0.0.1:{port}"],
+                               env={**os.environ, **INSECURE, "NSM_LOG_FORMAT": "json"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not healthy("127.0.0.1", port):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=20)
+    objects = [json.loads(line) for line in errors.splitlines() if line.startswith("{")]
+    assert any(o["msg"] == "listening" and o["url"] == f"tcp://127.0.0.1:{port}" and o["logger"] == "nsm.registry" for o in objects), errors
+    assert all({"time", "level", "logger", "msg", "source"} <= set(o) for o in objects)
+    # The one plain line: the insecure-mode warning also goes to stderr as text, for a person at a terminal.
+    assert [line for line in errors.splitlines() if not line.startswith("{")] == [l for l in errors.splitlines() if l.startswith("WARNING: NSM_INSECURE")]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NSMCore
 import Logging
+import NSMTelemetry
 import ServiceLifecycle
 import UnixSignals
 
@@ -78,8 +79,25 @@ func printFlushed(_ line: String) {
 /// variable and level names: TRACE, DEBUG, INFO, WARN, ERROR, FATAL, PANIC; any case).
 enum ComponentLogging {
     static let variable = "NSM_LOG_LEVEL"
+    /// `text` (the default) or `json` (one object per line, for log collectors: ``JSONLogHandler``).
+    static let formatVariable = "NSM_LOG_FORMAT"
+
+    /// Chooses the format once per process, before the first logger: every logger made after
+    /// (libraries' included) writes in it.
+    private static let bootstrapped: Bool = {
+        switch Environment.string(formatVariable)?.lowercased() {
+        case "json":
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        case nil, "", "text":
+            break
+        case let other?:
+            FileHandle.standardError.write(Data("\(formatVariable)=\(other) is not a format (text, json); using text\n".utf8))
+        }
+        return true
+    }()
 
     static func logger(_ label: String) -> Logger {
+        _ = bootstrapped
         var logger = Logger(label: label)
         logger.logLevel = level(Environment.string(variable))
         return logger

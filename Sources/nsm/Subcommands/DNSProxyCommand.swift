@@ -43,7 +43,7 @@ struct DNSProxyCommand: AsyncParsableCommand {
             do { return try DNSUpstream(parsing: text) } catch { throw ValidationError("--upstream: \(error)") }
         }
         let budget = try GoDuration.parse(timeout)
-        let logger = Logger(label: "nsm.dns")
+        let logger = ComponentLogging.logger("nsm.dns")
         let telemetry = try ComponentTelemetry(logger: logger)
         var resolv: PodResolvConf?
         if let resolvConf {
