@@ -367,3 +367,39 @@ def test_init_container_gives_up_in_bounded_time_and_says_why(cluster, tmp_path)
         assert bad.returncode != 0 and "item 1" in log.read_text()
     finally:
         pod.delete()
+
+
+
+def test_connections_watch_follows_changes(cluster):
+    """`nsm connections --watch` on node 0: the table, then an UPDATE line when a pod connects and
+    a DELETE line when it goes."""
+    import select
+    watcher = subprocess.Popen([nsm_binary(), "connections", "--cluster", NAME, "--node", "0", "--watch"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    lines, pending = [], b""
+    try:
+        def read_until(wanted, seconds=30):
+            nonlocal pending
+            deadline = time.monotonic() + seconds
+            seen = []
+            while True:
+                while lines:
+                    line = lines.pop(0)
+                    seen.append(line)
+                    if wanted(line):
+                        return line
+                ready, _, _ = select.select([watcher.stdout], [], [], max(0.0, deadline - time.monotonic()))
+                chunk = os.read(watcher.stdout.fileno(), 65536) if ready else b""
+                if not chunk:
+                    raise AssertionError(f"not seen in {seconds} s; got {seen}; exit {watcher.poll()}")
+                *complete, pending = (pending + chunk).split(b"\n")
+                lines.extend(line.decode() for line in complete)
+        read_until(lambda line: line.startswith("POD"))
+        result = run_in_pod("kernel://my-networkservice-1/nsm-1?app=foo", "true")
+        assert result.returncode == 0, result.stdout + result.stderr
+        update = read_until(lambda line: " UPDATE " in line and " my-networkservice-1 nsm-1 " in line)
+        assert "→ nse-foo 172.16.61." in update and update.rstrip().endswith("up"), update
+        read_until(lambda line: " DELETE " in line and " my-networkservice-1 nsm-1 " in line)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)

@@ -413,3 +413,4 @@ def test_json_logs():
     assert all({"time", "level", "logger", "msg", "source"} <= set(o) for o in objects)
     # The one plain line: the insecure-mode warning also goes to stderr as text, for a person at a terminal.
     assert [line for line in errors.splitlines() if not line.startswith("{")] == [l for l in errors.splitlines() if l.startswith("WARNING: NSM_INSECURE")]
+

@@ -27,6 +27,9 @@ struct ConnectionsCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON (the connections as protobuf JSON) instead of a table.")
     var json = false
 
+    @Flag(help: "Keep watching: the table, then a line per change (UPDATE, DELETE) as the manager reports it, until interrupted. With --json, one MonitorConnections event per line.")
+    var watch = false
+
     func run() async throws {
         var url: NSMURL
         do { url = try NSMURL(connectTo) } catch { throw ValidationError("--connect-to/NSM_CONNECT_TO: \(error)") }
@@ -35,6 +38,14 @@ struct ConnectionsCommand: AsyncParsableCommand {
             url = .unix(path: "/run/nsm-\(cluster)/node\(node)/nsm.io.sock")
         }
         let identity = try node != nil ? ProcessIdentity.ofCluster(cluster) : ProcessIdentity.fromEnvironment(logger: ComponentLogging.logger("nsm.connections"))
+        if watch {
+            try await identity.with { source in try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .mesh(source))) { client in
+                try await Connection_MonitorConnection.Client(wrapping: client).monitorConnections(Connection_MonitorScopeSelector()) { response in
+                    for try await event in response.messages { printFlushed(try ConnectionsWatch.render(event, json: json)) }
+                }
+            } }
+            return
+        }
         let connections = try await identity.with { source in try await withGRPCClient(transport: try .http2NIOPosix(target: url.clientTarget, transportSecurity: .mesh(source))) { client in
             var options = CallOptions.defaults
             options.timeout = .seconds(10)
@@ -77,5 +88,22 @@ enum ConnectionsTable {
 
     static func clientInterface(_ connection: Connection_Connection) -> String? {
         connection.mechanism.kernelInterfaceName
+    }
+}
+
+/// `nsm connections --watch`: each MonitorConnections event as the manager sends it.
+enum ConnectionsWatch {
+    static func render(_ event: Connection_ConnectionEvent, json: Bool) throws -> String {
+        if json { return String(decoding: try event.jsonUTF8Data(), as: UTF8.self) }
+        let connections = event.connections.values.sorted { $0.id < $1.id }
+        if event.type == .initialStateTransfer { return ConnectionsTable.render(connections) }
+        let time = ISO8601DateFormatter().string(from: Date())
+        let kind = event.type == .delete ? "DELETE" : "UPDATE"
+        return connections.map { connection in
+            let ip = connection.context.ipContext
+            let pod = connection.labels["podName"].flatMap { $0.isEmpty ? nil : $0 } ?? connection.path.pathSegments.first?.name ?? "-"
+            return "\(time) \(kind) \(pod) \(connection.networkService) \(ConnectionsTable.clientInterface(connection) ?? "-") "
+                + "\(ip.srcIpAddrs.joined(separator: ",")) → \(connection.networkServiceEndpointName) \(ip.dstIpAddrs.joined(separator: ",")) \(connection.state)"
+        }.joined(separator: "\n")
     }
 }
