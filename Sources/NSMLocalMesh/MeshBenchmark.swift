@@ -61,39 +61,16 @@ public struct MeshBenchmark: Sendable {
     public func run() async throws -> [Result] {
         var results: [Result] = []
         for size in sizes {
-            let cluster = LocalCluster(prefix: "nsmbm\(getpid())-\(size)", nodes: 2)
-            do {
-                results.append(try await measure(size, cluster: cluster))
-            } catch {
-                await cluster.tearDown()
-                throw error
-            }
-            await cluster.tearDown()
+            results.append(try await measure(size, prefix: "nsmbm") { _ in })
             if compareMetrics {
-                let measured = LocalCluster(prefix: "nsmbx\(getpid())-\(size)", nodes: 2)
-                measured.metrics = true
-                do {
-                    log("N=\(size): the same with Prometheus metrics on")
-                    let result = try await measure(size, cluster: measured)
-                    results[results.count - 1].withMetrics = (result.sameNode, result.crossNode)
-                } catch {
-                    await measured.tearDown()
-                    throw error
-                }
-                await measured.tearDown()
+                log("N=\(size): the same with Prometheus metrics on")
+                let result = try await measure(size, prefix: "nsmbx") { $0.metrics = true }
+                results[results.count - 1].withMetrics = (result.sameNode, result.crossNode)
             }
             if comparePlaintext {
-                let plain = LocalCluster(prefix: "nsmbp\(getpid())-\(size)", nodes: 2)
-                plain.secure = false
-                do {
-                    log("N=\(size): the same in plaintext")
-                    let result = try await measure(size, cluster: plain)
-                    results[results.count - 1].plaintext = (result.sameNode, result.crossNode, result.connect, result.cpuPerPod)
-                } catch {
-                    await plain.tearDown()
-                    throw error
-                }
-                await plain.tearDown()
+                log("N=\(size): the same in plaintext")
+                let result = try await measure(size, prefix: "nsmbp") { $0.secure = false }
+                results[results.count - 1].plaintext = (result.sameNode, result.crossNode, result.connect, result.cpuPerPod)
             }
             if compareCNI {
                 log("N=\(size): CNI ptp for comparison")
@@ -102,6 +79,20 @@ public struct MeshBenchmark: Sendable {
             }
         }
         return results
+    }
+
+    /// One variant: a fresh cluster (`configure` sets it up: metrics, plaintext), measured, torn down.
+    func measure(_ size: Int, prefix: String, configure: (LocalCluster) -> Void) async throws -> Result {
+        let cluster = LocalCluster(prefix: "\(prefix)\(getpid())-\(size)", nodes: 2)
+        configure(cluster)
+        do {
+            let result = try await measure(size, cluster: cluster)
+            await cluster.tearDown()
+            return result
+        } catch {
+            await cluster.tearDown()
+            throw error
+        }
     }
 
     func measure(_ size: Int, cluster: LocalCluster) async throws -> Result {

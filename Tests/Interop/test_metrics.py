@@ -15,7 +15,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import INSECURE, free_port, nsm_binary
+from conftest import INSECURE, free_port, nsm_binary, stop
 from hostile_cases import healthy
 from raw_h2 import RawConnection, grpc_message
 from netns import Namespace
@@ -91,13 +91,7 @@ def mesh():
         yield {"namespace": namespace, "pod": pod, "ports": ports, "manager": manager_socket, "directory": directory}
     finally:
         for process in reversed(processes):
-            process.terminate()
-        for process in reversed(processes):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
         pod.delete()
         namespace.delete()
         shutil.rmtree(directory, ignore_errors=True)
@@ -334,7 +328,7 @@ def test_dns_proxy_metrics(tmp_path):
 
 def test_webhook_metrics():
     """`nsm webhook` with metrics on: reviews counted by webhook, kind and result, and timed."""
-    from conftest import start_apiserver, stop
+    from conftest import start_apiserver
     from webhook_support import pod as pod_object, registered_ca, review, start_webhook
     directory = tempfile.mkdtemp(prefix="nsm-metrics-webhook-")
     apiserver, _ = start_apiserver(directory)
