@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import IPAddressing
 import Logging
+import Netlink
 import NSMAPI
 import NSMDNS
 import NSMCore
@@ -154,9 +155,8 @@ struct EndpointCommand: AsyncParsableCommand {
 
     /// `inode://<dev>/<ino>` of this process's network namespace.
     static func ownNamespaceURL() -> String {
-        var info = stat()
-        guard stat("/proc/self/ns/net", &info) == 0 else { return NamespaceURL.currentThread.description }
-        return "inode://\(info.st_dev)/\(info.st_ino)"
+        guard let namespace = try? NetworkNamespace(path: "/proc/self/ns/net") else { return NamespaceURL.currentThread.description }
+        return namespace.identity.url
     }
 }
 
