@@ -78,6 +78,7 @@ let package = Package(
             name: "NSMKubernetes",
             dependencies: [
                 "Kubernetes", "NSMAPI", "NSMElements", "IPAddressing", "Readiness", "NSMCore", "NSMRegistry", "NSMRuntime",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),

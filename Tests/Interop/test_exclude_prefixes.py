@@ -107,3 +107,54 @@ def test_config_map_output_is_a_valid_configmap(apiserver):
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_metrics_and_readiness(apiserver):
+    """With PROMETHEUS=true: /ready answers 200 once the first list is written, and the list's size
+    and the writes are counted (read with prometheus-client's parser)."""
+    import re
+    from prometheus_client.parser import text_string_to_metric_families
+    directory, port = apiserver
+    post(directory, port, "/api/v1/nodes", {"metadata": {"name": "kind-worker"}, "spec": {"podCIDR": "10.244.1.0/24"}})
+    output = os.path.join(directory, "config", "excluded_prefixes.yaml")
+    process = subprocess.Popen([nsm_binary(), "exclude-prefixes", "--kubeconfig", os.path.join(directory, "kubeconfig"),
+                                "--output-file", output, "--excluded-prefixes", "172.30.0.0/16"],
+                               env={**os.environ, "PROMETHEUS": "true", "NSM_PROMETHEUS_PORT": "0"},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        metrics = None
+        deadline = time.monotonic() + 20
+        while metrics is None:
+            line = process.stdout.readline()
+            assert line and time.monotonic() < deadline, "no metrics line"
+            match = re.search(r"metrics on http://[^:]+:(\d+)/metrics", line)
+            metrics = int(match.group(1)) if match else None
+        wait_for(output, lambda t: "10.244.1.0/24" in t)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/ready", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except urllib.error.HTTPError as error:
+                assert error.code == 503
+            assert time.monotonic() < deadline, "/ready never answered 200"
+            time.sleep(0.05)
+        # The gauge is the size of the list in the file (the list can still grow as the service
+        # range is found: read both until they agree).
+        deadline = time.monotonic() + 20
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=5) as answer:
+                text = answer.read().decode()
+            samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+            with open(output) as f:
+                listed = [line for line in f.read().splitlines() if line.startswith("- ")]
+            if samples.get(("nsm_excluded_prefixes", ())) == len(listed):
+                break
+            assert time.monotonic() < deadline, (samples.get(("nsm_excluded_prefixes", ())), listed)
+            time.sleep(0.05)
+        assert len(listed) >= 2 and "- 172.30.0.0/16" in listed
+        assert samples[("nsm_excluded_prefixes_writes_total", (("result", "ok"),))] >= 1
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

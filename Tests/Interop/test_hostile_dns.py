@@ -160,7 +160,7 @@ def proxy(tmp_path_factory):
 
 
 # Spoofed or misdirected datagrams come first; the upstream's real answer follows. Only it counts.
-@pytest.mark.parametrize("label", ["wrongid", "otherport", "otheraddr", "othername", "notresponse", "additional", "flood"])
+@pytest.mark.parametrize("label", ["wrongid", "otherport", "otheraddr", "othername", "notresponse", "additional"])
 def test_spoofed_answers_are_ignored_and_never_cached(proxy, label):
     ns, process = proxy
     name = f"{label}.hostile.nsm"
@@ -177,6 +177,21 @@ def test_an_oversized_answer_is_truncated_for_the_client(proxy):
     response = ask(ns, "oversized.hostile.nsm", use_edns=0, payload=1232)
     assert response.rcode() == dns.rcode.NOERROR and response.flags & dns.flags.TC
     assert len(response.to_wire()) <= 1232
+
+
+def test_a_flood_of_spoofed_answers_poisons_nothing(proxy):
+    """10,000 wrong-id datagrams, then the real answer: the proxy never answers with a spoofed
+    record. The real answer itself may be lost when the flood fills the proxy's socket buffer
+    (the kernel drops datagrams, whoever sent them): then the question ends SERVFAIL, and asked
+    again it gets the real address."""
+    ns, process = proxy
+    response = ask(ns, "flood.hostile.nsm")
+    assert addresses(response) in ([GOOD], []), addresses(response)
+    if not addresses(response):
+        assert response.rcode() == dns.rcode.SERVFAIL
+    assert POISON not in addresses(ask(ns, "flood.hostile.nsm"))
+    assert addresses(ask(ns, "victim.hostile.nsm")) == [VICTIM_GOOD]
+    assert process.poll() is None
 
 
 # Datagrams that are no readable answer: ignored, so the question ends SERVFAIL at the deadline.

@@ -1,3 +1,4 @@
+import Metrics
 import Foundation
 public import IPAddressing
 public import Kubernetes
@@ -150,10 +151,13 @@ public final class ExcludedPrefixesCollector: Service, Sendable {
                 target = "configmap \(namespace)/\(name) key \(key)"
             }
         } catch {
+            Counter(label: "nsm_excluded_prefixes_writes_total", dimensions: [("result", "error")]).increment()
             logger.error("cannot write the excluded prefixes", metadata: ["output": "\(configuration.output)", "error": "\(error)"])
             return
         }
         written.withLock { $0 = prefixes }
+        Counter(label: "nsm_excluded_prefixes_writes_total", dimensions: [("result", "ok")]).increment()
+        Gauge(label: "nsm_excluded_prefixes").record(prefixes.count)
         logger.info("excluded prefixes written", metadata: ["to": "\(target)", "prefixes": "\(prefixes.map(\.description).joined(separator: ", "))"])
         firstWrite.resolve(prefixes)
     }

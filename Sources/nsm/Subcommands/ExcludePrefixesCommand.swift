@@ -19,6 +19,7 @@ struct ExcludePrefixesCommand: AsyncParsableCommand {
             'prefixes: [...]'); the service range from the API server when none of these names it. Needs get/list/watch on \
             nodes, services, configmaps and servicecidrs, and create on services (a dry run). Reaches the API server as \
             client-go does: in a pod its service account, else --kubeconfig, KUBECONFIG, ~/.kube/config.
+            \(ComponentTelemetry.help) Beside the node on the host network, give it another port (NSM_PROMETHEUS_PORT).
             """
     )
 
@@ -53,17 +54,20 @@ struct ExcludePrefixesCommand: AsyncParsableCommand {
         let connection: KubernetesConnection
         do { connection = try KubernetesConnection.find(kubeconfig: kubeconfig) } catch { throw ValidationError("\(error)") }
         let logger = ComponentLogging.logger("nsm.exclude-prefixes")
+        let telemetry = try ComponentTelemetry(logger: logger)
         let output: ExcludedPrefixesCollector.Configuration.Output = outputType == "file"
             ? .file(outputFile) : .configMap(namespace: connection.namespace, name: "nsm-config", key: "excluded_prefixes_output.yaml")
         printFlushed("exclude-prefixes: API server \(connection.server) (\(connection.source)); writing \(output)")
         let client = try KubernetesClient(connection: connection, queriesPerSecond: kubeletQPS, burst: Int(kubeletQPS * 2))
         let collector = ExcludedPrefixesCollector(.init(
             prefixes: prefixes, output: output, userConfigMap: (configMapNamespace, configMapName, configMapKey)), client: client, logger: logger)
-        let group = ComponentServiceGroup.make([collector], logger: logger)
+        let group = ComponentServiceGroup.make([collector] + telemetry.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            try await telemetry.announce()
             let first = try await collector.firstWrite.wait()
             ServiceNotification.ready(status: "\(first.count) prefixes written")
+            telemetry.markReady()
             try await tasks.waitForAll()
         }
         try await client.shutdown()
