@@ -130,3 +130,18 @@ def registry(request):
             stop(process)
         if directory:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+METRICS_LINE = r"metrics on http://[^:]+:(\d+)/metrics"
+
+
+def metrics_port(process, seconds=20):
+    """The port a component printed on its (text) stdout as "metrics on http://…:PORT/metrics"."""
+    import re
+    deadline = time.monotonic() + seconds
+    while True:
+        line = process.stdout.readline()
+        assert line and time.monotonic() < deadline, "no metrics line from the process"
+        match = re.search(METRICS_LINE, line)
+        if match:
+            return int(match.group(1))

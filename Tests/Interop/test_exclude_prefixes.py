@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from conftest import nsm_binary, start_apiserver, stop
+from conftest import metrics_port, nsm_binary, start_apiserver, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -112,7 +112,6 @@ def test_config_map_output_is_a_valid_configmap(apiserver):
 def test_metrics_and_readiness(apiserver):
     """With PROMETHEUS=true: /ready answers 200 once the first list is written, and the list's size
     and the writes are counted (read with prometheus-client's parser)."""
-    import re
     from prometheus_client.parser import text_string_to_metric_families
     directory, port = apiserver
     post(directory, port, "/api/v1/nodes", {"metadata": {"name": "kind-worker"}, "spec": {"podCIDR": "10.244.1.0/24"}})
@@ -122,13 +121,7 @@ def test_metrics_and_readiness(apiserver):
                                env={**os.environ, "PROMETHEUS": "true", "NSM_PROMETHEUS_PORT": "0"},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        metrics = None
-        deadline = time.monotonic() + 20
-        while metrics is None:
-            line = process.stdout.readline()
-            assert line and time.monotonic() < deadline, "no metrics line"
-            match = re.search(r"metrics on http://[^:]+:(\d+)/metrics", line)
-            metrics = int(match.group(1)) if match else None
+        metrics = metrics_port(process)
         wait_for(output, lambda t: "10.244.1.0/24" in t)
         deadline = time.monotonic() + 20
         while True:

@@ -15,7 +15,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import INSECURE, free_port, nsm_binary, stop
+from conftest import INSECURE, METRICS_LINE, free_port, metrics_port, nsm_binary, stop
 from hostile_cases import healthy
 from raw_h2 import RawConnection, grpc_message
 from netns import Namespace
@@ -25,10 +25,10 @@ SERVICE = "svc-mt"
 METRICS = {"PROMETHEUS": "true", "NSM_PROMETHEUS_PORT": "0"}
 
 
-def metrics_port(log_path, process, deadline):
+def metrics_port_in_log(log_path, process, deadline):
     """The port the component printed ("metrics on http://…:PORT/metrics")."""
     while time.monotonic() < deadline:
-        match = re.search(r"metrics on http://[^:]+:(\d+)/metrics", open(log_path).read())
+        match = re.search(METRICS_LINE, open(log_path).read())
         if match:
             return int(match.group(1))
         assert process.poll() is None, open(log_path).read()
@@ -84,7 +84,7 @@ def mesh():
             process = namespace.popen([nsm_binary(), *arguments], env={**os.environ, **INSECURE, **METRICS},
                                       stdout=open(log, "w"), stderr=subprocess.STDOUT)
             processes.append(process)
-            ports[name] = metrics_port(log, process, deadline)
+            ports[name] = metrics_port_in_log(log, process, deadline)
             while socket_path and not healthy(socket_path):
                 assert process.poll() is None and time.monotonic() < deadline, open(log).read()
                 time.sleep(0.1)
@@ -112,7 +112,7 @@ def sidecar(mesh, services, name):
            "NSM_NETWORK_SERVICES": services, "NSM_REQUEST_TIMEOUT": "2s"}
     log = f"{mesh['directory']}/{name}.log"
     process = mesh["pod"].popen([nsm_binary(), "client"], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    return process, metrics_port(log, process, time.monotonic() + 30), log
+    return process, metrics_port_in_log(log, process, time.monotonic() + 30), log
 
 
 def test_components_are_healthy_and_ready(mesh):
@@ -207,7 +207,7 @@ def start_endpoint(mesh, name, connect_to):
         [nsm_binary(), "endpoint", "--name", name, "--service-names", SERVICE, "--cidr-prefix", "172.16.185.0/24",
          "--connect-to", connect_to, "--listen-on", f"unix://{socket_path}"],
         env={**os.environ, **INSECURE, **METRICS}, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    return process, socket_path, metrics_port(log, process, time.monotonic() + 30), log
+    return process, socket_path, metrics_port_in_log(log, process, time.monotonic() + 30), log
 
 
 def test_health_is_not_serving_until_ready(mesh):
@@ -297,13 +297,7 @@ def test_dns_proxy_metrics(tmp_path):
         proxy = namespace.popen([nsm_binary(), "dns", "proxy", "--listen", f"{proxy_address}:53", "--cluster-dns", upstream],
                                 env={**os.environ, **METRICS}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         processes.append(proxy)
-        port = None
-        deadline = time.monotonic() + 20
-        while port is None:
-            line = proxy.stdout.readline()
-            assert line and time.monotonic() < deadline, "no metrics line from the proxy"
-            match = re.search(r"metrics on http://[^:]+:(\d+)/metrics", line)
-            port = int(match.group(1)) if match else None
+        port = metrics_port(proxy)
         wait_for_line(proxy, "dns proxy listening")
         wait_until_answers(namespace, upstream, "web.cluster.local")
         for name in ("web.cluster.local", "web.cluster.local", "nothing.cluster.local"):
@@ -338,7 +332,7 @@ def test_webhook_metrics():
         port = free_port()
         webhook = start_webhook(kubeconfig, port, env=METRICS)
         processes.append(webhook)
-        metrics = int(re.search(r"metrics on http://[^:]+:(\d+)/metrics", webhook.startup_output).group(1))
+        metrics = int(re.search(METRICS_LINE, webhook.startup_output).group(1))
         ca = registered_ca(kubeconfig)
         review(f"https://127.0.0.1:{port}", ca, pod_object(annotation="kernel://svc-1"))
         review(f"https://127.0.0.1:{port}", ca, pod_object(name="plain"))
