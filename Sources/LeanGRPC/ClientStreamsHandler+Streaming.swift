@@ -8,13 +8,13 @@ extension ClientStreamsHandler {
     /// call's status. Returns the call's stream id (to reset it when the consumer stops), `nil`
     /// when the connection takes no new calls (`messages` has ended with ``UnprocessedCall``).
     func startStream(
-        path: String, authority: String, message: ByteBuffer, messages: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+        path: String, authority: String, metadata: CallMetadata, message: ByteBuffer, messages: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
     ) -> HTTP2StreamID? {
         guard unusable == nil, context != nil else {
             messages.finish(throwing: UnprocessedCall(reason: unusable ?? "connection is not open"))
             return nil
         }
-        return open(path: path, authority: authority, message: message, timeout: nil, receiver: .stream(messages, unacknowledged: 0))
+        return open(path: path, authority: authority, metadata: metadata, message: message, timeout: nil, receiver: .stream(messages, unacknowledged: 0))
     }
 
     /// Resets a streaming call the consumer no longer reads (nothing if it already ended).

@@ -80,16 +80,16 @@ final class ClientStreamsHandler: ChannelInboundHandler {
     }
 
     /// Starts a unary call; `promise` gets the response body (all DATA) or the call's error.
-    func start(path: String, authority: String, message: ByteBuffer, timeout: Duration?, promise: EventLoopPromise<ByteBuffer>) {
+    func start(path: String, authority: String, metadata: CallMetadata, message: ByteBuffer, timeout: Duration?, promise: EventLoopPromise<ByteBuffer>) {
         guard unusable == nil, context != nil else {
             promise.fail(UnprocessedCall(reason: unusable ?? "connection is not open"))
             return
         }
-        open(path: path, authority: authority, message: message, timeout: timeout, receiver: .unary(promise))
+        open(path: path, authority: authority, metadata: metadata, message: message, timeout: timeout, receiver: .unary(promise))
     }
 
     @discardableResult
-    func open(path: String, authority: String, message: ByteBuffer, timeout: Duration?, receiver: Receiver) -> HTTP2StreamID {
+    func open(path: String, authority: String, metadata: CallMetadata, message: ByteBuffer, timeout: Duration?, receiver: Receiver) -> HTTP2StreamID {
         let context = self.context!
         let id = HTTP2StreamID(nextStreamID)
         if nextStreamID > Int32.max - 2 {
@@ -106,7 +106,7 @@ final class ClientStreamsHandler: ChannelInboundHandler {
             }
         }
         calls[id] = call
-        let headers = GRPCFraming.requestHeaders(path: path, authority: authority, timeout: timeout)
+        let headers = GRPCFraming.requestHeaders(path: path, authority: authority, timeout: timeout, metadata: metadata)
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message), endStream: true)))), promise: nil)
         context.flush()

@@ -5,6 +5,9 @@ public import NIOHPACK
 /// The parts of gRPC over HTTP/2 (grpc/PROTOCOL-HTTP2.md) a unary call needs: the
 /// length-prefixed message, the request headers, `grpc-timeout`, and the status a response ends
 /// with (`grpc-status`/`grpc-message` trailers, or the HTTP status when there are none).
+/// Custom metadata of a call, in order: ASCII names in lower case (`-bin` names carry base64).
+public typealias CallMetadata = [(name: String, value: String)]
+
 public enum GRPCFraming {
     /// A message as gRPC frames it: a compressed flag (0), a 4-byte big-endian length, the bytes.
     public static func lengthPrefixed(_ message: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
@@ -35,12 +38,14 @@ public enum GRPCFraming {
     }
 
     /// Request headers, pseudo-headers first.
-    public static func requestHeaders(path: String, authority: String, timeout: Duration?) -> HPACKHeaders {
+    /// Request headers of a call; `metadata` (lower-case ASCII names, as gRPC requires) goes after gRPC's own.
+    public static func requestHeaders(path: String, authority: String, timeout: Duration?, metadata: CallMetadata = []) -> HPACKHeaders {
         var headers: HPACKHeaders = [
             ":method": "POST", ":scheme": "http", ":path": path, ":authority": authority,
             "content-type": "application/grpc", "te": "trailers",
         ]
         if let timeout { headers.add(name: "grpc-timeout", value: grpcTimeout(timeout)) }
+        for (name, value) in metadata { headers.add(name: name, value: value) }
         return headers
     }
 

@@ -10,7 +10,7 @@ extension LeanGRPCClient {
     /// when the calling task is cancelled (the stream is then reset). A stream the server never
     /// started (GOAWAY, refused) is opened once more on a new connection.
     public func serverStream<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ path: String, _ request: Request, as: Response.Type = Response.self, _ body: (Response) async throws -> Void
+        _ path: String, _ request: Request, as: Response.Type = Response.self, metadata: CallMetadata = [], _ body: (Response) async throws -> Void
     ) async throws {
         let bytes: [UInt8]
         do { bytes = try request.serializedBytes() } catch {
@@ -20,7 +20,7 @@ extension LeanGRPCClient {
         for attempt in 1...2 {
             var received = false
             do {
-                try await streamAttempt(path, message) { bytes in
+                try await streamAttempt(path, message, metadata: metadata) { bytes in
                     received = true
                     let response: Response
                     do { response = try bytes.withUnsafeReadableBytes { try Response(serializedBytes: Array($0)) } } catch {
@@ -35,12 +35,12 @@ extension LeanGRPCClient {
         }
     }
 
-    private func streamAttempt(_ path: String, _ message: ByteBuffer, _ body: (ByteBuffer) async throws -> Void) async throws {
+    private func streamAttempt(_ path: String, _ message: ByteBuffer, metadata: CallMetadata, _ body: (ByteBuffer) async throws -> Void) async throws {
         let connection = try await connection()
         let (messages, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(ClientStreamsHandler.streamBufferLimit))
         let authority = target.authority
         let started = connection.channel.eventLoop.submit {
-            connection.streams.value.startStream(path: path, authority: authority, message: message, messages: continuation)
+            connection.streams.value.startStream(path: path, authority: authority, metadata: metadata, message: message, messages: continuation)
         }
         let id = try await started.get()
         // However the loop ends (done, the body threw, the task was cancelled), the call is over

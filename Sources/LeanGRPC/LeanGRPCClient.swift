@@ -61,15 +61,15 @@ public final class LeanGRPCClient: Sendable {
 
     /// Calls `path` (`/package.Service/Method`) with `request`; throws `RPCError` with the
     /// server's status, `.unavailable` when the server cannot be reached, `.deadlineExceeded`
-    /// after `timeout`.
+    /// after `timeout`. `metadata` goes with the request's headers.
     public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ path: String, _ request: Request, as: Response.Type = Response.self, timeout: Duration?
+        _ path: String, _ request: Request, as: Response.Type = Response.self, timeout: Duration?, metadata: CallMetadata = []
     ) async throws -> Response {
         let bytes: [UInt8]
         do { bytes = try request.serializedBytes() } catch {
             throw RPCError(code: .internalError, message: "cannot serialize \(Request.protoMessageName): \(error)")
         }
-        let body = try await send(path, GRPCFraming.lengthPrefixed(bytes, allocator: .init()), timeout: timeout)
+        let body = try await send(path, GRPCFraming.lengthPrefixed(bytes, allocator: .init()), timeout: timeout, metadata: metadata)
         do {
             return try body.withUnsafeReadableBytes { try Response(serializedBytes: Array($0)) }
         } catch {
@@ -80,28 +80,28 @@ public final class LeanGRPCClient: Sendable {
     /// Sends a framed request and returns the response message's bytes. A call the server did
     /// not process (the connection was closing: GOAWAY, refused stream) goes once more on a new
     /// connection, as gRPC allows for calls that never reached the application.
-    func send(_ path: String, _ message: ByteBuffer, timeout: Duration?) async throws -> ByteBuffer {
+    func send(_ path: String, _ message: ByteBuffer, timeout: Duration?, metadata: CallMetadata = []) async throws -> ByteBuffer {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         do {
-            return try await attempt(path, message, timeout: timeout)
+            return try await attempt(path, message, timeout: timeout, metadata: metadata)
         } catch is UnprocessedCall {
             do {
-                return try await attempt(path, message, timeout: deadline.map { max(.zero, $0 - ContinuousClock.now) })
+                return try await attempt(path, message, timeout: deadline.map { max(.zero, $0 - ContinuousClock.now) }, metadata: metadata)
             } catch let again as UnprocessedCall {
                 throw RPCError(code: .unavailable, message: again.reason)
             }
         }
     }
 
-    private func attempt(_ path: String, _ message: ByteBuffer, timeout: Duration?) async throws -> ByteBuffer {
+    private func attempt(_ path: String, _ message: ByteBuffer, timeout: Duration?, metadata: CallMetadata) async throws -> ByteBuffer {
         let connection = try await connection()
         let promise = connection.channel.eventLoop.makePromise(of: ByteBuffer.self)
         let authority = target.authority
         if connection.channel.eventLoop.inEventLoop {
-            connection.streams.value.start(path: path, authority: authority, message: message, timeout: timeout, promise: promise)
+            connection.streams.value.start(path: path, authority: authority, metadata: metadata, message: message, timeout: timeout, promise: promise)
         } else {
             connection.channel.eventLoop.execute {
-                connection.streams.value.start(path: path, authority: authority, message: message, timeout: timeout, promise: promise)
+                connection.streams.value.start(path: path, authority: authority, metadata: metadata, message: message, timeout: timeout, promise: promise)
             }
         }
         let future = promise.futureResult

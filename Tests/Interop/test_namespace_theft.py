@@ -127,6 +127,23 @@ def test_a_request_without_a_valid_token_for_this_hop_is_refused(cluster, token,
     assert not has_link(f"{NAME}-a", "tok0")
 
 
+def test_a_token_sent_as_upstreams_metadata_is_the_one_checked(cluster):
+    """Upstream's clients send their token as `nsm-client-token` metadata too; the server takes it into the
+    caller's segment (upstream's updatetoken), so it alone is enough, and a bad one is refused even
+    beside a good segment."""
+    made = ask(cluster, f"{NAME}-a", SOCKET, "meta0", "file:///proc/thread-self/ns/net", token="metadata-only")
+    assert made["code"] == "OK", made
+    assert has_link(f"{NAME}-a", "meta0")
+    closed = ask(cluster, f"{NAME}-a", SOCKET, "meta0", "file:///proc/thread-self/ns/net", "close", made["connection"], token="metadata-only")
+    assert closed["code"] == "OK", closed
+    assert not has_link(f"{NAME}-a", "meta0")
+    forged = ask(cluster, f"{NAME}-a", SOCKET, "meta1", "file:///proc/thread-self/ns/net", token="metadata-other-key")
+    assert forged["code"] == "PERMISSION_DENIED" and "signature is not by the key" in forged["message"], forged
+    halved = ask(cluster, f"{NAME}-a", SOCKET, "meta1", "file:///proc/thread-self/ns/net", token="metadata-no-expiry")
+    assert halved["code"] == "INVALID_ARGUMENT" and "nsm-client-token-expires" in halved["message"], halved
+    assert not has_link(f"{NAME}-a", "meta1")
+
+
 def test_plaintext_is_refused_over_the_unix_socket_and_tcp(cluster):
     for namespace, target in [(f"{NAME}-a", SOCKET), (f"nsm-{NAME}-node1", TCP)]:
         outcome = ask(cluster, namespace, target, "plain0", "file:///proc/thread-self/ns/net", secure=False)

@@ -31,7 +31,7 @@ struct ClientStreamsHandlerTests {
 
         func start(_ path: String = "/s.S/M") -> Outcome {
             let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-            handler.start(path: path, authority: "localhost", message: ByteBuffer(bytes: [0, 0, 0, 0, 1, 7]), timeout: .seconds(5), promise: promise)
+            handler.start(path: path, authority: "localhost", metadata: [], message: ByteBuffer(bytes: [0, 0, 0, 0, 1, 7]), timeout: .seconds(5), promise: promise)
             return Outcome(promise.futureResult)
         }
 

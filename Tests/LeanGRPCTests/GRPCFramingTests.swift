@@ -46,6 +46,13 @@ struct GRPCFramingTests {
         #expect(headers.first(name: "grpc-timeout") == "1000000u")
         #expect(!GRPCFraming.requestHeaders(path: "/a.B/C", authority: "h", timeout: nil).contains(name: "grpc-timeout"))
     }
+
+    @Test("a call's metadata follows gRPC's own headers, in order")
+    func metadata() {
+        let headers = GRPCFraming.requestHeaders(path: "/a.B/C", authority: "h", timeout: nil, metadata: [("nsm-client-token", "t"), ("x-b", "2")])
+        #expect(headers.map(\.name) == [":method", ":scheme", ":path", ":authority", "content-type", "te", "nsm-client-token", "x-b"])
+        #expect(headers.first(name: "nsm-client-token") == "t")
+    }
 }
 
 @Suite("Base64 for binary metadata")

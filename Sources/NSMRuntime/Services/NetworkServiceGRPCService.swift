@@ -4,8 +4,9 @@ public import NSMAPI
 public import NSMCore
 import SwiftProtobuf
 
-/// Serves `/networkservice.NetworkService/{Request,Close}` with a chain.
-public struct NetworkServiceGRPCService: Networkservice_NetworkService.SimpleServiceProtocol {
+/// Serves `/networkservice.NetworkService/{Request,Close}` with a chain. A caller's
+/// `nsm-client-token` metadata goes into its path segment first (``ClientTokenMetadata``).
+public struct NetworkServiceGRPCService: Networkservice_NetworkService.ServiceProtocol {
     let chain: NetworkServiceChain
     let logger: Logger
 
@@ -14,23 +15,32 @@ public struct NetworkServiceGRPCService: Networkservice_NetworkService.SimpleSer
         self.logger = logger
     }
 
-    public func request(request: Networkservice_NetworkServiceRequest, context: ServerContext) async throws -> Connection_Connection {
+    public func request(
+        request: ServerRequest<Networkservice_NetworkServiceRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Connection_Connection> {
         var logger = self.logger
-        logger[metadataKey: "nsm.connection.id"] = "\(request.connection.id)"
+        var message = request.message
+        logger[metadataKey: "nsm.connection.id"] = "\(message.connection.id)"
         do {
-            return try await chain.request(request, context: ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer)))
+            try ClientTokenMetadata.adopt(request.metadata, into: &message.connection)
+            let chainContext = ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer))
+            return ServerResponse(message: try await chain.request(message, context: chainContext))
         } catch {
             logger.info("request failed", metadata: ["error": "\(error)"])
             throw error.asRPCError
         }
     }
 
-    public func close(request: Connection_Connection, context: ServerContext) async throws -> Google_Protobuf_Empty {
+    public func close(
+        request: ServerRequest<Connection_Connection>, context: ServerContext
+    ) async throws -> ServerResponse<Google_Protobuf_Empty> {
         var logger = self.logger
-        logger[metadataKey: "nsm.connection.id"] = "\(request.id)"
+        var connection = request.message
+        logger[metadataKey: "nsm.connection.id"] = "\(connection.id)"
         do {
-            try await chain.close(request, context: ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer)))
-            return Google_Protobuf_Empty()
+            try ClientTokenMetadata.adopt(request.metadata, into: &connection)
+            try await chain.close(connection, context: ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer)))
+            return ServerResponse(message: Google_Protobuf_Empty())
         } catch {
             logger.info("close failed", metadata: ["error": "\(error)"])
             throw error.asRPCError

@@ -92,15 +92,19 @@ public final class GRPCPeer: NetworkServicePeer {
     func request(_ request: Networkservice_NetworkServiceRequest, timeout: Duration) async throws -> Connection_Connection {
         var request = request
         request.connection = try await signed(request.connection)
-        return try await unaryClient.call(Self.requestPath, request, as: Connection_Connection.self, timeout: timeout)
+        return try await unaryClient.call(
+            Self.requestPath, request, as: Connection_Connection.self, timeout: timeout, metadata: ClientTokenMetadata.metadata(for: request.connection))
     }
 
     func close(_ connection: Connection_Connection, timeout: Duration) async throws {
-        _ = try await unaryClient.call(Self.closePath, try await signed(connection), as: Google_Protobuf_Empty.self, timeout: timeout)
+        let connection = try await signed(connection)
+        _ = try await unaryClient.call(
+            Self.closePath, connection, as: Google_Protobuf_Empty.self, timeout: timeout, metadata: ClientTokenMetadata.metadata(for: connection))
     }
 
     /// With an identity: this hop's segment gets a token for the server (`aud` its SPIFFE ID, as
-    /// the TLS handshake showed it), expiring with the segment or the SVID, whichever is first.
+    /// the TLS handshake showed it), expiring with the segment or the SVID, whichever is first;
+    /// the call sends it as `nsm-client-token` metadata too, as upstream's clients do.
     func signed(_ connection: Connection_Connection) async throws -> Connection_Connection {
         guard let identity, let server = try await unaryClient.serverIdentity() else { return connection }
         return try connection.signingOwnSegment(with: try identity.current(), for: server)
@@ -110,7 +114,17 @@ public final class GRPCPeer: NetworkServicePeer {
     public func monitorConnections(
         _ selector: Connection_MonitorScopeSelector, _ body: @escaping @Sendable (Connection_ConnectionEvent) async throws -> Void
     ) async throws {
-        try await unaryClient.serverStream(Self.monitorPath, selector, as: Connection_ConnectionEvent.self, body)
+        try await unaryClient.serverStream(Self.monitorPath, selector, as: Connection_ConnectionEvent.self, metadata: try await monitorMetadata(), body)
+    }
+
+    /// With an identity: a token for the server (no path segment to carry it), as upstream's
+    /// clients send with every call.
+    func monitorMetadata() async throws -> CallMetadata {
+        guard let identity, let server = try await unaryClient.serverIdentity() else { return [] }
+        let material = try identity.current()
+        let expires = Google_Protobuf_Timestamp(date: material.svid.notAfter)
+        let token = try PathToken(subject: material.svid.id.description, audience: [server], expires: material.svid.notAfter).signed(with: material.svid)
+        return [(ClientTokenMetadata.tokenKey, token), (ClientTokenMetadata.expiresKey, RFC3339Nano.format(expires))]
     }
 
     public func suspect() { alive.withLock { $0 = false } }
