@@ -22,7 +22,10 @@ from netns import Namespace
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs the mesh in network namespaces of its own")
 SERVICE = "svc-mt"
-METRICS = {"PROMETHEUS": "true", "NSM_PROMETHEUS_PORT": "0"}
+# JSON logs too: the log audit below reads every component's lines.
+METRICS = {"PROMETHEUS": "true", "NSM_PROMETHEUS_PORT": "0", "NSM_LOG_FORMAT": "json"}
+# What a log line about one connection says (the audit's net): each must name the connection.
+ABOUT_A_CONNECTION = re.compile(r"connection|request failed|close failed|heal|plumb|tunnel|data path|expired", re.IGNORECASE)
 
 
 def metrics_port_in_log(log_path, process, deadline):
@@ -183,6 +186,26 @@ def test_a_failed_request_is_counted_with_its_code(mesh):
     finally:
         client.kill()
         client.wait()
+
+
+def test_every_log_line_about_a_connection_names_it(mesh):
+    """After the Requests, Closes and failed Requests above, every JSON line any component wrote
+    about a connection carries `nsm.connection.id` (so a log collector can follow one connection
+    across hops)."""
+    import json
+    about = []
+    for name in sorted(os.listdir(mesh["directory"])):
+        if not name.endswith(".log"):
+            continue
+        for line in open(os.path.join(mesh["directory"], name)):
+            if line.startswith("{"):
+                entry = json.loads(line)
+                if ABOUT_A_CONNECTION.search(entry["msg"]):
+                    about.append((name, entry))
+    unnamed = [(name, entry) for name, entry in about if not entry.get("nsm.connection.id")]
+    assert not unnamed, unnamed
+    # Not vacuous: the failed Requests were logged at the node, each naming its connection.
+    assert any(name == "node.log" and entry["msg"] == "request failed" for name, entry in about), about
 
 
 def health(socket_path):

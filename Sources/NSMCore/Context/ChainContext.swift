@@ -36,3 +36,13 @@ public struct CallValues: Sendable {
         set { storage[ObjectIdentifier(key)] = newValue }
     }
 }
+
+extension Logger {
+    /// This logger with `nsm.connection.id` set: every line a hop writes about a connection
+    /// names it, so a log collector can follow one connection across hops.
+    public func about(connection id: String) -> Logger {
+        var logger = self
+        logger[metadataKey: "nsm.connection.id"] = "\(id)"
+        return logger
+    }
+}

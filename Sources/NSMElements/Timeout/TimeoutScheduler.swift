@@ -38,13 +38,14 @@ public final class TimeoutScheduler: Service, Sendable {
     @discardableResult
     public func fire() async -> [String] {
         let current = now()
-        let (due, chain, logger) = state.withLock { state in
+        let (due, chain, hopLogger) = state.withLock { state in
             let due = state.deadlines.filter { $0.value.deadline <= current }
             for id in due.keys { state.deadlines.removeValue(forKey: id) }
             return (due.values.map(\.connection), state.chain, state.logger)
         }
         for connection in due {
-            logger.info("connection expired without refresh; closing", metadata: ["nsm.connection.id": "\(connection.id)"])
+            let logger = hopLogger.about(connection: connection.id)
+            logger.info("connection expired without refresh; closing")
             try? await chain?.close(connection, context: ChainContext(logger: logger))
         }
         return due.map(\.id)
@@ -53,9 +54,10 @@ public final class TimeoutScheduler: Service, Sendable {
     /// Closes connection `id` through the chain now, if it is held; true if it was.
     @discardableResult
     public func closeNow(_ id: String, reason: String) async -> Bool {
-        let (entry, chain, logger) = state.withLock { state in (state.deadlines.removeValue(forKey: id), state.chain, state.logger) }
+        let (entry, chain, hopLogger) = state.withLock { state in (state.deadlines.removeValue(forKey: id), state.chain, state.logger) }
         guard let entry else { return false }
-        logger.info("closing connection: \(reason)", metadata: ["nsm.connection.id": "\(id)"])
+        let logger = hopLogger.about(connection: id)
+        logger.info("closing connection: \(reason)")
         try? await chain?.close(entry.connection, context: ChainContext(logger: logger))
         return true
     }

@@ -14,7 +14,7 @@ extension NSMClient {
         guard let service = try? await registry.networkService(named: requested.networkService), service.matches.isEmpty else { return }
         let labels = requested.labels.labelsDescription
         logger.warning("request labels chose nothing: the service has no matches, so any of its endpoints serves it", metadata: [
-            "service": "\(requested.networkService)", "labels": "\(labels)",
+            "nsm.connection.id": "\(ids[index])", "service": "\(requested.networkService)", "labels": "\(labels)",
         ])
         configuration.onEvent?(.labelsIgnored(service: requested.networkService, labels: labels))
     }

@@ -77,7 +77,7 @@ extension NSMClient {
         }
         guard let connection = renewed, heal, !unlessAnswering || connection.networkServiceEndpointName != before else { return }
         state.withLock { $0.healed += 1 }
-        logger.info("healed", metadata: ["service": "\(service)", "endpoint": "\(connection.networkServiceEndpointName)"])
+        logger.info("healed", metadata: ["nsm.connection.id": "\(id)", "service": "\(service)", "endpoint": "\(connection.networkServiceEndpointName)"])
         configuration.onEvent?(.healed(service: service, endpoint: connection.networkServiceEndpointName))
     }
 

@@ -189,7 +189,7 @@ public final class NSMClient: Service, Sendable {
                 request.connection.mechanism = Connection_Mechanism()
                 request.connection.state = .reselectRequested
             }
-            var context = ChainContext(logger: logger)
+            var context = ChainContext(logger: logger.about(connection: ids[index]))
             context.values[RetryElement.Retrying.self] = retrying
             let connection = try await chain.request(request, context: context)
             let all = state.withLock { state -> Bool in
@@ -213,7 +213,7 @@ public final class NSMClient: Service, Sendable {
             for (index, connection) in all {
                 group.addTask {
                     do {
-                        try await self.serializer.run(self.ids[index]) { try await self.chain.close(connection, context: ChainContext(logger: self.logger)) }
+                        try await self.serializer.run(self.ids[index]) { try await self.chain.close(connection, context: ChainContext(logger: self.logger.about(connection: connection.id))) }
                     } catch {
                         self.logger.info("close failed", metadata: ["nsm.connection.id": "\(connection.id)", "error": "\(error)"])
                     }

@@ -18,9 +18,8 @@ public struct NetworkServiceGRPCService: Networkservice_NetworkService.ServicePr
     public func request(
         request: ServerRequest<Networkservice_NetworkServiceRequest>, context: ServerContext
     ) async throws -> ServerResponse<Connection_Connection> {
-        var logger = self.logger
         var message = request.message
-        logger[metadataKey: "nsm.connection.id"] = "\(message.connection.id)"
+        let logger = self.logger.about(connection: message.connection.id)
         do {
             try ClientTokenMetadata.adopt(request.metadata, into: &message.connection)
             let chainContext = ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer))
@@ -34,9 +33,8 @@ public struct NetworkServiceGRPCService: Networkservice_NetworkService.ServicePr
     public func close(
         request: ServerRequest<Connection_Connection>, context: ServerContext
     ) async throws -> ServerResponse<Google_Protobuf_Empty> {
-        var logger = self.logger
         var connection = request.message
-        logger[metadataKey: "nsm.connection.id"] = "\(connection.id)"
+        let logger = self.logger.about(connection: connection.id)
         do {
             try ClientTokenMetadata.adopt(request.metadata, into: &connection)
             try await chain.close(connection, context: ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer)))

@@ -81,8 +81,6 @@ struct InProcessPeer: NetworkServicePeer {
     func suspect() {}
 
     private func context(_ id: String) -> ChainContext {
-        var logger = hop.logger
-        logger[metadataKey: "nsm.connection.id"] = "\(id)"
-        return ChainContext(logger: logger, peer: "in-process")
+        ChainContext(logger: hop.logger.about(connection: id), peer: "in-process")
     }
 }
