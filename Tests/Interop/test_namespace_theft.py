@@ -169,8 +169,10 @@ def test_a_pod_monitors_only_its_own_connections(cluster):
     assert seen_by_b == {"code": "OK", "clients": []}, seen_by_b
 
 
-def registry_call(cluster, namespace, verb, name, target=SOCKET, server_name="node0", url=None):
+def registry_call(cluster, namespace, verb, name, target=SOCKET, server_name="node0", url=None, path=None, server_id=NODE0):
     env = {**os.environ, "PYTHONPATH": f"{cluster['stubs']}:{HERE}", "SPIFFE_ENDPOINT_SOCKET": AGENT}
+    if path:
+        env.update(PATH_TOKEN=path, SERVER_ID=server_id)
     import sys
     extra = [server_name] + ([url] if url else [])
     result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, os.path.join(HERE, "grpc_registry_request.py"),
@@ -195,6 +197,27 @@ def test_only_an_endpoints_registrant_may_register_or_unregister_its_name(cluste
     # Over the manager's TCP port (another node, with its SVID) no endpoint may register at all.
     remote = registry_call(cluster, f"nsm-{NAME}-node1", "register", "nse-from-afar", target=TCP)
     assert remote["code"] == "PERMISSION_DENIED" and "manager of its own node" in remote["message"], remote
+
+
+def test_registry_calls_carry_upstreams_registry_path(cluster):
+    """Upstream's registry path (`path` metadata): pod B's segment, signed for the manager, is checked
+    there and continued to the registry, which records the hops as the entry's path_ids (registrant,
+    manager, registry) and answers with the path; a forged or garbled path is refused by name."""
+    made = registry_call(cluster, f"{NAME}-b", "register", "nse-pathed", path="valid")
+    assert made["code"] == "OK", made
+    ids = made["path_ids"]
+    assert ids[:2] == [made["self"], NODE0] and len(ids) == 3 and ids[2].startswith("spiffe://local.nsm/"), made
+    assert made["path"]["Index"] == 1 and len(made["path"]["PathSegments"]) == 2, made
+    assert registry_call(cluster, f"{NAME}-b", "find", "nse-pathed")["path_ids"] == [ids]
+    forged = registry_call(cluster, f"{NAME}-b", "unregister", "nse-pathed", path="forged")
+    assert forged["code"] == "PERMISSION_DENIED" and "signature is not by the key" in forged["message"], forged
+    garbled = registry_call(cluster, f"{NAME}-b", "unregister", "nse-pathed", path="garbled")
+    assert garbled["code"] == "INVALID_ARGUMENT" and "metadata path is not a registry path" in garbled["message"], garbled
+    assert registry_call(cluster, f"{NAME}-b", "unregister", "nse-pathed", path="valid")["code"] == "OK"
+    assert registry_call(cluster, f"{NAME}-b", "find", "nse-pathed")["path_ids"] == []
+    # Our own endpoint's registration went the same way: nse-th → node0's manager → the registry.
+    [[endpoint, manager, registry]] = registry_call(cluster, f"{NAME}-b", "find", "nse-th")["path_ids"]
+    assert endpoint.endswith("/pod/nse-th") and manager == NODE0 and registry == ids[2]
 
 
 def test_at_the_registry_an_endpoint_is_published_only_under_its_registrants_address(cluster):

@@ -52,8 +52,13 @@ public struct PathTokenElement: NetworkServiceElement {
     }
 
     func check(_ connection: Connection_Connection, caller: Caller) throws {
+        try check(connection.path, caller: caller)
+    }
+
+    /// The rules on a path: the caller's segment (`path.index`) signed by the caller for this
+    /// hop, and the chain before it. Registry calls' paths are checked with it too.
+    public func check(_ path: Connection_Path, caller: Caller) throws {
         guard let peer = caller.spiffeID, let der = caller.certificate else { return }
-        let path = connection.path
         let index = Int(path.index)
         guard index < path.pathSegments.count else {
             throw NSMError.invalidArgument("connection.path has no segment for the caller (index \(index) of \(path.pathSegments.count) segments)")

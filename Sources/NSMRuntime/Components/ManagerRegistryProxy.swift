@@ -54,7 +54,7 @@ extension NetworkServiceEndpointRegistryGRPCService {
         self.init(chain: RegistryChain([
             LocalRegistrantElement(), EndpointOwnerElement(), LocalBypassElement(bypass: bypass, publicURL: publicURL),
             UpstreamEndpointRegistryElement(upstream: registry),
-        ])) {
+        ]), identity: registry.pool.identity) {
             query, writer in
             try? await cancelWhenGracefulShutdown {
                 try await registry.watchEndpoints(query) { response in
@@ -70,7 +70,7 @@ extension NetworkServiceEndpointRegistryGRPCService {
 extension NetworkServiceRegistryGRPCService {
     /// The manager's service registry: the next registry's, watches relayed.
     public init(proxyingTo registry: RegistryClient) {
-        self.init(chain: RegistryChain([UpstreamServiceRegistryElement(upstream: registry)])) { query, writer in
+        self.init(chain: RegistryChain([UpstreamServiceRegistryElement(upstream: registry)]), identity: registry.pool.identity) { query, writer in
             try? await cancelWhenGracefulShutdown { try await registry.watchServices(query) { try await writer.write($0) } }
         }
     }

@@ -38,8 +38,9 @@ public struct RegistryServer: Sendable {
         self.storage = storage
         // One set of services for every listener: their chains hold state (who owns an endpoint name).
         let registries: [any RegistrableRPCService] = [
-            NetworkServiceRegistryGRPCService(storage: storage),
-            NetworkServiceEndpointRegistryGRPCService(storage: storage, checksRegistrantAddress: configuration.checksRegistrantAddress),
+            NetworkServiceRegistryGRPCService(storage: storage, identity: configuration.identity),
+            NetworkServiceEndpointRegistryGRPCService(
+                storage: storage, checksRegistrantAddress: configuration.checksRegistrantAddress, identity: configuration.identity),
         ]
         let servers = configuration.listen.map { url in
             GRPCServerService(url: url, services: registries + [

@@ -31,24 +31,38 @@ public struct RegistryClient: RegistryReader {
         get throws { Registry_NetworkServiceRegistry.Client(wrapping: try pool.peer(for: url).streamClient) }
     }
 
+    /// Upstream's credentials on every registry call, with an identity: `nsm-client-token` for
+    /// the registry this client calls, and the registry path (``RegistryPath``) — this process's
+    /// segment with that token, after the path of the call it is serving when it proxies one.
+    func metadata() async throws -> Metadata {
+        guard let (token, expires) = try await pool.peer(for: url).tokenForServer() else { return [:] }
+        let own = RegistryPath.Segment(token: token)
+        let path = RegistryPath.served.map { RegistryPath(index: $0.index, segments: Array($0.segments.prefix($0.index)) + [own]) }
+            ?? RegistryPath(index: 0, segments: [own])
+        return [
+            ClientTokenMetadata.tokenKey: .string(token), ClientTokenMetadata.expiresKey: .string(RFC3339Nano.format(expires)),
+            RegistryPath.metadataKey: .string(path.encoded),
+        ]
+    }
+
     public func register(_ endpoint: Registry_NetworkServiceEndpoint) async throws -> Registry_NetworkServiceEndpoint {
-        try await endpointsClient.register(endpoint, options: options)
+        try await endpointsClient.register(endpoint, metadata: try await metadata(), options: options)
     }
 
     public func unregister(_ endpoint: Registry_NetworkServiceEndpoint) async throws {
-        _ = try await endpointsClient.unregister(endpoint, options: options)
+        _ = try await endpointsClient.unregister(endpoint, metadata: try await metadata(), options: options)
     }
 
     public func register(_ service: Registry_NetworkService) async throws -> Registry_NetworkService {
-        try await servicesClient.register(service, options: options)
+        try await servicesClient.register(service, metadata: try await metadata(), options: options)
     }
 
     public func unregister(_ service: Registry_NetworkService) async throws {
-        _ = try await servicesClient.unregister(service, options: options)
+        _ = try await servicesClient.unregister(service, metadata: try await metadata(), options: options)
     }
 
     public func findEndpoints(_ query: Registry_NetworkServiceEndpoint) async throws -> [Registry_NetworkServiceEndpoint] {
-        try await endpointsClient.find(.with { $0.networkServiceEndpoint = query }, options: options) { response in
+        try await endpointsClient.find(.with { $0.networkServiceEndpoint = query }, metadata: try await metadata(), options: options) { response in
             var result: [Registry_NetworkServiceEndpoint] = []
             for try await message in response.messages where !message.deleted { result.append(message.networkServiceEndpoint) }
             return result
@@ -56,7 +70,7 @@ public struct RegistryClient: RegistryReader {
     }
 
     public func findServices(_ query: Registry_NetworkService) async throws -> [Registry_NetworkService] {
-        try await servicesClient.find(.with { $0.networkService = query }, options: options) { response in
+        try await servicesClient.find(.with { $0.networkService = query }, metadata: try await metadata(), options: options) { response in
             var result: [Registry_NetworkService] = []
             for try await message in response.messages where !message.deleted { result.append(message.networkService) }
             return result
@@ -67,7 +81,7 @@ public struct RegistryClient: RegistryReader {
     public func watchEndpoints(
         _ query: Registry_NetworkServiceEndpoint, _ each: @escaping @Sendable (Registry_NetworkServiceEndpointResponse) async throws -> Void
     ) async throws {
-        try await endpointsClient.find(.with { $0.networkServiceEndpoint = query; $0.watch = true }) { response in
+        try await endpointsClient.find(.with { $0.networkServiceEndpoint = query; $0.watch = true }, metadata: try await metadata()) { response in
             for try await message in response.messages { try await each(message) }
         }
     }
@@ -75,7 +89,7 @@ public struct RegistryClient: RegistryReader {
     /// Follows `endpoint`'s own entry; returns when the stream ends or the entry is deleted (a
     /// ``RegistrationKeeper`` then registers it again).
     public func watchOwnEntry(_ endpoint: Registry_NetworkServiceEndpoint) async throws {
-        try await endpointsClient.find(.with { $0.networkServiceEndpoint = .with { $0.name = endpoint.name }; $0.watch = true }) { response in
+        try await endpointsClient.find(.with { $0.networkServiceEndpoint = .with { $0.name = endpoint.name }; $0.watch = true }, metadata: try await metadata()) { response in
             for try await message in response.messages where message.deleted && message.networkServiceEndpoint.name == endpoint.name { return }
         }
     }
@@ -84,7 +98,7 @@ public struct RegistryClient: RegistryReader {
     public func watchServices(
         _ query: Registry_NetworkService, _ each: @escaping @Sendable (Registry_NetworkServiceResponse) async throws -> Void
     ) async throws {
-        try await servicesClient.find(.with { $0.networkService = query; $0.watch = true }) { response in
+        try await servicesClient.find(.with { $0.networkService = query; $0.watch = true }, metadata: try await metadata()) { response in
             for try await message in response.messages { try await each(message) }
         }
     }

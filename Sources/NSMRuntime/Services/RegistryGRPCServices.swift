@@ -1,89 +1,137 @@
-import GRPCCore
+public import GRPCCore
 public import NSMAPI
 public import NSMCore
 import NSMElements
 public import NSMRegistry
+public import SPIFFE
 import ServiceLifecycle
-import SwiftProtobuf
+public import SwiftProtobuf
 
 /// Serves `/registry.NetworkServiceRegistry/*` with a registry chain; watching Finds are served
-/// by `watch` (a storage's watch, or a relay of the next registry's).
-public struct NetworkServiceRegistryGRPCService: Registry_NetworkServiceRegistry.SimpleServiceProtocol {
+/// by `watch` (a storage's watch, or a relay of the next registry's). Register and Unregister take
+/// upstream's registry path (``RegistryPathCheck``): a registered service's `path_ids` are its
+/// path's hops.
+public struct NetworkServiceRegistryGRPCService: Registry_NetworkServiceRegistry.ServiceProtocol {
     public typealias Watch = @Sendable (Registry_NetworkService, RPCWriter<Registry_NetworkServiceResponse>) async throws -> Void
     let chain: RegistryChain<Registry_NetworkService>
     let watch: Watch
+    let paths: RegistryPathCheck
 
-    public init(chain: RegistryChain<Registry_NetworkService>, watch: @escaping Watch) {
+    public init(chain: RegistryChain<Registry_NetworkService>, identity: (any X509Source)? = nil, watch: @escaping Watch) {
         self.chain = chain
         self.watch = watch
+        paths = RegistryPathCheck(identity: identity)
     }
 
     /// A registry server over a storage.
-    public init(storage: any RegistryStorage) {
-        self.init(chain: RegistryChain([ServiceStorageElement(storage: storage)])) { query, writer in
+    public init(storage: any RegistryStorage, identity: (any X509Source)? = nil) {
+        self.init(chain: RegistryChain([ServiceStorageElement(storage: storage)]), identity: identity) { query, writer in
             for await item in storage.watchServices(query).cancelOnGracefulShutdown() { try await writer.write(item) }
         }
     }
 
-    public func register(request: Registry_NetworkService, context: ServerContext) async throws -> Registry_NetworkService {
-        do { return try await chain.register(request) } catch { throw error.asRPCError }
-    }
-
-    public func find(request: Registry_NetworkServiceQuery, response: RPCWriter<Registry_NetworkServiceResponse>, context: ServerContext) async throws {
+    public func register(request: ServerRequest<Registry_NetworkService>, context: ServerContext) async throws -> ServerResponse<Registry_NetworkService> {
         do {
-            if request.watch { return try await watch(request.networkService, response) }
-            for service in try await chain.find(request.networkService) { try await response.write(.with { $0.networkService = service }) }
-        } catch { throw error.asRPCError }
-    }
-
-    public func unregister(request: Registry_NetworkService, context: ServerContext) async throws -> Google_Protobuf_Empty {
-        do { try await chain.unregister(request) } catch { throw error.asRPCError }
-        return Google_Protobuf_Empty()
-    }
-}
-
-/// Serves `/registry.NetworkServiceEndpointRegistry/*` with a registry chain; watching Finds are
-/// served by `watch`.
-public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkServiceEndpointRegistry.SimpleServiceProtocol {
-    public typealias Watch = @Sendable (Registry_NetworkServiceEndpoint, RPCWriter<Registry_NetworkServiceEndpointResponse>) async throws -> Void
-    let chain: RegistryChain<Registry_NetworkServiceEndpoint>
-    let watch: Watch
-
-    public init(chain: RegistryChain<Registry_NetworkServiceEndpoint>, watch: @escaping Watch) {
-        self.chain = chain
-        self.watch = watch
-    }
-
-    /// A registry server over a storage: validation, the registrant's address (unless
-    /// `checksRegistrantAddress` is off: managers behind source NAT), ownership, then the storage.
-    public init(storage: any RegistryStorage, checksRegistrantAddress: Bool = true) {
-        let address: [any RegistryElement<Registry_NetworkServiceEndpoint>] = checksRegistrantAddress ? [RegistrantAddressElement()] : []
-        self.init(chain: RegistryChain([ValidateEndpointElement()] + address + [EndpointOwnerElement(), EndpointStorageElement(storage: storage)])) { query, writer in
-            for await item in storage.watchEndpoints(query).cancelOnGracefulShutdown() { try await writer.write(item) }
-        }
-    }
-
-    public func register(request: Registry_NetworkServiceEndpoint, context: ServerContext) async throws -> Registry_NetworkServiceEndpoint {
-        do {
-            return try await Caller.$current.withValue(.ofCurrentCall(peer: context.remotePeer)) { try await chain.register(request) }
+            let path = try paths.take(request.metadata, caller: .ofCurrentCall(peer: context.remotePeer))
+            var service = request.message
+            if let path { service.pathIds = path.subjects }
+            return try await paths.serve(path) { try await chain.register(service) }
         } catch { throw error.asRPCError }
     }
 
     public func find(
-        request: Registry_NetworkServiceEndpointQuery, response: RPCWriter<Registry_NetworkServiceEndpointResponse>, context: ServerContext
-    ) async throws {
+        request: ServerRequest<Registry_NetworkServiceQuery>, context: ServerContext
+    ) async throws -> StreamingServerResponse<Registry_NetworkServiceResponse> {
+        StreamingServerResponse { writer in
+            do {
+                let query = request.message
+                if query.watch {
+                    try await watch(query.networkService, writer)
+                } else {
+                    for service in try await chain.find(query.networkService) { try await writer.write(.with { $0.networkService = service }) }
+                }
+            } catch { throw error.asRPCError }
+            return [:]
+        }
+    }
+
+    public func unregister(request: ServerRequest<Registry_NetworkService>, context: ServerContext) async throws -> ServerResponse<Google_Protobuf_Empty> {
         do {
-            if request.watch { return try await watch(request.networkServiceEndpoint, response) }
-            for endpoint in try await chain.find(request.networkServiceEndpoint) {
-                try await response.write(.with { $0.networkServiceEndpoint = endpoint })
+            let path = try paths.take(request.metadata, caller: .ofCurrentCall(peer: context.remotePeer))
+            return try await paths.serve(path) {
+                try await chain.unregister(request.message)
+                return Google_Protobuf_Empty()
             }
         } catch { throw error.asRPCError }
     }
+}
 
-    public func unregister(request: Registry_NetworkServiceEndpoint, context: ServerContext) async throws -> Google_Protobuf_Empty {
+/// Serves `/registry.NetworkServiceEndpointRegistry/*` with a registry chain; watching Finds are
+/// served by `watch`. The chain knows its caller (``Caller/current``); Register and Unregister
+/// take upstream's registry path, and a registered endpoint's `path_ids` are its path's hops
+/// (registrant, manager, registry).
+public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkServiceEndpointRegistry.ServiceProtocol {
+    public typealias Watch = @Sendable (Registry_NetworkServiceEndpoint, RPCWriter<Registry_NetworkServiceEndpointResponse>) async throws -> Void
+    let chain: RegistryChain<Registry_NetworkServiceEndpoint>
+    let watch: Watch
+    let paths: RegistryPathCheck
+
+    public init(chain: RegistryChain<Registry_NetworkServiceEndpoint>, identity: (any X509Source)? = nil, watch: @escaping Watch) {
+        self.chain = chain
+        self.watch = watch
+        paths = RegistryPathCheck(identity: identity)
+    }
+
+    /// A registry server over a storage: validation, the registrant's address (unless
+    /// `checksRegistrantAddress` is off: managers behind source NAT), ownership, then the storage.
+    public init(storage: any RegistryStorage, checksRegistrantAddress: Bool = true, identity: (any X509Source)? = nil) {
+        let address: [any RegistryElement<Registry_NetworkServiceEndpoint>] = checksRegistrantAddress ? [RegistrantAddressElement()] : []
+        let chain = RegistryChain([ValidateEndpointElement()] + address + [EndpointOwnerElement(), EndpointStorageElement(storage: storage)])
+        self.init(chain: chain, identity: identity) { query, writer in
+            for await item in storage.watchEndpoints(query).cancelOnGracefulShutdown() { try await writer.write(item) }
+        }
+    }
+
+    public func register(
+        request: ServerRequest<Registry_NetworkServiceEndpoint>, context: ServerContext
+    ) async throws -> ServerResponse<Registry_NetworkServiceEndpoint> {
         do {
-            try await Caller.$current.withValue(.ofCurrentCall(peer: context.remotePeer)) { try await chain.unregister(request) }
+            let caller = Caller.ofCurrentCall(peer: context.remotePeer)
+            let path = try paths.take(request.metadata, caller: caller)
+            var endpoint = request.message
+            if let path { endpoint.pathIds = path.subjects }
+            return try await paths.serve(path) { try await Caller.$current.withValue(caller) { try await chain.register(endpoint) } }
         } catch { throw error.asRPCError }
-        return Google_Protobuf_Empty()
+    }
+
+    public func find(
+        request: ServerRequest<Registry_NetworkServiceEndpointQuery>, context: ServerContext
+    ) async throws -> StreamingServerResponse<Registry_NetworkServiceEndpointResponse> {
+        StreamingServerResponse { writer in
+            do {
+                let query = request.message
+                if query.watch {
+                    try await watch(query.networkServiceEndpoint, writer)
+                } else {
+                    for endpoint in try await chain.find(query.networkServiceEndpoint) {
+                        try await writer.write(.with { $0.networkServiceEndpoint = endpoint })
+                    }
+                }
+            } catch { throw error.asRPCError }
+            return [:]
+        }
+    }
+
+    public func unregister(
+        request: ServerRequest<Registry_NetworkServiceEndpoint>, context: ServerContext
+    ) async throws -> ServerResponse<Google_Protobuf_Empty> {
+        do {
+            let caller = Caller.ofCurrentCall(peer: context.remotePeer)
+            let path = try paths.take(request.metadata, caller: caller)
+            return try await paths.serve(path) {
+                try await Caller.$current.withValue(caller) { try await chain.unregister(request.message) }
+                return Google_Protobuf_Empty()
+            }
+        } catch { throw error.asRPCError }
     }
 }

@@ -120,11 +120,17 @@ public final class GRPCPeer: NetworkServicePeer {
     /// With an identity: a token for the server (no path segment to carry it), as upstream's
     /// clients send with every call.
     func monitorMetadata() async throws -> CallMetadata {
-        guard let identity, let server = try await unaryClient.serverIdentity() else { return [] }
-        let material = try identity.current()
-        let expires = Google_Protobuf_Timestamp(date: material.svid.notAfter)
-        let token = try PathToken(subject: material.svid.id.description, audience: [server], expires: material.svid.notAfter).signed(with: material.svid)
+        guard let (token, expires) = try await tokenForServer() else { return [] }
         return [(ClientTokenMetadata.tokenKey, token), (ClientTokenMetadata.expiresKey, RFC3339Nano.format(expires))]
+    }
+
+    /// With an identity: a token for this peer's server (`aud` its SPIFFE ID, as the lean
+    /// client's handshake showed it), expiring with this process's SVID.
+    func tokenForServer() async throws -> (token: String, expires: Google_Protobuf_Timestamp)? {
+        guard let identity, let server = try await unaryClient.serverIdentity() else { return nil }
+        let material = try identity.current()
+        let token = try PathToken(subject: material.svid.id.description, audience: [server], expires: material.svid.notAfter).signed(with: material.svid)
+        return (token, Google_Protobuf_Timestamp(date: material.svid.notAfter))
     }
 
     public func suspect() { alive.withLock { $0 = false } }

@@ -65,7 +65,7 @@ struct RegistryCommand: AsyncParsableCommand {
             let namespace = self.namespace ?? connection.namespace
             let store = KubernetesRegistry(client: client, namespace: namespace, expirePeriod: period, logger: logger)
             printFlushed("registry store: kubernetes, API server \(connection.server) (\(connection.source)), namespace \(namespace)")
-            registry = RegistryServer(listen: urls, view: store.view, registries: store.grpcServices(checksRegistrantAddress: checkRegistrantAddress), storeServices: [store], identity: identity.source, logger: logger)
+            registry = RegistryServer(listen: urls, view: store.view, registries: store.grpcServices(checksRegistrantAddress: checkRegistrantAddress, identity: identity.source), storeServices: [store], identity: identity.source, logger: logger)
             kubernetes = (store, client)
         default:
             throw ValidationError("--store/NSM_REGISTRY_STORE \"\(store)\": expected memory or kubernetes")
