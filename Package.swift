@@ -46,6 +46,10 @@ let package = Package(
         // rendered for Prometheus by swift-prometheus (issue 19).
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Tracing: the swift-distributed-tracing API in the libraries (already in the graph through
+        // Hummingbird), exported over OTLP/gRPC by swift-otel (issue 19; gRPC is already built).
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-otel/swift-otel.git", exact: "1.6.0", traits: ["OTLPGRPC"]),
     ],
     targets: [
         // One-shot readiness signals, and systemd's readiness protocol (NOTIFY_SOCKET) both ways.
@@ -125,6 +129,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,6 +166,7 @@ let package = Package(
                 "NSMAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strictSettings
         ),
@@ -210,6 +218,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strictSettings
         ),
@@ -264,6 +274,8 @@ let package = Package(
             name: "NSMLocalMesh",
             dependencies: [
                 "Netlink", "NetlinkWire", "IPAddressing", "NSMRuntime", "NSMAnnotation", "NSMAPI", "NSMCore", "NSMBenchmarks", "NSMDNS", "NSMElements", "Readiness", "ChildProcesses", "TextTables", "LeanGRPC", "SPIFFE",
+                "NSMTelemetry",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -32,8 +32,8 @@ if ! command -v kubectl >/dev/null; then
     exit 1
 fi
 
-if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest, dns.message, jsonpatch, kubernetes_validate, yaml, kubernetes, cryptography, h2, prometheus_client' 2>/dev/null; then
-    echo "install-deps: creating .venv-test (grpcio-tools, pytest, dnspython, jsonpatch, kubernetes-validate, kubernetes, cryptography, h2, prometheus-client)"
+if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c 'import grpc_tools, pytest, dns.message, jsonpatch, kubernetes_validate, yaml, kubernetes, cryptography, h2, prometheus_client, opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc' 2>/dev/null; then
+    echo "install-deps: creating .venv-test (grpcio-tools, pytest, dnspython, jsonpatch, kubernetes-validate, kubernetes, cryptography, h2, prometheus-client, opentelemetry-proto)"
     python3 -m venv .venv-test
-    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest dnspython jsonpatch kubernetes-validate pyyaml kubernetes cryptography h2 prometheus-client
+    .venv-test/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest dnspython jsonpatch kubernetes-validate pyyaml kubernetes cryptography h2 prometheus-client opentelemetry-proto
 fi

@@ -35,6 +35,11 @@ public final class LocalCluster: @unchecked Sendable {
     /// Prometheus metrics on in every component (`PROMETHEUS=true`, each on a port of its own
     /// choosing): the benchmark's metrics comparison.
     public var metrics = false
+    /// Tracing on in every component (`TELEMETRY=opentelemetry`), each exporting to an
+    /// `nsm bench otlp-sink` on its namespace's loopback: the benchmark's tracing comparison.
+    public var tracing = false
+    /// Where traced components export: the sink in their own namespace.
+    public static let tracingEndpoint = "127.0.0.1:4317"
     /// What every component process of the cluster gets in its environment.
     public var componentEnvironment: [String: String] {
         var environment = secure ? ["SPIFFE_ENDPOINT_SOCKET": "unix://\(agentSocket)"] : ["NSM_INSECURE": "true"]
@@ -42,7 +47,21 @@ public final class LocalCluster: @unchecked Sendable {
             environment["PROMETHEUS"] = "true"
             environment["NSM_PROMETHEUS_PORT"] = "0"
         }
+        if tracing {
+            environment["TELEMETRY"] = "opentelemetry"
+            environment["NSM_OPENTELEMETRY_ENDPOINT"] = Self.tracingEndpoint
+        }
         return environment
+    }
+
+    /// With tracing on, the collector of namespace `role`'s components (started once per namespace).
+    func startSink(in role: String) async throws {
+        guard tracing, processes["otlp-sink-\(role)"] == nil else { return }
+        let sink = try ManagedProcess(
+            name: "otlp-sink-\(role)", executable: executable, arguments: ["bench", "otlp-sink", "--port", "4317"],
+            namespace: namespaces[role], logDirectory: directory)
+        processes["otlp-sink-\(role)"] = sink
+        try await sink.ready()
     }
 
     // The cluster network of pods, as in a kind cluster: pods on 10.244.0.0/16 (their eth0 on the
@@ -130,6 +149,7 @@ public final class LocalCluster: @unchecked Sendable {
     /// `nsm registry` in the fabric namespace, on the cluster's TCP and unix addresses; returns
     /// once it is ready (also after a crash: it starts empty, its registrants register again).
     public func startRegistry() async throws {
+        try await startSink(in: "fabric")
         let registry = try ManagedProcess(
             name: "registry", executable: executable,
             arguments: ["registry", "--listen-on", "\(registryTCP),\(registryUnix)"], namespace: namespaces["fabric"], logDirectory: directory,
@@ -153,6 +173,7 @@ public final class LocalCluster: @unchecked Sendable {
     }
 
     public func startNode(_ node: Int) async throws {
+        try await startSink(in: "node\(node)")
         let process = try ManagedProcess(
             name: "node\(node)", executable: executable,
             arguments: [
@@ -172,6 +193,7 @@ public final class LocalCluster: @unchecked Sendable {
         _ name: String, node: Int, services: [String], labels: [String: String], cidr: String, extra: [String] = []
     ) async throws -> ManagedProcess {
         let namespace = try namespaces[name] ?? createNamespace(name)
+        try await startSink(in: name)
         let labelText = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         let process = try ManagedProcess(
             name: name, executable: executable,
@@ -215,6 +237,7 @@ public final class LocalCluster: @unchecked Sendable {
         if name.hasPrefix("nse") { return 0 }
         if name.hasPrefix("node") { return 1 }
         if name == "spiffe-agent" { return 3 }  // last: the others may renew their SVIDs until they stop
+        if name.hasPrefix("otlp-sink") { return 4 }  // after everything that exports its last spans to them
         return 2
     }
 

@@ -7,6 +7,9 @@ import NSMAPI
 import NSMBenchmarks
 import TextTables
 import NSMCore
+import NSMTelemetry
+import GRPCCore
+import LeanGRPC
 import SPIFFE
 import NSMRuntime
 import ServiceLifecycle
@@ -32,6 +35,9 @@ public struct MeshBenchmark: Sendable {
         public var cpuPerPod: (node: Double, client: Double)
         /// The same requests (mutual TLS) with Prometheus metrics on in every component.
         public var withMetrics: (sameNode: Percentiles, crossNode: Percentiles?)?
+        /// The same requests (mutual TLS) with tracing on in every component and in the pods'
+        /// clients, spans exported over OTLP to a collector in each namespace.
+        public var withTracing: (sameNode: Percentiles, crossNode: Percentiles?)?
         /// The same requests with every component in plaintext.
         public var plaintext: (sameNode: Percentiles, crossNode: Percentiles?, connect: Percentiles, cpuPerPod: (node: Double, client: Double))?
         /// One path token signed, and one verified, in microseconds (each hop verifies the previous
@@ -44,21 +50,45 @@ public struct MeshBenchmark: Sendable {
     public var compareCNI: Bool
     public var comparePlaintext: Bool
     public var compareMetrics: Bool
+    public var compareTracing: Bool
     public var log: @Sendable (String) -> Void
 
     public init(
         sizes: [Int], crossNode: Bool = true, compareCNI: Bool = true, comparePlaintext: Bool = true, compareMetrics: Bool = true,
-        log: @escaping @Sendable (String) -> Void
+        compareTracing: Bool = true, log: @escaping @Sendable (String) -> Void
     ) {
         self.sizes = sizes
         self.crossNode = crossNode
         self.compareCNI = compareCNI
         self.comparePlaintext = comparePlaintext
         self.compareMetrics = compareMetrics
+        self.compareTracing = compareTracing
         self.log = log
     }
 
     public func run() async throws -> [Result] {
+        guard compareTracing else { return try await runVariants() }
+        // This process's spans (the pods' clients) go to a collector of its own; the tracer is
+        // bootstrapped once and switched on for the tracing runs only.
+        let transport = LeanServerTransport(address: .tcp(host: "127.0.0.1", port: 0))
+        let sink = OTLPSink()
+        let server = GRPCServer(transport: transport, services: [sink])
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await server.serve() }
+            defer { server.beginGracefulShutdown() }
+            guard case .tcp(_, let port) = try await transport.listeningAddress else { throw LocalMeshError("the collector has no TCP port") }
+            var logger = Logger(label: "nsm.bench.tracing")
+            logger.logLevel = .warning
+            let exporter = try MeshTracing.bootstrap(TracingSettings(enabled: true, endpoint: "127.0.0.1:\(port)"), serviceName: "nsm-bench", logger: logger)
+            tasks.addTask { try await exporter.run() }
+            defer { tasks.cancelAll() }
+            let results = try await runVariants()
+            log("the pods' clients exported \(sink.received.exports) batches of spans (\(sink.received.bytes) bytes)")
+            return results
+        }
+    }
+
+    func runVariants() async throws -> [Result] {
         var results: [Result] = []
         for size in sizes {
             results.append(try await measure(size, prefix: "nsmbm") { _ in })
@@ -66,6 +96,13 @@ public struct MeshBenchmark: Sendable {
                 log("N=\(size): the same with Prometheus metrics on")
                 let result = try await measure(size, prefix: "nsmbx") { $0.metrics = true }
                 results[results.count - 1].withMetrics = (result.sameNode, result.crossNode)
+            }
+            if compareTracing {
+                log("N=\(size): the same with tracing on (OTLP to a collector in each namespace)")
+                ChainTracing.switchOn()
+                defer { ChainTracing.switchOff() }
+                let result = try await measure(size, prefix: "nsmbt") { $0.tracing = true }
+                results[results.count - 1].withTracing = (result.sameNode, result.crossNode)
             }
             if comparePlaintext {
                 log("N=\(size): the same in plaintext")
@@ -172,7 +209,8 @@ public struct MeshBenchmark: Sendable {
         func ms(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
         func cpu(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
         var rows = [[
-            "pods", "same node p50", "p90", "cross node p50", "p90", "metrics on: same p50", "cross p50", "plaintext same p50", "plaintext cross p50", "connect p50 mTLS",
+            "pods", "same node p50", "p90", "cross node p50", "p90", "metrics on: same p50", "cross p50", "tracing on: same p50", "cross p50",
+            "plaintext same p50", "plaintext cross p50", "connect p50 mTLS",
             "plaintext", "node CPU/pod mTLS", "plaintext", "client CPU/pod mTLS", "plaintext", "CNI ptp p50", "p90", "ptp ÷ same-node p50", "node RSS",
         ]]
         for result in results {
@@ -180,6 +218,7 @@ public struct MeshBenchmark: Sendable {
             rows.append([
                 String(result.count), ms(result.sameNode.p50), ms(result.sameNode.p90), ms(result.crossNode?.p50), ms(result.crossNode?.p90),
                 ms(result.withMetrics?.sameNode.p50), ms(result.withMetrics?.crossNode?.p50),
+                ms(result.withTracing?.sameNode.p50), ms(result.withTracing?.crossNode?.p50),
                 ms(result.plaintext?.sameNode.p50), ms(result.plaintext?.crossNode?.p50), ms(result.connect.p50), ms(result.plaintext?.connect.p50),
                 cpu(result.cpuPerPod.node), cpu(result.plaintext?.cpuPerPod.node), cpu(result.cpuPerPod.client), cpu(result.plaintext?.cpuPerPod.client),
                 ms(result.cni?.p50), ms(result.cni?.p90), ratio, "\(result.nodeRSSKilobytes / 1024) MB",

@@ -1,7 +1,9 @@
 """Prometheus metrics and HTTP health of the long-running components (issue 19), scraped with the
 official Prometheus text parser (PyPI `prometheus-client`) after real Requests and Closes: a
 registry, a node (manager + forwarder) and an endpoint in a namespace of their own, and a client
-sidecar in a pod namespace, each with `PROMETHEUS=true` (upstream's switch) on a port of its own."""
+sidecar in a pod namespace, each with `PROMETHEUS=true` (upstream's switch) on a port of its own.
+Tracing is on too (`TELEMETRY=opentelemetry`): a small OTLP receiver in each namespace collects
+the spans of a Request as a collector would."""
 import http.client
 import os
 import re
@@ -19,6 +21,8 @@ from conftest import INSECURE, METRICS_LINE, free_port, metrics_port, nsm_binary
 from hostile_cases import healthy
 from raw_h2 import RawConnection, grpc_message
 from netns import Namespace
+import json
+import sys
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs the mesh in network namespaces of its own")
 SERVICE = "svc-mt"
@@ -64,6 +68,19 @@ def value(samples, name, **labels):
     return samples.get((name, frozenset(labels.items())))
 
 
+def otlp_receiver(namespace, spans_file, processes):
+    """Starts otlp_receiver.py in `namespace`; returns the environment that points a component there."""
+    receiver = namespace.popen([sys.executable, os.path.join(os.path.dirname(__file__), "otlp_receiver.py"), spans_file],
+                               stdout=subprocess.PIPE)
+    processes.append(receiver)
+    deadline, text = time.monotonic() + 30, b""
+    while not text.endswith(b"\n"):
+        ready, _, _ = select.select([receiver.stdout], [], [], max(0, deadline - time.monotonic()))
+        assert ready and time.monotonic() < deadline and receiver.poll() is None, "the OTLP receiver did not start"
+        text += os.read(receiver.stdout.fileno(), 64)
+    return {"TELEMETRY": "opentelemetry", "NSM_OPENTELEMETRY_ENDPOINT": f"127.0.0.1:{int(text)}", "OTEL_BSP_SCHEDULE_DELAY": "100"}
+
+
 @pytest.fixture(scope="module")
 def mesh():
     directory = tempfile.mkdtemp(prefix="nsm-metrics-")
@@ -71,6 +88,8 @@ def mesh():
     pod = Namespace(f"mtp{os.getpid()}")
     processes, ports = [], {}
     try:
+        tracing = otlp_receiver(namespace, f"{directory}/spans.jsonl", processes)
+        pod_tracing = otlp_receiver(pod, f"{directory}/pod-spans.jsonl", processes)
         registry_port, manager_port = free_port(), free_port()
         manager_socket = f"{directory}/nsm.sock"
         endpoint_socket = f"{directory}/nse-mt.sock"
@@ -84,14 +103,14 @@ def mesh():
         deadline = time.monotonic() + 60
         for name, arguments, socket_path in commands:
             log = f"{directory}/{name}.log"
-            process = namespace.popen([nsm_binary(), *arguments], env={**os.environ, **INSECURE, **METRICS},
+            process = namespace.popen([nsm_binary(), *arguments], env={**os.environ, **INSECURE, **METRICS, **tracing},
                                       stdout=open(log, "w"), stderr=subprocess.STDOUT)
             processes.append(process)
             ports[name] = metrics_port_in_log(log, process, deadline)
             while socket_path and not healthy(socket_path):
                 assert process.poll() is None and time.monotonic() < deadline, open(log).read()
                 time.sleep(0.1)
-        yield {"namespace": namespace, "pod": pod, "ports": ports, "manager": manager_socket, "directory": directory}
+        yield {"namespace": namespace, "pod": pod, "ports": ports, "manager": manager_socket, "directory": directory, "pod_tracing": pod_tracing}
     finally:
         for process in reversed(processes):
             stop(process)
@@ -111,7 +130,7 @@ def wait_ready(namespace, port, deadline_seconds=30):
 
 def sidecar(mesh, services, name):
     """`nsm client` (the sidecar) in the pod namespace, with metrics on; returns (process, metrics port)."""
-    env = {**os.environ, **INSECURE, **METRICS, "NSM_CONNECT_TO": f"unix://{mesh['manager']}", "NSM_NAME": name,
+    env = {**os.environ, **INSECURE, **METRICS, **mesh["pod_tracing"], "NSM_CONNECT_TO": f"unix://{mesh['manager']}", "NSM_NAME": name,
            "NSM_NETWORK_SERVICES": services, "NSM_REQUEST_TIMEOUT": "2s"}
     log = f"{mesh['directory']}/{name}.log"
     process = mesh["pod"].popen([nsm_binary(), "client"], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
@@ -206,6 +225,57 @@ def test_every_log_line_about_a_connection_names_it(mesh):
     assert not unnamed, unnamed
     # Not vacuous: the failed Requests were logged at the node, each naming its connection.
     assert any(name == "node.log" and entry["msg"] == "request failed" for name, entry in about), about
+
+
+def spans(mesh):
+    found = []
+    for name in ("spans.jsonl", "pod-spans.jsonl"):
+        path = os.path.join(mesh["directory"], name)
+        if os.path.exists(path):
+            found += [json.loads(line) for line in open(path)]
+    return found
+
+
+def test_one_request_is_one_trace_with_a_span_per_hop(mesh):
+    """A sidecar's Request, collected over OTLP from every component: the client's, the manager's, the
+    forwarder's and the endpoint's hop spans are one trace, each hop a descendant of the one before
+    (the W3C traceparent crossed the gRPC hops), with a span per chain element inside them."""
+    client, client_port, log = sidecar(mesh, f"kernel://{SERVICE}/nsm-1", "pod-tr")
+    try:
+        wait_ready(mesh["pod"], client_port, deadline_seconds=60)
+        deadline = time.monotonic() + 30
+        while True:
+            found = spans(mesh)
+            roots = [s for s in found if s["attributes"].get("nsm.hop") == "client" and s["attributes"].get("nsm.connection.id") == "pod-tr-0"
+                     and s["name"] == "networkservice.NetworkService/Request"]
+            trace = [s for s in found if roots and s["trace"] == roots[0]["trace"]]
+            hops = {s["attributes"]["nsm.hop"]: s for s in trace if "nsm.hop" in s["attributes"]}
+            if set(hops) == {"client", "manager", "forwarder", "endpoint"}:
+                break
+            assert time.monotonic() < deadline, f"hops collected: {sorted(hops)} of {len(found)} spans"
+            time.sleep(0.1)
+    finally:
+        client.send_signal(signal.SIGTERM)
+        assert client.wait(timeout=30) == 0, open(log).read()
+    by_id = {s["span"]: s for s in trace}
+
+    def ancestors(span):
+        chain = []
+        while span["parent"] in by_id:
+            span = by_id[span["parent"]]
+            chain.append(span["span"])
+        return chain
+
+    assert hops["client"]["parent"] == "" and hops["client"]["service"] == "pod-tr", hops["client"]
+    for hop, before in (("manager", "client"), ("forwarder", "manager"), ("endpoint", "forwarder")):
+        assert hops[before]["span"] in ancestors(hops[hop]), (hop, before, trace)
+        assert [s["attributes"].get("nsm.hop") for s in trace].count(hop) == 1, (hop, trace)
+    assert hops["manager"]["service"] == hops["forwarder"]["service"] == "nsmgr-mt" and hops["endpoint"]["service"] == "nse-mt"
+    # The elements: each its own span inside its hop's.
+    inside = {hop: {s["name"] for s in trace if span["span"] in ancestors(s)} for hop, span in hops.items()}
+    assert "UpdatePathElement/Request" in inside["manager"] and "DiscoverForwarderElement/Request" in inside["manager"], inside["manager"]
+    assert "PointToPointIPAM/Request" in inside["endpoint"] and "KernelMechanismElement/Request" in inside["endpoint"], inside["endpoint"]
+    assert not any(s["error"] for s in trace), [s for s in trace if s["error"]]
 
 
 def health(socket_path):

@@ -38,7 +38,7 @@ struct InProcessDialerTests {
         let hops = InProcessHops(), fallback = RecordingDialer()
         let local = NSMURL.unix(path: "/run/nsm/forwarder.sock"), remote = NSMURL.tcp(host: "10.0.0.2", port: 5001)
         let closes = Counter()
-        hops.register(local, chain: NetworkServiceChain([MarkingElement(closes: closes)]), logger: Logger(label: "test"))
+        hops.register(local, chain: NetworkServiceChain([MarkingElement(closes: closes)]), logger: Logger(label: "test"), name: "forwarder")
         let dialer = InProcessDialer(hops: hops, fallback: fallback)
 
         var request = Networkservice_NetworkServiceRequest()

@@ -82,7 +82,11 @@ public struct NetworkServiceChain: NetworkServiceElement {
         guard index < elements.count else { return last }
         let element = elements[index]
         return NetworkServiceNext(
-            request: { request, context in try await element.request(request, context: context, next: link(index + 1, then: last)) },
-            close: { connection, context in try await element.close(connection, context: context, next: link(index + 1, then: last)) })
+            request: { request, context in
+                try await ChainTracing.element(element, "Request") { try await element.request(request, context: context, next: link(index + 1, then: last)) }
+            },
+            close: { connection, context in
+                try await ChainTracing.element(element, "Close") { try await element.close(connection, context: context, next: link(index + 1, then: last)) }
+            })
     }
 }

@@ -108,7 +108,7 @@ public struct Endpoint: Sendable {
         ])
         timeouts.attach(chain: chain, logger: logger)
         server = GRPCServerService(url: configuration.listen, services: [
-            NetworkServiceGRPCService(chain: chain, logger: logger),
+            NetworkServiceGRPCService(chain: chain, logger: logger, hop: "endpoint"),
             MonitorConnectionGRPCService(monitor: monitor),
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"], status: health),
         ], logger: logger, identity: pool.identity, health: health)

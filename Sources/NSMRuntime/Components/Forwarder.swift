@@ -103,9 +103,9 @@ public struct Forwarder: Sendable {
             ConnectElement(dialer: dialer),
         ])
         timeouts.attach(chain: chain, logger: logger)
-        inProcess?.register(configuration.listen, chain: chain, logger: logger)
+        inProcess?.register(configuration.listen, chain: chain, logger: logger, name: "forwarder")
         server = GRPCServerService(url: configuration.listen, services: [
-            NetworkServiceGRPCService(chain: chain, logger: logger),
+            NetworkServiceGRPCService(chain: chain, logger: logger, hop: "forwarder"),
             MonitorConnectionGRPCService(monitor: monitor),
             HealthGRPCService(services: ["networkservice.NetworkService", "connection.MonitorConnection"], status: health),
         ], logger: logger, identity: pool.identity, health: health)

@@ -90,7 +90,7 @@ public struct Manager: Sendable {
         ])
         timeouts.attach(chain: chain, logger: logger)
         let grpcServices: [any RegistrableRPCService] = [
-            NetworkServiceGRPCService(chain: chain, logger: logger),
+            NetworkServiceGRPCService(chain: chain, logger: logger, hop: "manager"),
             MonitorConnectionGRPCService(monitor: monitor, owners: owners, identity: pool.identity),
             NetworkServiceEndpointRegistryGRPCService(proxyingTo: registry, bypass: bypass, publicURL: publicURL),
             NetworkServiceRegistryGRPCService(proxyingTo: registry),

@@ -10,6 +10,7 @@ public import ServiceLifecycle
 import SwiftProtobuf
 import Readiness
 import Synchronization
+import Tracing
 
 /// `nsm client`: the pod side. Requests every service of the annotation (concurrently) through
 /// its chain, whose elements keep the connections alive and apart: retry with back-off, heal
@@ -191,7 +192,9 @@ public final class NSMClient: Service, Sendable {
             }
             var context = ChainContext(logger: logger.about(connection: ids[index]))
             context.values[RetryElement.Retrying.self] = retrying
-            let connection = try await chain.request(request, context: context)
+            let connection = try await ChainTracing.hop("client", "Request", connection: request.connection, kind: .client) {
+                try await chain.request(request, context: context)
+            }
             let all = state.withLock { state -> Bool in
                 state.connections[index] = connection
                 reportsContinuation.yield(Self.ordered(state.connections))
@@ -213,7 +216,11 @@ public final class NSMClient: Service, Sendable {
             for (index, connection) in all {
                 group.addTask {
                     do {
-                        try await self.serializer.run(self.ids[index]) { try await self.chain.close(connection, context: ChainContext(logger: self.logger.about(connection: connection.id))) }
+                        try await self.serializer.run(self.ids[index]) {
+                            try await ChainTracing.hop("client", "Close", connection: connection, kind: .client) {
+                                try await self.chain.close(connection, context: ChainContext(logger: self.logger.about(connection: connection.id)))
+                            }
+                        }
                     } catch {
                         self.logger.info("close failed", metadata: ["nsm.connection.id": "\(connection.id)", "error": "\(error)"])
                     }

@@ -5,14 +5,17 @@ public import NSMCore
 import SwiftProtobuf
 
 /// Serves `/networkservice.NetworkService/{Request,Close}` with a chain. A caller's
-/// `nsm-client-token` metadata goes into its path segment first (``ClientTokenMetadata``).
+/// `nsm-client-token` metadata goes into its path segment first (``ClientTokenMetadata``); with
+/// tracing on, each call is hop `hop`'s span, a child of the caller's (``TraceContextMetadata``).
 public struct NetworkServiceGRPCService: Networkservice_NetworkService.ServiceProtocol {
     let chain: NetworkServiceChain
     let logger: Logger
+    let hop: String
 
-    public init(chain: NetworkServiceChain, logger: Logger) {
+    public init(chain: NetworkServiceChain, logger: Logger, hop: String) {
         self.chain = chain
         self.logger = logger
+        self.hop = hop
     }
 
     public func request(
@@ -23,7 +26,10 @@ public struct NetworkServiceGRPCService: Networkservice_NetworkService.ServicePr
         do {
             try ClientTokenMetadata.adopt(request.metadata, into: &message.connection)
             let chainContext = ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer))
-            return ServerResponse(message: try await chain.request(message, context: chainContext))
+            let connection = try await ChainTracing.hop(hop, "Request", connection: message.connection, context: TraceContextMetadata.extract(from: request.metadata)) {
+                try await chain.request(message, context: chainContext)
+            }
+            return ServerResponse(message: connection)
         } catch {
             logger.info("request failed", metadata: ["error": "\(error)"])
             throw error.asRPCError
@@ -37,7 +43,10 @@ public struct NetworkServiceGRPCService: Networkservice_NetworkService.ServicePr
         let logger = self.logger.about(connection: connection.id)
         do {
             try ClientTokenMetadata.adopt(request.metadata, into: &connection)
-            try await chain.close(connection, context: ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer)))
+            let chainContext = ChainContext(logger: logger, peer: context.remotePeer, caller: .ofCurrentCall(peer: context.remotePeer))
+            try await ChainTracing.hop(hop, "Close", connection: connection, context: TraceContextMetadata.extract(from: request.metadata)) {
+                try await chain.close(connection, context: chainContext)
+            }
             return ServerResponse(message: Google_Protobuf_Empty())
         } catch {
             logger.info("close failed", metadata: ["error": "\(error)"])

@@ -92,14 +92,23 @@ public final class GRPCPeer: NetworkServicePeer {
     func request(_ request: Networkservice_NetworkServiceRequest, timeout: Duration) async throws -> Connection_Connection {
         var request = request
         request.connection = try await signed(request.connection)
-        return try await unaryClient.call(
-            Self.requestPath, request, as: Connection_Connection.self, timeout: timeout, metadata: ClientTokenMetadata.metadata(for: request.connection))
+        return try await ChainTracing.outgoing("Request", connection: request.connection, peer: url.description) {
+            try await unaryClient.call(Self.requestPath, request, as: Connection_Connection.self, timeout: timeout, metadata: metadata(for: request.connection))
+        }
     }
 
     func close(_ connection: Connection_Connection, timeout: Duration) async throws {
         let connection = try await signed(connection)
-        _ = try await unaryClient.call(
-            Self.closePath, connection, as: Google_Protobuf_Empty.self, timeout: timeout, metadata: ClientTokenMetadata.metadata(for: connection))
+        try await ChainTracing.outgoing("Close", connection: connection, peer: url.description) {
+            _ = try await unaryClient.call(Self.closePath, connection, as: Google_Protobuf_Empty.self, timeout: timeout, metadata: metadata(for: connection))
+        }
+    }
+
+    /// A call's metadata: upstream's token headers and, with tracing on, the trace context.
+    private func metadata(for connection: Connection_Connection) -> CallMetadata {
+        var metadata = ClientTokenMetadata.metadata(for: connection)
+        TraceContextMetadata.inject(into: &metadata)
+        return metadata
     }
 
     /// With an identity: this hop's segment gets a token for the server (`aud` its SPIFFE ID, as

@@ -12,15 +12,17 @@ public final class InProcessHops: Sendable {
     struct Hop: Sendable {
         let chain: NetworkServiceChain
         let logger: Logger
+        /// What the hop is ("forwarder"): its span's `nsm.hop` with tracing on.
+        let name: String
     }
 
     private let hops = Mutex<[NSMURL: Hop]>([:])
 
     public init() {}
 
-    /// Makes `url` reachable in-process through `chain`.
-    public func register(_ url: NSMURL, chain: NetworkServiceChain, logger: Logger) {
-        hops.withLock { $0[url] = Hop(chain: chain, logger: logger) }
+    /// Makes `url` reachable in-process through `chain`, the hop `name` ("forwarder").
+    public func register(_ url: NSMURL, chain: NetworkServiceChain, logger: Logger, name: String) {
+        hops.withLock { $0[url] = Hop(chain: chain, logger: logger, name: name) }
     }
 
     func hop(for url: NSMURL) -> Hop? { hops.withLock { $0[url] } }
@@ -58,11 +60,16 @@ struct InProcessPeer: NetworkServicePeer {
     func request(_ request: Networkservice_NetworkServiceRequest) async throws -> Connection_Connection {
         var request = request
         request.connection = try signed(request.connection)
-        return try await hop.chain.request(request, context: context(request.connection.id))
+        return try await ChainTracing.hop(hop.name, "Request", connection: request.connection) {
+            try await hop.chain.request(request, context: context(request.connection.id))
+        }
     }
 
     func close(_ connection: Connection_Connection) async throws {
-        try await hop.chain.close(try signed(connection), context: context(connection.id))
+        let connection = try signed(connection)
+        try await ChainTracing.hop(hop.name, "Close", connection: connection) {
+            try await hop.chain.close(connection, context: context(connection.id))
+        }
     }
 
     private func signed(_ connection: Connection_Connection) throws -> Connection_Connection {

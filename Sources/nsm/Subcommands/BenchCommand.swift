@@ -5,6 +5,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks against peers measured in the same run.",
-        subcommands: [BenchAttachCommand.self, BenchMeshCommand.self, BenchHealCommand.self, BenchChurnCommand.self, BenchDNSCommand.self]
+        subcommands: [BenchAttachCommand.self, BenchMeshCommand.self, BenchHealCommand.self, BenchChurnCommand.self, BenchDNSCommand.self, BenchOTLPSinkCommand.self]
     )
 }

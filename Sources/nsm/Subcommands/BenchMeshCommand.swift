@@ -22,6 +22,9 @@ struct BenchMeshCommand: AsyncParsableCommand {
     @Flag(help: "Skip the same run with Prometheus metrics on in every component (PROMETHEUS=true), the comparison that prices them.")
     var noMetrics = false
 
+    @Flag(help: "Skip the same run with tracing on in every component and client (TELEMETRY=opentelemetry, spans exported over OTLP to a collector in each namespace), the comparison that prices it.")
+    var noTracing = false
+
     @Flag(help: "Skip the CNI ptp comparison.")
     var noCNI = false
 
@@ -32,7 +35,8 @@ struct BenchMeshCommand: AsyncParsableCommand {
         ProcessExecutor.install()
         try BenchSupport.requireRoot("mesh")
         let counts = try BenchSupport.sizes(sizes, maximum: 5000)
-        let benchmark = MeshBenchmark(sizes: counts, crossNode: !sameNodeOnly, compareCNI: !noCNI, comparePlaintext: !noPlaintext, compareMetrics: !noMetrics, log: BenchSupport.progress)
+        let benchmark = MeshBenchmark(sizes: counts, crossNode: !sameNodeOnly, compareCNI: !noCNI, comparePlaintext: !noPlaintext, compareMetrics: !noMetrics, compareTracing: !noTracing,
+            log: BenchSupport.progress)
         print(MeshBenchmark.render(try await benchmark.run(), markdown: markdown))
     }
 }

@@ -88,7 +88,7 @@ struct ClientCommand: AsyncParsableCommand {
         }
         let logger = ComponentLogging.logger("nsm.client")
         // Before anything that makes metrics: handles made earlier would stay with the no-op backend.
-        let telemetry = try ComponentTelemetry(logger: logger)
+        let telemetry = try ComponentTelemetry(logger: logger, name: name)
         let timeout = try Environment.duration(requestTimeout, flag: "request-timeout", variable: "NSM_REQUEST_TIMEOUT")
         let identity: ProcessIdentity
         do { identity = try ProcessIdentity.fromEnvironment(logger: logger) } catch {
@@ -111,7 +111,7 @@ struct ClientCommand: AsyncParsableCommand {
         }
         let client = try makeClient(annotation, pool: pool, timeout: timeout, podDNS: podDNS, logger: logger)
         if telemetry.server != nil, let podDNS { DNSMetricsExposition.register(podDNS.proxy) }
-        let services: [any Service] = identity.services + [pool] + (podDNS.map { [$0] } ?? []) + [client] + telemetry.services
+        let services: [any Service] = telemetry.around(identity.services + [pool] + (podDNS.map { [$0] } ?? []) + [client])
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Bool.self) { tasks in

@@ -44,7 +44,7 @@ struct DNSProxyCommand: AsyncParsableCommand {
         }
         let budget = try GoDuration.parse(timeout)
         let logger = ComponentLogging.logger("nsm.dns")
-        let telemetry = try ComponentTelemetry(logger: logger)
+        let telemetry = try ComponentTelemetry(logger: logger, name: "nsm-dns-proxy")
         var resolv: PodResolvConf?
         if let resolvConf {
             let file = try PodResolvConf(path: resolvConf)
@@ -56,7 +56,7 @@ struct DNSProxyCommand: AsyncParsableCommand {
         let proxy = DNSProxy(.init(listen: listen, upstreams: upstreams, timeout: budget, tcpIdleTimeout: try GoDuration.parse(tcpIdleTimeout),
                                    negativeWait: try GoDuration.parse(negativeWait)), logger: logger)
         if telemetry.server != nil { DNSMetricsExposition.register(proxy) }
-        let services: [any Service] = [proxy] + telemetry.services
+        let services: [any Service] = telemetry.around([proxy])
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -124,7 +124,7 @@ struct EndpointCommand: AsyncParsableCommand {
         ProcessExecutor.install()
         let logger = ComponentLogging.logger("nsm.endpoint")
         // Before anything that makes metrics: handles made earlier would stay with the no-op backend.
-        let telemetry = try ComponentTelemetry(logger: logger)
+        let telemetry = try ComponentTelemetry(logger: logger, name: name)
         let listen = try listenOn.map { try NSMURL($0) }
             ?? Environment.string("NSM_LISTEN_ON").map { try NSMURL($0) }
             ?? .unix(path: NSTemporaryDirectory() + "\(name)-\(getpid())/listen.on.sock")
@@ -140,7 +140,7 @@ struct EndpointCommand: AsyncParsableCommand {
             dnsZone: try parsedZone(), dnsListen: try DNSListenAddress(parsing: dnsListen)),
             pool: pool, logger: logger)
         try await identity.ready()
-        let group = ComponentServiceGroup.make(identity.services + [pool] + endpoint.services + telemetry.services, logger: logger)
+        let group = ComponentServiceGroup.make(telemetry.around(identity.services + [pool] + endpoint.services), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await telemetry.announce()

@@ -54,14 +54,14 @@ struct ExcludePrefixesCommand: AsyncParsableCommand {
         let connection: KubernetesConnection
         do { connection = try KubernetesConnection.find(kubeconfig: kubeconfig) } catch { throw ValidationError("\(error)") }
         let logger = ComponentLogging.logger("nsm.exclude-prefixes")
-        let telemetry = try ComponentTelemetry(logger: logger)
+        let telemetry = try ComponentTelemetry(logger: logger, name: "nsm-exclude-prefixes")
         let output: ExcludedPrefixesCollector.Configuration.Output = outputType == "file"
             ? .file(outputFile) : .configMap(namespace: connection.namespace, name: "nsm-config", key: "excluded_prefixes_output.yaml")
         printFlushed("exclude-prefixes: API server \(connection.server) (\(connection.source)); writing \(output)")
         let client = try KubernetesClient(connection: connection, queriesPerSecond: kubeletQPS, burst: Int(kubeletQPS * 2))
         let collector = ExcludedPrefixesCollector(.init(
             prefixes: prefixes, output: output, userConfigMap: (configMapNamespace, configMapName, configMapKey)), client: client, logger: logger)
-        let group = ComponentServiceGroup.make([collector] + telemetry.services, logger: logger)
+        let group = ComponentServiceGroup.make(telemetry.around([collector]), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await telemetry.announce()

@@ -66,7 +66,7 @@ struct NodeCommand: AsyncParsableCommand {
         let directory = (socketPath as NSString).deletingLastPathComponent
         let logger = ComponentLogging.logger("nsm.node")
         // Before anything that makes metrics: handles made earlier would stay with the no-op backend.
-        let telemetry = try ComponentTelemetry(logger: logger)
+        let telemetry = try ComponentTelemetry(logger: logger, name: name)
         let identity = try ProcessIdentity.fromEnvironment(logger: logger)
         let pool = GRPCClientPool(identity: identity.source)
         // The manager calls this process's forwarder directly, not over its unix socket.
@@ -79,7 +79,7 @@ struct NodeCommand: AsyncParsableCommand {
             labels: try [String: String].parseLabels(labels), vxlanPort: vxlanPort),
             dataPlane: KernelDataPlane(node: try NetlinkHandle(), logger: logger), pool: pool, inProcess: inProcess, logger: logger)
         try await identity.ready()
-        let group = ComponentServiceGroup.make(identity.services + [pool] + manager.services + forwarder.services + telemetry.services, logger: logger)
+        let group = ComponentServiceGroup.make(telemetry.around(identity.services + [pool] + manager.services + forwarder.services), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await telemetry.announce()

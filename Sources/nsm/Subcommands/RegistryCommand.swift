@@ -49,7 +49,7 @@ struct RegistryCommand: AsyncParsableCommand {
         let period = try Environment.duration(expirePeriod, flag: "expire-period", variable: "NSM_EXPIRE_PERIOD")
         let logger = ComponentLogging.logger("nsm.registry")
         // Before anything that makes metrics: handles made earlier would stay with the no-op backend.
-        let telemetry = try ComponentTelemetry(logger: logger)
+        let telemetry = try ComponentTelemetry(logger: logger, name: "nsm-registry")
         let identity = try ProcessIdentity.fromEnvironment(logger: logger)
         let registry: RegistryServer
         var kubernetes: (store: KubernetesRegistry, client: KubernetesClient)?
@@ -71,7 +71,7 @@ struct RegistryCommand: AsyncParsableCommand {
             throw ValidationError("--store/NSM_REGISTRY_STORE \"\(store)\": expected memory or kubernetes")
         }
         try await identity.ready()
-        let group = ComponentServiceGroup.make(identity.services + registry.services + telemetry.services, logger: logger)
+        let group = ComponentServiceGroup.make(telemetry.around(identity.services + registry.services), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await telemetry.announce()

@@ -74,7 +74,7 @@ struct WebhookCommand: AsyncParsableCommand {
         configurations.url = webhookURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         configurations.failurePolicy = failurePolicy
         let logger = ComponentLogging.logger("nsm.webhook")
-        let telemetry = try ComponentTelemetry(logger: logger)
+        let telemetry = try ComponentTelemetry(logger: logger, name: name)
         let certificates: AdmissionWebhook.Certificates
         let register: Bool
         var identity: ProcessIdentity?
@@ -133,7 +133,7 @@ struct WebhookCommand: AsyncParsableCommand {
         } catch { throw ValidationError("\(error)") }
         printFlushed("webhook: API server \(connection.server) (\(connection.source)); namespace \(configurations.namespace); "
                      + (register ? "registers \(name)" : "configurations from the manifests"))
-        let group = ComponentServiceGroup.make((identity?.services ?? []) + [webhook] + telemetry.services, logger: logger)
+        let group = ComponentServiceGroup.make(telemetry.around((identity?.services ?? []) + [webhook]), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await telemetry.announce()
