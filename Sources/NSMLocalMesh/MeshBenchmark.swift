@@ -80,9 +80,20 @@ public struct MeshBenchmark: Sendable {
             var logger = Logger(label: "nsm.bench.tracing")
             logger.logLevel = .warning
             let exporter = try MeshTracing.bootstrap(TracingSettings(enabled: true, endpoint: "127.0.0.1:\(port)"), serviceName: "nsm-bench", logger: logger)
-            tasks.addTask { try await exporter.run() }
-            defer { tasks.cancelAll() }
-            let results = try await runVariants()
+            // The exporter flushes its last spans at graceful shutdown, before the collector stops.
+            let exporting = ServiceGroup(configuration: .init(services: [.init(service: exporter)], logger: logger))
+            let results = try await withThrowingTaskGroup(of: Void.self) { exportingTasks in
+                exportingTasks.addTask { try await exporting.run() }
+                do {
+                    let results = try await runVariants()
+                    await exporting.triggerGracefulShutdown()
+                    try await exportingTasks.waitForAll()
+                    return results
+                } catch {
+                    await exporting.triggerGracefulShutdown()
+                    throw error
+                }
+            }
             log("the pods' clients exported \(sink.received.exports) batches of spans (\(sink.received.bytes) bytes)")
             return results
         }
@@ -99,7 +110,7 @@ public struct MeshBenchmark: Sendable {
             }
             if compareTracing {
                 log("N=\(size): the same with tracing on (OTLP to a collector in each namespace)")
-                ChainTracing.switchOn()
+                ChainTracing.switchOn(elements: false)
                 defer { ChainTracing.switchOff() }
                 let result = try await measure(size, prefix: "nsmbt") { $0.tracing = true }
                 results[results.count - 1].withTracing = (result.sameNode, result.crossNode)

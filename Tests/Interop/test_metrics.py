@@ -78,7 +78,8 @@ def otlp_receiver(namespace, spans_file, processes):
         ready, _, _ = select.select([receiver.stdout], [], [], max(0, deadline - time.monotonic()))
         assert ready and time.monotonic() < deadline and receiver.poll() is None, "the OTLP receiver did not start"
         text += os.read(receiver.stdout.fileno(), 64)
-    return {"TELEMETRY": "opentelemetry", "NSM_OPENTELEMETRY_ENDPOINT": f"127.0.0.1:{int(text)}", "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    return {"TELEMETRY": "opentelemetry", "NSM_OPENTELEMETRY_ENDPOINT": f"127.0.0.1:{int(text)}", "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "NSM_TRACE_ELEMENTS": "true"}
 
 
 @pytest.fixture(scope="module")

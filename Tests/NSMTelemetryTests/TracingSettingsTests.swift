@@ -14,6 +14,9 @@ struct TracingSettingsTests {
         for value in ["0", "f", "false", "False", ""] {
             #expect(try !TracingSettings.fromEnvironment(["TELEMETRY": value]).enabled, "\(value)")
         }
+        // Hops only unless element spans are asked for.
+        #expect(try !TracingSettings.fromEnvironment(["TELEMETRY": "opentelemetry"]).elements)
+        #expect(try TracingSettings.fromEnvironment(["TELEMETRY": "opentelemetry", "NSM_TRACE_ELEMENTS": "true"]).elements)
     }
 
     @Test("the collector as host:port (plaintext, as upstream dials it) or as a URL")
@@ -27,6 +30,7 @@ struct TracingSettingsTests {
     func refused() {
         for (name, value, words) in [
             ("TELEMETRY", "jaeger", "accepted: opentelemetry, or a boolean"),
+            ("NSM_TRACE_ELEMENTS", "all", "is not a boolean"),
             ("NSM_OPENTELEMETRY_ENDPOINT", "otel-collector", "accepted: host:port"),
             ("NSM_OPENTELEMETRY_ENDPOINT", "otel:99999", "accepted: host:port"),
             ("NSM_OPENTELEMETRY_ENDPOINT", ":4317", "accepted: host:port"),

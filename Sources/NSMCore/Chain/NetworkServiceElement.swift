@@ -53,11 +53,20 @@ public struct NetworkServiceNext: Sendable {
 ///     ])
 public struct NetworkServiceChain: NetworkServiceElement {
     public let elements: [any NetworkServiceElement]
+    /// Each element's span names (Request, Close), made once: `nil` for a nested chain.
+    private let spanNames: [(request: String, close: String)?]
 
-    public init(_ elements: [any NetworkServiceElement]) { self.elements = elements }
+    public init(_ elements: [any NetworkServiceElement]) {
+        self.elements = elements
+        spanNames = elements.map { element in
+            guard !(element is NetworkServiceChain) else { return nil }
+            let name = String(describing: type(of: element))
+            return ("\(name)/Request", "\(name)/Close")
+        }
+    }
 
     /// A chain of the elements that are there: a `nil` is an element switched off by configuration.
-    public init(_ elements: [(any NetworkServiceElement)?]) { self.elements = elements.compactMap { $0 } }
+    public init(_ elements: [(any NetworkServiceElement)?]) { self.init(elements.compactMap { $0 }) }
 
     public func request(
         _ request: Networkservice_NetworkServiceRequest, context: ChainContext, next: NetworkServiceNext
@@ -80,13 +89,13 @@ public struct NetworkServiceChain: NetworkServiceElement {
 
     private func link(_ index: Int, then last: NetworkServiceNext) -> NetworkServiceNext {
         guard index < elements.count else { return last }
-        let element = elements[index]
+        let element = elements[index], names = spanNames[index]
         return NetworkServiceNext(
             request: { request, context in
-                try await ChainTracing.element(element, "Request") { try await element.request(request, context: context, next: link(index + 1, then: last)) }
+                try await ChainTracing.element(names?.request) { try await element.request(request, context: context, next: link(index + 1, then: last)) }
             },
             close: { connection, context in
-                try await ChainTracing.element(element, "Close") { try await element.close(connection, context: context, next: link(index + 1, then: last)) }
+                try await ChainTracing.element(names?.close) { try await element.close(connection, context: context, next: link(index + 1, then: last)) }
             })
     }
 }

@@ -3,16 +3,21 @@ public import Tracing
 import Synchronization
 
 /// Spans for the mesh's chains (docs/observability.md): one per hop (opened by the hop's gRPC
-/// service, its in-process peer, or the client) and, inside it, one per chain element, carried
-/// from hop to hop by the W3C `traceparent` in the call's metadata. Off — no span is made, not
-/// even a no-op one — until a process bootstraps a tracer and switches this on.
+/// service, its in-process peer, or the client) and, when asked for, one per chain element
+/// inside it, carried from hop to hop by the W3C `traceparent` in the call's metadata. Off — no
+/// span is made, not even a no-op one — until a process bootstraps a tracer and switches this on.
 public enum ChainTracing {
     private static let on = Atomic<Bool>(false)
+    private static let elements = Atomic<Bool>(false)
 
     public static var isOn: Bool { on.load(ordering: .relaxed) }
 
-    /// Called once the process's tracer is bootstrapped (`InstrumentationSystem`).
-    public static func switchOn() { on.store(true, ordering: .relaxed) }
+    /// Called once the process's tracer is bootstrapped (`InstrumentationSystem`); `elements`
+    /// adds a span per chain element (about fifteen per hop) to the hops' spans.
+    public static func switchOn(elements: Bool) {
+        Self.elements.store(elements, ordering: .relaxed)
+        on.store(true, ordering: .relaxed)
+    }
 
     /// Stops making spans (the benchmark measures with and without them in one process).
     public static func switchOff() { on.store(false, ordering: .relaxed) }
@@ -59,10 +64,10 @@ public enum ChainTracing {
         }
     }
 
-    /// Runs `body` in a span for one element of a chain (its type's name), as a child of the
-    /// current span.
-    static func element<Result: Sendable>(_ element: any NetworkServiceElement, _ method: String, _ body: () async throws -> Result) async throws -> Result {
-        guard isOn, !(element is NetworkServiceChain) else { return try await body() }
-        return try await withSpan("\(type(of: element))/\(method)", ofKind: .internal) { _ in try await body() }
+    /// Runs `body` in a span named `name` (an element's, made once per chain), as a child of
+    /// the current span, when element spans are on; a nested chain has none of its own.
+    static func element<Result: Sendable>(_ name: String?, _ body: () async throws -> Result) async throws -> Result {
+        guard let name, isOn, elements.load(ordering: .relaxed) else { return try await body() }
+        return try await withSpan(name, ofKind: .internal) { _ in try await body() }
     }
 }

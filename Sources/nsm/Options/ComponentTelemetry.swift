@@ -18,7 +18,7 @@ struct ComponentTelemetry: Sendable {
     static let help = "Metrics (docs/observability.md): PROMETHEUS=true (upstream's switch) or NSM_PROMETHEUS=true serves /metrics, /healthz "
         + "and /ready in HTTP on NSM_PROMETHEUS_IP:NSM_PROMETHEUS_PORT (default 8081); NSM_PROMETHEUS_SERVER_HEADER_TIMEOUT (5s) closes idle scrapes. "
         + "Traces: TELEMETRY=opentelemetry (upstream's switch; or true) exports spans over OTLP/gRPC to NSM_OPENTELEMETRY_ENDPOINT "
-        + "(default \(TracingSettings.defaultEndpoint))."
+        + "(default \(TracingSettings.defaultEndpoint)); NSM_TRACE_ELEMENTS=true adds a span per chain element."
 
     let server: TelemetryServer?
     /// The span exporter, with tracing on.
@@ -37,7 +37,7 @@ struct ComponentTelemetry: Sendable {
         }
         if tracingSettings.enabled {
             tracing = try MeshTracing.bootstrap(tracingSettings, serviceName: name, logger: logger)
-            ChainTracing.switchOn()
+            ChainTracing.switchOn(elements: tracingSettings.elements)
             logger.info("tracing on", metadata: ["endpoint": "\(tracingSettings.endpointURL)", "service.name": "\(name)"])
         } else {
             tracing = nil
