@@ -38,11 +38,12 @@ public enum ChainTracing {
         }
     }
 
-    /// Runs `body` — a call to the next hop at `peer` — in a client span, a child of the current one.
+    /// Runs `body` — a call to the next hop at `peer` — in a client span, a child of the current
+    /// one, when element spans are on (otherwise the next hop's span is the child of this hop's).
     public static func outgoing<Result: Sendable>(
         _ method: String, connection: Connection_Connection, peer: String, _ body: () async throws -> Result
     ) async throws -> Result {
-        guard isOn else { return try await body() }
+        guard isOn, elements.load(ordering: .relaxed) else { return try await body() }
         return try await span("networkservice.NetworkService/\(method)", kind: .client, context: .current ?? .topLevel, body) { attributes in
             attributes["server.address"] = peer
             attributes["nsm.connection.id"] = connection.id
