@@ -39,10 +39,9 @@ public struct RegistryClient: RegistryReader {
         let own = RegistryPath.Segment(token: token)
         let path = RegistryPath.served.map { RegistryPath(index: $0.index, segments: Array($0.segments.prefix($0.index)) + [own]) }
             ?? RegistryPath(index: 0, segments: [own])
-        return [
-            ClientTokenMetadata.tokenKey: .string(token), ClientTokenMetadata.expiresKey: .string(RFC3339Nano.format(expires)),
-            RegistryPath.metadataKey: .string(path.encoded),
-        ]
+        var metadata: Metadata = [RegistryPath.metadataKey: .string(path.encoded)]
+        for (name, value) in ClientTokenMetadata.headers(token: token, expires: expires) { metadata.addString(value, forKey: name) }
+        return metadata
     }
 
     public func register(_ endpoint: Registry_NetworkServiceEndpoint) async throws -> Registry_NetworkServiceEndpoint {

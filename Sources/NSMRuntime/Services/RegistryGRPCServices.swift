@@ -42,16 +42,8 @@ public struct NetworkServiceRegistryGRPCService: Registry_NetworkServiceRegistry
     public func find(
         request: ServerRequest<Registry_NetworkServiceQuery>, context: ServerContext
     ) async throws -> StreamingServerResponse<Registry_NetworkServiceResponse> {
-        StreamingServerResponse { writer in
-            do {
-                let query = request.message
-                if query.watch {
-                    try await watch(query.networkService, writer)
-                } else {
-                    for service in try await chain.find(query.networkService) { try await writer.write(.with { $0.networkService = service }) }
-                }
-            } catch { throw error.asRPCError }
-            return [:]
+        registryFind(request.message.networkService, watching: request.message.watch, chain: chain, watch: watch) { service in
+            .with { $0.networkService = service }
         }
     }
 
@@ -107,18 +99,8 @@ public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkService
     public func find(
         request: ServerRequest<Registry_NetworkServiceEndpointQuery>, context: ServerContext
     ) async throws -> StreamingServerResponse<Registry_NetworkServiceEndpointResponse> {
-        StreamingServerResponse { writer in
-            do {
-                let query = request.message
-                if query.watch {
-                    try await watch(query.networkServiceEndpoint, writer)
-                } else {
-                    for endpoint in try await chain.find(query.networkServiceEndpoint) {
-                        try await writer.write(.with { $0.networkServiceEndpoint = endpoint })
-                    }
-                }
-            } catch { throw error.asRPCError }
-            return [:]
+        registryFind(request.message.networkServiceEndpoint, watching: request.message.watch, chain: chain, watch: watch) { endpoint in
+            .with { $0.networkServiceEndpoint = endpoint }
         }
     }
 
@@ -133,5 +115,23 @@ public struct NetworkServiceEndpointRegistryGRPCService: Registry_NetworkService
                 return Google_Protobuf_Empty()
             }
         } catch { throw error.asRPCError }
+    }
+}
+
+/// A registry Find for both registries: a watching one relayed by `watch`, otherwise the chain's
+/// matches, each wrapped as a response.
+func registryFind<Resource: Sendable, Response: Sendable>(
+    _ query: Resource, watching: Bool, chain: RegistryChain<Resource>,
+    watch: @escaping @Sendable (Resource, RPCWriter<Response>) async throws -> Void, wrap: @escaping @Sendable (Resource) -> Response
+) -> StreamingServerResponse<Response> {
+    StreamingServerResponse { writer in
+        do {
+            if watching {
+                try await watch(query, writer)
+            } else {
+                for item in try await chain.find(query) { try await writer.write(wrap(item)) }
+            }
+        } catch { throw error.asRPCError }
+        return [:]
     }
 }

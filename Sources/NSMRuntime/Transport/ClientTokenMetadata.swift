@@ -21,7 +21,12 @@ enum ClientTokenMetadata {
         guard index < connection.path.pathSegments.count else { return [] }
         let segment = connection.path.pathSegments[index]
         guard !segment.token.isEmpty, segment.hasExpires else { return [] }
-        return [(tokenKey, segment.token), (expiresKey, RFC3339Nano.format(segment.expires))]
+        return headers(token: segment.token, expires: segment.expires)
+    }
+
+    /// The two headers for `token`, expiring at `expires`.
+    static func headers(token: String, expires: Google_Protobuf_Timestamp) -> CallMetadata {
+        [(tokenKey, token), (expiresKey, RFC3339Nano.format(expires))]
     }
 
     /// Puts the caller's `nsm-client-token` and its expiry, when it sent them, into its path

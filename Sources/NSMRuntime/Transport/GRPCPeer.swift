@@ -130,7 +130,7 @@ public final class GRPCPeer: NetworkServicePeer {
     /// clients send with every call.
     func monitorMetadata() async throws -> CallMetadata {
         guard let (token, expires) = try await tokenForServer() else { return [] }
-        return [(ClientTokenMetadata.tokenKey, token), (ClientTokenMetadata.expiresKey, RFC3339Nano.format(expires))]
+        return ClientTokenMetadata.headers(token: token, expires: expires)
     }
 
     /// With an identity: a token for this peer's server (`aud` its SPIFFE ID, as the lean
